@@ -1,0 +1,1 @@
+"""Placeholder package docstring, replaced by its module owner."""
