@@ -35,6 +35,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "__version__",
     "etable",
+    "estimate",
     "etl",
     "exceptions",
     "ge",

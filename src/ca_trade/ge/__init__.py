@@ -1,1 +1,39 @@
-"""Placeholder package docstring, replaced by its module owner."""
+"""Exact general-equilibrium counterfactuals of structural gravity.
+
+Entry points:
+
+- :func:`solve` / :func:`solve_both`: the hat-algebra fixed point (full endowment and
+  conditional), with additive or multiplicative trade imbalances, supply elasticity and tariff
+  revenue;
+- :class:`Scenario` and the builders :func:`tariff_harmonization`, :func:`agreement`,
+  :func:`corridor`: partial effects of policies, composable with ``+``;
+- :func:`parametric_draws` and :func:`pairs_bootstrap`: confidence intervals;
+- :func:`geppml_baseline`: PPML-fitted baseline flows (GEPPML).
+
+Examples
+--------
+>>> import pandas as pd
+>>> import ca_trade.ge as ge
+>>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+...                   "value": [8.0, 2.0, 2.0, 8.0]})
+>>> ge.solve(f, None, theta=4).countries["welfare"].tolist()
+[1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult
+from ca_trade.ge.scenario import Scenario
+from ca_trade.ge.solver import RESIDUAL_TOL, Problem, prepare, solve, solve_both
+
+__all__ = [
+    "RATIO_COLUMNS",
+    "RESIDUAL_TOL",
+    "GEComparison",
+    "GEResult",
+    "Problem",
+    "Scenario",
+    "prepare",
+    "solve",
+    "solve_both",
+]

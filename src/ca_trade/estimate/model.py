@@ -1,0 +1,425 @@
+"""The estimation pipeline shared by :func:`ca_trade.ppml` and :func:`ca_trade.ols`.
+
+Steps: parse the formula; materialise outcome, regressors and fixed effects; drop rows with
+missing values, singletons and (PPML) separated observations, recording them by reason; drop
+collinear regressors; fit (Poisson IRLS or WLS); compute the covariance; build the
+:class:`~ca_trade.estimate.results.GravityResults`.
+
+Examples
+--------
+>>> from ca_trade.estimate.model import check_options
+>>> check_options(ssc="stata", on_maxiter="warn", separation=("fe", "ir"))
+('fe', 'ir')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ca_trade.estimate.demean import FixedEffects
+from ca_trade.estimate.formula import build_design, parse_formula, to_pandas
+from ca_trade.estimate.irls import find_collinear, poisson_deviance, poisson_irls, wls
+from ca_trade.estimate.results import Dropped, GravityResults
+from ca_trade.estimate.vcov import fe_dof, is_nested, parse_vcov, sandwich_vcov, vcov_label
+from ca_trade.exceptions import (
+    CollinearityWarning,
+    ConvergenceError,
+    ConvergenceWarning,
+    DataValidationError,
+    SeparationWarning,
+    SingletonWarning,
+    SpecificationError,
+)
+
+__all__ = ["check_options", "covariance", "fit"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def check_options(
+    *, ssc: str, on_maxiter: str, separation: Sequence[str] | str | None
+) -> tuple[str, ...]:
+    """Validate options shared by both estimators; return the separation methods.
+
+    Parameters
+    ----------
+    ssc : str
+    on_maxiter : str
+    separation : sequence of {"fe", "ir"} or None
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> check_options(ssc="fixest", on_maxiter="raise", separation=None)
+    ()
+    """
+    if ssc not in ("stata", "fixest"):
+        raise SpecificationError(f"ssc={ssc!r}; use 'stata' or 'fixest'")
+    if on_maxiter not in ("warn", "raise"):
+        raise SpecificationError(f"on_maxiter={on_maxiter!r}; use 'warn' or 'raise'")
+    if separation is None:
+        return ()
+    seps = (separation,) if isinstance(separation, str) else tuple(separation)
+    out = []
+    for s in seps:
+        m = {"fe": "fe", "ir": "ir", "relu": "ir"}.get(s)
+        if m is None:
+            raise SpecificationError(f"separation method {s!r}; use 'fe' and/or 'ir'")
+        out.append(m)
+    return tuple(out)
+
+
+def _vector(arg: Any, df: pd.DataFrame, name: str) -> FloatArray | None:
+    if arg is None:
+        return None
+    if isinstance(arg, str):
+        if arg not in df.columns:
+            raise SpecificationError(f"{name} column {arg!r} is not in the data")
+        return df[arg].to_numpy(dtype=np.float64)
+    v = np.asarray(arg, dtype=np.float64)
+    if v.shape != (len(df),):
+        raise SpecificationError(f"{name} has shape {v.shape}; expected ({len(df)},)")
+    return v
+
+
+def _sha256(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> str:
+    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", formula)) | set(extra)
+    cols = sorted(c for c in df.columns if str(c) in tokens)
+    h = hashlib.sha256()
+    for c in cols:
+        h.update(str(c).encode())
+        h.update(pd.util.hash_pandas_object(df[c], index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _separation(
+    y: FloatArray,
+    X: FloatArray,
+    codes: list[npt.NDArray[np.int64]],
+    weights: FloatArray | None,
+    methods: tuple[str, ...],
+    singletons: bool,
+    intercept: bool,
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """Masks of singletons and separated rows (from ``separation.py``)."""
+    from ca_trade.estimate import separation as sep
+
+    res = sep.find_separated(
+        y,
+        X if X.shape[1] else None,
+        codes,
+        weights,
+        methods=tuple("relu" if m == "ir" else m for m in methods),
+        singletons=singletons,
+        intercept=intercept,
+    )
+    return {
+        "singleton": res.singleton,
+        "separation_fe": res.separated_fe,
+        "separation_ir": res.separated_relu,
+    }
+
+
+def covariance(
+    state: dict[str, Any], vcov: Any, ssc: str, model: Literal["ppml", "ols"]
+) -> tuple[FloatArray, str, Literal["stata", "fixest"]]:
+    """Covariance of a fitted model from its stored state (used by ``with_vcov``).
+
+    Parameters
+    ----------
+    state : dict
+        ``GravityResults._state``.
+    vcov : str or dict
+    ssc : {"stata", "fixest"}
+    model : {"ppml", "ols"}
+
+    Returns
+    -------
+    vcov : ndarray
+    label : str
+    ssc : str
+    """
+    if ssc not in ("stata", "fixest"):
+        raise SpecificationError(f"ssc={ssc!r}; use 'stata' or 'fixest'")
+    ssc_lit: Literal["stata", "fixest"] = "stata" if ssc == "stata" else "fixest"
+    kind, cl_names = parse_vcov(vcov)
+    clusters: list[npt.NDArray[np.int64]] = []
+    df: pd.DataFrame = state["data"]
+    rows = state["rows"]
+    for c in cl_names:
+        if c in state["fixef_vars"]:
+            clusters.append(state["fe_codes"][state["fixef_vars"].index(c)])
+            continue
+        if c not in df.columns:
+            raise SpecificationError(
+                f"cluster variable {c!r} is neither a column of the data nor a fixed effect"
+            )
+        col = df[c].iloc[rows]
+        codes, _ = pd.factorize(col)
+        if (codes < 0).any():
+            raise DataValidationError(f"cluster variable {c!r} has missing values in the sample")
+        clusters.append(codes.astype(np.int64))
+    fe_codes: list[npt.NDArray[np.int64]] = state["fe_codes"]
+    nested = [kind == "CRV1" and any(is_nested(f, cl) for cl in clusters[:1]) for f in fe_codes]
+    k_fe = fe_dof(fe_codes, nested)
+    n, k = state["X_tilde"].shape
+    v = sandwich_vcov(
+        state["bread"],
+        state["scores"],
+        kind=kind,
+        model=model,
+        ssc=ssc_lit,
+        n=n,
+        k=k,
+        k_fe=k_fe,
+        clusters=clusters,
+        sigma2_rss=state.get("rss"),
+    )
+    return v, vcov_label(kind, cl_names), ssc_lit
+
+
+def fit(
+    model: Literal["ppml", "ols"],
+    formula: str,
+    data: Any,
+    *,
+    weights: Any = None,
+    offset: Any = None,
+    vcov: Any = "hetero",
+    ssc: str = "stata",
+    tol: float = 1e-8,
+    maxiter: int = 1000,
+    separation: Sequence[str] | str | None = ("fe", "ir"),
+    drop_singletons: bool = True,
+    fixef_tol: float = 1e-10,
+    fixef_maxiter: int = 10_000,
+    on_maxiter: str = "warn",
+) -> GravityResults:
+    """Run the estimation pipeline; see :func:`ca_trade.ppml` for the parameters.
+
+    Returns
+    -------
+    GravityResults
+    """
+    import ca_trade
+
+    methods = check_options(ssc=ssc, on_maxiter=on_maxiter, separation=separation)
+    parse_vcov(vcov)
+    if tol <= 0 or fixef_tol <= 0 or maxiter < 1 or fixef_maxiter < 1:
+        raise SpecificationError("tol and fixef_tol must be > 0, maxiter and fixef_maxiter >= 1")
+    parsed = parse_formula(formula)
+    df = to_pandas(data)
+    design = build_design(parsed, df)
+    w = _vector(weights, df, "weights")
+    off = _vector(offset, df, "offset")
+    missing = design.missing.copy()
+    if w is not None:
+        missing |= ~np.isfinite(w)
+        if np.any(w[~missing] < 0):
+            raise DataValidationError("weights must be non-negative")
+        missing |= w == 0
+    if off is not None:
+        missing |= ~np.isfinite(off)
+    y = design.y
+    if model == "ppml" and np.any(y[~missing] < 0):
+        first = int(np.flatnonzero((y < 0) & ~missing)[0])
+        raise DataValidationError(
+            f"PPML needs a non-negative outcome; {parsed.depvar!r} is {y[first]} at row "
+            f"{df.index[first]!r}. Use ct.ols for signed outcomes."
+        )
+    index = df.index.to_numpy()
+    drop_rows: dict[str, npt.NDArray[Any]] = {"missing": index[missing]}
+    keep = ~missing
+    idx = np.flatnonzero(keep)
+    codes = [c[idx] for c in design.fe_codes]
+    X = design.X[idx]
+    yk = y[idx]
+    wk = None if w is None else w[idx]
+    offk = None if off is None else off[idx]
+    if codes and (drop_singletons or (model == "ppml" and methods)):
+        masks = _separation(
+            yk,
+            X,
+            codes,
+            wk,
+            methods if model == "ppml" else (),
+            drop_singletons,
+            not parsed.fixef,
+        )
+    elif model == "ppml" and methods:
+        masks = _separation(yk, X, codes, wk, methods, False, not parsed.fixef)
+    else:
+        masks = {}
+    bad = np.zeros(idx.shape[0], dtype=bool)
+    for reason, mask in masks.items():
+        drop_rows[reason] = index[idx[mask]]
+        bad |= mask
+        if mask.any():
+            cls = SingletonWarning if reason == "singleton" else SeparationWarning
+            warnings.warn(
+                f"{int(mask.sum())} observations dropped ({reason.replace('_', ' ')}); "
+                f"their row labels are in res.dropped[{reason!r}]",
+                cls,
+                stacklevel=3,
+            )
+    if bad.any():
+        sel = ~bad
+        idx, X, yk = idx[sel], X[sel], yk[sel]
+        codes = [c[sel] for c in codes]
+        wk = None if wk is None else wk[sel]
+        offk = None if offk is None else offk[sel]
+    if idx.shape[0] == 0:
+        raise DataValidationError("no observations left after dropping missing/separated rows")
+    if model == "ppml" and not np.any(yk > 0):
+        raise DataValidationError(f"outcome {parsed.depvar!r} is zero in every observation")
+    fe = FixedEffects.from_codes(codes) if codes else None
+    fe_codes_dense = list(fe.codes) if fe is not None else []
+    fe_levels: list[list[str]] = []
+    for c_orig, lev, c_dense in zip(codes, design.fe_levels, fe_codes_dense):
+        uniq = np.unique(c_orig)  # dense code g corresponds to original code uniq[g]
+        fe_levels.append([lev[int(u)] for u in uniq])
+        del c_dense
+
+    # collinearity on the partialled-out regressors at the initial weights
+    pw = np.ones(idx.shape[0]) if wk is None else wk
+    w0 = pw * (0.5 * (yk + float((pw * yk).sum() / pw.sum()))) if model == "ppml" else pw
+    xnames = list(design.xnames)
+    Xt0: FloatArray | None = None
+    if X.shape[1]:
+        if fe is not None:
+            from ca_trade.estimate.demean import demean
+
+            Xt0 = np.asarray(demean(X, fe, w0, tol=1e-10, maxiter=fixef_maxiter)[0])
+        else:
+            Xt0 = X
+        drop = find_collinear(Xt0, X, w0)
+        if drop:
+            names = [xnames[j] for j in drop]
+            warnings.warn(
+                f"regressors {names} are collinear with the fixed effects or other regressors "
+                "and were dropped; they are listed in res.collinear",
+                CollinearityWarning,
+                stacklevel=3,
+            )
+            keepc = [j for j in range(X.shape[1]) if j not in drop]
+            X, Xt0 = X[:, keepc], Xt0[:, keepc]
+            xnames = [xnames[j] for j in keepc]
+        collinear = [design.xnames[j] for j in drop]
+    else:
+        collinear = []
+    X = np.ascontiguousarray(X)
+    if model == "ppml":
+        res = poisson_irls(
+            yk,
+            X,
+            fe,
+            weights=wk,
+            offset=offk,
+            tol=tol,
+            maxiter=maxiter,
+            fixef_tol=fixef_tol,
+            fixef_maxiter=fixef_maxiter,
+            X_tilde_init=Xt0 if fe is not None else None,
+        )
+        u = yk - res.mu
+        scores = res.X_tilde * (pw * u)[:, None]
+        mu_null = np.full_like(yk, float((pw * yk).sum() / pw.sum()))
+        null_dev = poisson_deviance(yk, mu_null, pw)
+        rss = None
+    else:
+        res = wls(
+            yk, X, fe, weights=wk, offset=offk, fixef_tol=fixef_tol, fixef_maxiter=fixef_maxiter
+        )
+        u = yk - res.mu
+        scores = res.X_tilde * (pw * u)[:, None]
+        ybar = float((pw * yk).sum() / pw.sum())
+        null_dev = float((pw * (yk - ybar) ** 2).sum())
+        rss = res.deviance
+    if not res.converged:
+        msg = (
+            f"{model} did not converge in {res.n_iter} iterations (maxiter={maxiter}, tol={tol}, "
+            f"demeaning converged: {res.fixef_converged}); raise maxiter or fixef_maxiter"
+        )
+        if on_maxiter == "raise":
+            raise ConvergenceError(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    Xt = res.X_tilde
+    k = Xt.shape[1]
+    bread = np.linalg.inv((Xt * res.weights[:, None]).T @ Xt) if k else np.zeros((0, 0))
+    bread = 0.5 * (bread + bread.T)
+    off_part = np.zeros_like(yk) if offk is None else offk
+    fe_sum = res.eta - off_part - (X @ res.beta if k else 0.0)
+    state: dict[str, Any] = {
+        "data": df,
+        "rows": idx,
+        "index": index[idx],
+        "y": yk,
+        "mu": res.mu,
+        "eta": res.eta,
+        "X_tilde": Xt,
+        "bread": bread,
+        "scores": scores,
+        "rss": rss,
+        "fe_codes": fe_codes_dense,
+        "fe_levels": fe_levels,
+        "fe_cols": list(parsed.fixef),
+        "fixef_vars": parsed.fixef_names,
+        "fe_sum": fe_sum,
+        "model_spec": design.model_spec,
+    }
+    v, label, ssc_lit = covariance(state, vcov, ssc, model)
+    params = pd.Series(res.beta, index=pd.Index(xnames), name=parsed.depvar)
+    extra = [c for c in (weights, offset) if isinstance(c, str)]
+    if isinstance(vcov, dict):
+        extra += [s.strip() for s in next(iter(vcov.values())).split("+")]
+    options = {
+        "weights": weights if isinstance(weights, str) or weights is None else "<array>",
+        "offset": offset if isinstance(offset, str) or offset is None else "<array>",
+        "vcov": vcov,
+        "ssc": ssc_lit,
+        "tol": tol,
+        "maxiter": maxiter,
+        "separation": list(methods),
+        "drop_singletons": drop_singletons,
+        "fixef_tol": fixef_tol,
+    }
+    provenance = {
+        "model": model,
+        "formula": formula,
+        "options": options,
+        "data_sha256": _sha256(df, formula, extra),
+        "package_version": ca_trade.__version__,
+        "n_rows": len(df),
+        "nobs": int(idx.shape[0]),
+    }
+    return GravityResults(
+        model=model,
+        formula=formula,
+        depvar=parsed.depvar,
+        fixef_vars=parsed.fixef_names,
+        params=params,
+        vcov=pd.DataFrame(v, index=params.index, columns=params.index),
+        vcov_type=label,
+        ssc=ssc_lit,
+        nobs=int(idx.shape[0]),
+        deviance=float(res.deviance),
+        null_deviance=null_dev,
+        converged=bool(res.converged),
+        n_iter=int(res.n_iter),
+        dropped=Dropped(drop_rows),
+        collinear=collinear,
+        tol=tol,
+        provenance=provenance,
+        _state=state,
+    )

@@ -1,0 +1,410 @@
+"""Estimation results: :class:`GravityResults`, immutable, with lazily computed statistics.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> import ca_trade as ct
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"x": rng.normal(size=200), "g": rng.integers(0, 5, 200)})
+>>> df["y"] = rng.poisson(np.exp(0.5 * df["x"]))
+>>> res = ct.ppml("y ~ x | g", df)
+>>> res.model, res.fixef_vars, res.vcov_type
+('ppml', ['g'], 'hetero')
+>>> bool(abs(res.params["x"] - 0.5) < 0.2)
+True
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from ca_trade.exceptions import SpecificationError
+
+__all__ = ["Dropped", "GravityResults"]
+
+FloatArray = npt.NDArray[np.float64]
+
+REASONS = ("missing", "singleton", "separation_fe", "separation_ir")
+
+
+class Dropped(Mapping[str, npt.NDArray[Any]]):
+    """Rows removed before estimation, by reason: ``dropped["singleton"]`` are row labels.
+
+    Reasons, in the order they are applied: ``missing`` (missing or non-finite outcome,
+    regressor, fixed effect, weight or offset), ``singleton`` (alone in a fixed-effect
+    level), ``separation_fe`` (in a fixed-effect level whose outcome is all zero),
+    ``separation_ir`` (separated by the iterated rectifier).
+
+    Parameters
+    ----------
+    rows : dict of str to ndarray
+        Row labels (the input DataFrame's index) per reason.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = Dropped({"missing": np.array([3])})
+    >>> d.counts["missing"], d.counts["singleton"], d.total
+    (1, 0, 1)
+    """
+
+    def __init__(self, rows: Mapping[str, npt.NDArray[Any]]) -> None:
+        unknown = set(rows) - set(REASONS)
+        if unknown:
+            raise ValueError(f"unknown drop reasons {sorted(unknown)}")
+        self._rows = {r: np.asarray(rows.get(r, np.array([], dtype=np.int64))) for r in REASONS}
+
+    def __getitem__(self, key: str) -> npt.NDArray[Any]:
+        return self._rows[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REASONS)
+
+    def __len__(self) -> int:
+        return len(REASONS)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of rows removed per reason."""
+        return {r: int(self._rows[r].shape[0]) for r in REASONS}
+
+    @property
+    def total(self) -> int:
+        """Total number of rows removed."""
+        return sum(self.counts.values())
+
+    def __repr__(self) -> str:
+        return f"Dropped({self.counts})"
+
+
+@dataclass(frozen=True, eq=False)
+class GravityResults:
+    """Result of :func:`ca_trade.ppml` or :func:`ca_trade.ols`; immutable.
+
+    Attributes
+    ----------
+    model : {"ppml", "ols"}
+    formula, depvar : str
+    fixef_vars : list of str
+        Fixed effects as written in the formula.
+    params : pandas.Series
+        Coefficients, indexed by regressor (collinear regressors are left out and listed
+        in ``collinear``).
+    vcov : pandas.DataFrame
+    vcov_type : str
+        ``"iid"``, ``"hetero"``, ``"CRV1: pair"``, ...
+    ssc : {"stata", "fixest"}
+    nobs : int
+        Observations used.
+    deviance, null_deviance : float
+        Poisson deviance (PPML) or weighted residual / total sum of squares (OLS).
+    converged : bool
+    n_iter : int
+    dropped : Dropped
+    collinear : list of str
+    tol : float
+    provenance : dict
+    """
+
+    model: Literal["ppml", "ols"]
+    formula: str
+    depvar: str
+    fixef_vars: list[str]
+    params: pd.Series
+    vcov: pd.DataFrame
+    vcov_type: str
+    ssc: Literal["stata", "fixest"]
+    nobs: int
+    deviance: float
+    null_deviance: float
+    converged: bool
+    n_iter: int
+    dropped: Dropped
+    collinear: list[str]
+    tol: float
+    provenance: dict[str, Any]
+    # internals used by fixef(), predict(), with_vcov()
+    _state: dict[str, Any] = field(repr=False)
+
+    # -- inference -------------------------------------------------------------------------
+    @cached_property
+    def bse(self) -> pd.Series:
+        """Standard errors."""
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.params.index)
+
+    @cached_property
+    def tvalues(self) -> pd.Series:
+        """Return z statistics ``params / bse``."""
+        return self.params / self.bse
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values from the normal distribution (as ppmlhdfe)."""
+        p = 2 * stats.norm.sf(np.abs(self.tvalues.to_numpy()))
+        return pd.Series(p, index=self.params.index)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Return normal confidence intervals.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lower`` and ``upper``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, ca_trade as ct
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 4, 6], "x": [0.0, 1, 2, 3, 2, 4]})
+        >>> list(ct.ols("y ~ x", df).conf_int().columns)
+        ['lower', 'upper']
+        """
+        if not 0 < alpha < 1:
+            raise SpecificationError(f"alpha={alpha} must be between 0 and 1")
+        q = stats.norm.ppf(1 - alpha / 2)
+        return pd.DataFrame(
+            {"lower": self.params - q * self.bse, "upper": self.params + q * self.bse}
+        )
+
+    # -- fit statistics --------------------------------------------------------------------
+    @cached_property
+    def pseudo_r2(self) -> float:
+        """McFadden-type deviance pseudo-R² ``1 - deviance / null_deviance`` (PPML)."""
+        return float(1.0 - self.deviance / self.null_deviance) if self.null_deviance else np.nan
+
+    @cached_property
+    def r2(self) -> float:
+        """R² ``1 - RSS / TSS`` (OLS; for PPML equal to :attr:`pseudo_r2`)."""
+        return self.pseudo_r2
+
+    @cached_property
+    def r2_corr(self) -> float:
+        """Squared correlation between outcome and fitted values (fixest's PPML R²)."""
+        y, mu = self._state["y"], self._state["mu"]
+        return float(np.corrcoef(y, mu)[0, 1] ** 2)
+
+    # -- fixed effects and prediction ------------------------------------------------------
+    def fixef(self) -> dict[str, pd.Series]:
+        """Recovered fixed effects, one Series per fixed effect indexed by level label.
+
+        Normalisation: every fixed effect but the first has its first level (sorted label
+        order) at 0; the first absorbs the constant. Fitted values do not depend on it.
+
+        Returns
+        -------
+        dict of str to pandas.Series
+
+        Examples
+        --------
+        >>> import pandas as pd, ca_trade as ct
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4], "x": [0.0, 1, 0, 2], "g": list("aabb")})
+        >>> sorted(ct.ols("y ~ x | g", df).fixef()["g"].index)
+        ['a', 'b']
+        """
+        cached = self._state.get("_fixef")
+        if cached is not None:
+            return dict(cached)
+        out = _recover_fixef(
+            self._state["fe_sum"], self._state["fe_codes"], self._state["fe_levels"]
+        )
+        res = {name: s for name, s in zip(self.fixef_vars, out)}
+        self._state["_fixef"] = res
+        return dict(res)
+
+    def predict(
+        self,
+        newdata: Any = None,
+        type: Literal["response", "link"] = "response",
+        offset: npt.ArrayLike | None = None,
+    ) -> pd.Series:
+        """Predictions including fixed effects.
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+            Rows to predict; rows with an unknown fixed-effect level get NaN. ``None``
+            returns the fitted values of the estimation sample.
+        type : {"response", "link"}, default "response"
+            ``exp(eta)`` or ``eta`` for PPML (identical for OLS).
+        offset : array_like, optional
+            Offset for ``newdata`` (added to the linear predictor).
+
+        Returns
+        -------
+        pandas.Series
+
+        Examples
+        --------
+        >>> import pandas as pd, ca_trade as ct
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4], "x": [0.0, 1, 0, 2], "g": list("aabb")})
+        >>> res = ct.ols("y ~ x | g", df)
+        >>> bool(abs(res.predict(df).iloc[0] - res.predict().iloc[0]) < 1e-9)
+        True
+        """
+        if type not in ("response", "link"):
+            raise SpecificationError(f"type={type!r}; use 'response' or 'link'")
+        st = self._state
+        if newdata is None:
+            eta = pd.Series(st["eta"], index=st["index"])
+        else:
+            eta = _link(self, newdata, offset)
+        if self.model == "ppml" and type == "response":
+            return pd.Series(np.exp(eta.to_numpy()), index=eta.index)
+        return eta
+
+    # -- alternative covariances -----------------------------------------------------------
+    def with_vcov(self, vcov: Any, ssc: Literal["stata", "fixest"] | None = None) -> GravityResults:
+        """Return the same fit with another covariance matrix (fixest's ``summary(vcov=)``).
+
+        Parameters
+        ----------
+        vcov : str or dict
+            As in :func:`ca_trade.ppml`.
+        ssc : {"stata", "fixest"}, optional
+            Small-sample convention; defaults to this result's.
+
+        Returns
+        -------
+        GravityResults
+
+        Examples
+        --------
+        >>> import pandas as pd, ca_trade as ct
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 4, 6], "x": [0.0, 1, 2, 3, 2, 4]})
+        >>> ct.ols("y ~ x", df).with_vcov("iid").vcov_type
+        'iid'
+        """
+        from ca_trade.estimate.model import covariance
+
+        ssc_ = self.ssc if ssc is None else ssc
+        v, label, ssc_ = covariance(self._state, vcov, ssc_, self.model)
+        state = {k: val for k, val in self._state.items() if k != "_fixef"}
+        vdf = pd.DataFrame(v, index=self.params.index, columns=self.params.index)
+        prov = dict(self.provenance)
+        prov["options"] = {**prov.get("options", {}), "vcov": vcov, "ssc": ssc_}
+        return replace(self, vcov=vdf, vcov_type=label, ssc=ssc_, provenance=prov, _state=state)
+
+    # -- display ---------------------------------------------------------------------------
+    def _table(self) -> pd.DataFrame:
+        ci = self.conf_int()
+        return pd.DataFrame(
+            {
+                "coef": self.params,
+                "std err": self.bse,
+                "z": self.tvalues,
+                "P>|z|": self.pvalues,
+                "[0.025": ci["lower"],
+                "0.975]": ci["upper"],
+            }
+        )
+
+    def _header(self) -> list[tuple[str, str]]:
+        fit = (
+            [("Deviance", f"{self.deviance:.6g}"), ("Pseudo R2", f"{self.pseudo_r2:.4f}")]
+            if self.model == "ppml"
+            else [("RSS", f"{self.deviance:.6g}"), ("R2", f"{self.r2:.4f}")]
+        )
+        return [
+            ("Model", "PPML (Poisson PML)" if self.model == "ppml" else "OLS"),
+            ("Dep. variable", self.depvar),
+            ("Observations", f"{self.nobs:,}"),
+            ("Fixed effects", ", ".join(self.fixef_vars) or "none"),
+            ("Covariance", f"{self.vcov_type} (ssc={self.ssc})"),
+            *fit,
+            ("Converged", f"{self.converged} ({self.n_iter} iterations)"),
+            ("Dropped", ", ".join(f"{k} {v}" for k, v in self.dropped.counts.items() if v) or "0"),
+        ]
+
+    def summary(self) -> str:
+        """Text summary: header, coefficient table, dropped rows and collinear regressors.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import pandas as pd, ca_trade as ct
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 4, 6], "x": [0.0, 1, 2, 3, 2, 4]})
+        >>> "Observations" in ct.ols("y ~ x", df).summary()
+        True
+        """
+        lines = [f"{k:<15}{v}" for k, v in self._header()]
+        tab = self._table().to_string(float_format=lambda v: f"{v:.6g}")
+        lines += ["", tab]
+        if self.collinear:
+            lines.append(f"Dropped as collinear: {', '.join(self.collinear)}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        head = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self._header()
+        )
+        tab = self._table().to_html(float_format=lambda v: f"{v:.6g}")
+        return f"<table>{head}</table>{tab}"
+
+
+def _recover_fixef(
+    fe_sum: FloatArray, codes: list[npt.NDArray[np.int64]], levels: list[list[str]]
+) -> list[pd.Series]:
+    """Solve ``D a = fe_sum`` by alternating projections, then normalise."""
+    n_fe = len(codes)
+    alphas = [np.zeros(len(lv)) for lv in levels]
+    counts = [np.bincount(c, minlength=len(lv)).astype(float) for c, lv in zip(codes, levels)]
+    resid = fe_sum.astype(np.float64).copy()
+    scale = max(float(np.abs(fe_sum).max()) if fe_sum.size else 0.0, 1.0)
+    for _ in range(100_000 if n_fe > 1 else 1):
+        change = 0.0
+        for d in range(n_fe):
+            m = np.bincount(codes[d], weights=resid, minlength=len(levels[d])) / counts[d]
+            alphas[d] += m
+            resid -= m[codes[d]]
+            change = max(change, float(np.abs(m).max()))
+        if change <= 1e-13 * scale:
+            break
+    out = []
+    for d in range(n_fe):
+        order = np.argsort(np.asarray(levels[d], dtype=object), kind="stable")
+        if d > 0:
+            ref = alphas[d][order[0]]
+            alphas[d] = alphas[d] - ref
+            alphas[0] = alphas[0] + ref
+    for d in range(n_fe):
+        s = pd.Series(alphas[d], index=pd.Index(levels[d], name=None), dtype=np.float64)
+        out.append(s.sort_index())
+    return out
+
+
+def _link(res: GravityResults, newdata: Any, offset: npt.ArrayLike | None) -> pd.Series:
+    from ca_trade.estimate.formula import fe_codes, rhs_matrix, to_pandas
+
+    df = to_pandas(newdata)
+    st = res._state
+    eta = np.zeros(len(df))
+    if len(res.params):
+        xm, _ = rhs_matrix("", df, spec=st["model_spec"])
+        eta += xm[list(res.params.index)].to_numpy(dtype=np.float64) @ res.params.to_numpy()
+    fx = res.fixef()
+    for name, cols in zip(res.fixef_vars, st["fe_cols"]):
+        codes, labels = fe_codes(df, cols)
+        vals = fx[name].reindex(pd.Index(labels)).to_numpy()
+        eta += np.where(codes >= 0, vals[np.maximum(codes, 0)], np.nan)
+    if offset is not None:
+        eta += np.asarray(offset, dtype=np.float64)
+    return pd.Series(eta, index=df.index)

@@ -1,0 +1,695 @@
+"""Identification checks for Poisson (PPML) models with high-dimensional fixed effects.
+
+A Poisson pseudo-maximum-likelihood estimate does not exist when some observations are
+*separated*: there is a linear combination ``z = X b + (fixed effects)`` with ``z = 0`` on every
+observation with ``y > 0`` and ``z >= 0`` on the observations with ``y = 0``, strictly positive
+on at least one of them. Those observations (``y = 0, z > 0``) have a fitted mean that goes to
+zero as the estimates go to infinity; they carry no information about the remaining parameters
+and must be dropped before estimation (Santos Silva & Tenreyro 2010; Correia, Guimarães &
+Zylkin 2021, "Verifying the existence of maximum likelihood estimates for generalized linear
+models", arXiv:1903.01633). This module finds them, together with *singletons* (observations
+alone in a fixed-effect level, whose fitted value equals their outcome and which inflate
+standard errors; Correia 2015), the way ppmlhdfe does:
+
+- :func:`drop_singletons`: iterated removal of fixed-effect levels with a single observation;
+- :func:`fe_separation`: fixed-effect levels whose outcome is zero on every observation,
+  iterated together with singleton removal to a fixed point (ppmlhdfe's ``fe`` method);
+- :func:`rectifier_separation`: the iterated rectifier (ppmlhdfe's ``relu`` method), which also
+  finds separation caused by regressors and by combinations of regressors and fixed effects;
+- :func:`find_separated`: all of the above in ppmlhdfe's order, iterated until nothing changes,
+  returning a :class:`SeparationResult` with one mask per reason.
+
+All functions take fixed effects as a list of integer code arrays (one per fixed effect, one
+code per observation, as produced by ``pandas.factorize``) and return boolean masks over the
+observations they were given; none of them modifies its inputs.
+
+The iterated rectifier solves, repeatedly, a least-squares problem with equality constraints by
+the method of weighting: regress a working outcome ``u`` (initially ``1`` where ``y == 0`` and
+``0`` elsewhere) on the regressors and the fixed effects, with weight ``M = ceil(eps ** -0.5)``
+(about 6.7e7) on the observations with ``y > 0`` (forcing the fit ``û`` to zero there) and 1 on
+the others. If ``û >= 0`` on every ``y == 0`` observation, those with ``û > 0`` are separated
+(``û`` is the certificate ``z``); otherwise ``u`` is replaced by ``max(û, 0)`` on the ``y == 0``
+observations and the regression is repeated. The weighted regression on the fixed effects is
+done by weighted alternating projections; because the weights are the same in every iteration,
+the regressors are partialled out once, and the working outcome is updated incrementally
+(only the change ``u_new - u_old`` is projected), so iterations after the first are cheap.
+
+Examples
+--------
+>>> import numpy as np
+>>> from ca_trade.estimate.separation import find_separated
+>>> y = np.array([0.0, 0.0, 1.0, 2.0, 0.0, 3.0])
+>>> fe = [np.array([0, 0, 1, 1, 2, 2])]
+>>> res = find_separated(y, None, fe)
+>>> res.separated_fe.nonzero()[0].tolist()
+[0, 1]
+>>> res.counts
+{'singleton': 0, 'separated_fe': 2, 'separated_relu': 0}
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
+from scipy.sparse.linalg import lsmr
+
+from ca_trade.exceptions import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DataValidationError,
+    SpecificationError,
+)
+
+__all__ = [
+    "SeparationResult",
+    "drop_singletons",
+    "fe_separation",
+    "find_separated",
+    "rectifier_separation",
+]
+
+BoolArray = NDArray[np.bool_]
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+#: Weight on the ``y > 0`` observations in the method of weighting (Van Loan 1985 rule of thumb).
+_M_WEIGHT = float(np.ceil(np.finfo(np.float64).eps ** -0.5))
+#: Residuals smaller than this in absolute value are treated as exact zeros (ppmlhdfe's value).
+_ZERO_TOL = 1e-8
+
+
+# --------------------------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------------------------
+
+
+def _validate_codes(fe_codes: Sequence[ArrayLike], n: int | None = None) -> list[IntArray]:
+    """Return fixed-effect codes as dense ``intp`` arrays ``0..G-1``, checking their shape."""
+    if isinstance(fe_codes, np.ndarray) and fe_codes.ndim == 2:
+        fe_codes = list(fe_codes)
+    out: list[IntArray] = []
+    for j, raw in enumerate(fe_codes):
+        codes = np.asarray(raw)
+        if codes.ndim != 1:
+            raise SpecificationError(
+                f"fixed effect {j}: codes must be a 1-D array, got shape {codes.shape}; pass one "
+                "integer code per observation (e.g. from pandas.factorize)"
+            )
+        if n is None:
+            n = codes.shape[0]
+        if codes.shape[0] != n:
+            raise SpecificationError(
+                f"fixed effect {j}: {codes.shape[0]} codes for {n} observations; every fixed "
+                "effect needs one code per observation"
+            )
+        if not np.issubdtype(codes.dtype, np.integer):
+            raise SpecificationError(
+                f"fixed effect {j}: codes must be integers, got dtype {codes.dtype}; factorize "
+                "the column first (pandas.factorize)"
+            )
+        if codes.size and codes.min() < 0:
+            first = int(np.flatnonzero(codes < 0)[0])
+            raise DataValidationError(
+                f"fixed effect {j}: negative code {int(codes[first])} at observation {first} "
+                "(missing value?); drop rows with missing fixed effects before this check"
+            )
+        if codes.size and int(codes.max()) >= 2 * max(n, 1):
+            codes = np.unique(codes, return_inverse=True)[1].reshape(-1)
+        out.append(codes.astype(np.intp, copy=False))
+    return out
+
+
+def _validate_y(y: ArrayLike) -> FloatArray:
+    """Return the outcome as a float vector, checking it is finite and non-negative."""
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.ndim != 1:
+        raise SpecificationError(f"y must be a 1-D array, got shape {arr.shape}")
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataValidationError(
+            f"y must be finite and non-negative for Poisson models: {int(bad.sum())} invalid "
+            f"values (first: observation {first}, value {arr[first]!r}); drop or fix them first"
+        )
+    return arr
+
+
+def _validate_x(x: ArrayLike | None, n: int) -> FloatArray:
+    """Return regressors as a finite ``(n, k)`` float matrix (``k`` may be 0)."""
+    if x is None:
+        return np.empty((n, 0), dtype=np.float64)
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise SpecificationError(
+            f"X must have shape ({n}, k) to match y, got {arr.shape}; pass None for no regressors"
+        )
+    if not np.isfinite(arr).all():
+        row, col = (int(v[0]) for v in np.nonzero(~np.isfinite(arr)))
+        raise DataValidationError(
+            f"X has non-finite values (first: observation {row}, column {col}); drop them first"
+        )
+    return arr
+
+
+def _validate_weights(weights: ArrayLike | None, n: int) -> FloatArray | None:
+    """Return user weights as a float vector, checking they are finite and non-negative."""
+    if weights is None:
+        return None
+    arr = np.asarray(weights, dtype=np.float64)
+    if arr.shape != (n,):
+        raise SpecificationError(f"weights must have shape ({n},) to match y, got {arr.shape}")
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataValidationError(
+            f"weights must be finite and non-negative: {int(bad.sum())} invalid values (first: "
+            f"observation {first}, value {arr[first]!r})"
+        )
+    return arr
+
+
+# --------------------------------------------------------------------------------------------
+# Singletons and fixed-effect separation
+# --------------------------------------------------------------------------------------------
+
+
+def _singleton_pass(codes: list[IntArray], keep: BoolArray) -> bool:
+    """Drop (in place) singletons of every fixed effect once; return whether any were dropped."""
+    changed = False
+    for c in codes:
+        counts = np.bincount(c[keep], minlength=int(c.max()) + 1 if c.size else 0)
+        single = keep & (counts[c] == 1)
+        if single.any():
+            keep &= ~single
+            changed = True
+    return changed
+
+
+def drop_singletons(fe_codes: Sequence[ArrayLike], keep: ArrayLike | None = None) -> BoolArray:
+    """Keep-mask after iteratively dropping observations alone in a fixed-effect level.
+
+    An observation that is the only one of its level in some fixed effect is fitted exactly
+    by that fixed effect and carries no information on the other parameters; keeping it
+    biases clustered standard errors (Correia 2015). Removing one singleton can create
+    another, so the passes over all fixed effects repeat until a full pass removes nothing,
+    as reghdfe and ppmlhdfe do. Each pass costs ``O(n)`` per fixed effect.
+
+    Parameters
+    ----------
+    fe_codes : sequence of array_like of int
+        One integer code array per fixed effect, each of length ``n`` (codes need not be dense).
+    keep : array_like of bool, optional
+        Observations to consider (default: all); observations outside it are ignored and
+        stay ``False`` in the result.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        ``True`` for observations that remain, shape ``(n,)``. With no fixed effects, every
+        observation in ``keep`` remains.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exporter = np.array([0, 0, 1, 1, 2])
+    >>> importer = np.array([0, 1, 0, 2, 1])
+    >>> drop_singletons([exporter, importer]).tolist()
+    [True, True, False, False, False]
+    """
+    codes = _validate_codes(fe_codes, None if keep is None else np.asarray(keep).shape[0])
+    n = codes[0].shape[0] if codes else (0 if keep is None else np.asarray(keep).shape[0])
+    mask = np.ones(n, dtype=bool) if keep is None else np.array(keep, dtype=bool, copy=True)
+    if mask.shape != (n,):
+        raise SpecificationError(f"keep must have shape ({n},), got {mask.shape}")
+    if not codes:
+        return mask
+    while _singleton_pass(codes, mask):
+        pass
+    return mask
+
+
+def _fe_separation_pass(y: FloatArray, codes: list[IntArray], keep: BoolArray) -> BoolArray:
+    """Observations in ``keep`` whose level of some fixed effect has only zero outcomes."""
+    sep = np.zeros(keep.shape[0], dtype=bool)
+    positive = keep & (y > 0)
+    for c in codes:
+        n_levels = int(c.max()) + 1 if c.size else 0
+        n_pos = np.bincount(c[positive], minlength=n_levels)
+        sep |= keep & (n_pos[c] == 0)
+    return sep
+
+
+def fe_separation(
+    y: ArrayLike,
+    fe_codes: Sequence[ArrayLike],
+    *,
+    singletons: bool = True,
+    keep: ArrayLike | None = None,
+) -> BoolArray:
+    """Observations separated by the fixed effects alone (levels whose outcome is all zero).
+
+    In a Poisson model a fixed-effect level whose observations all have ``y == 0`` has its
+    effect at minus infinity; the observations are separated and are dropped (ppmlhdfe's ``fe``
+    method). Dropping them may leave singletons, whose removal may leave further all-zero
+    levels, so with ``singletons=True`` the two removals alternate until neither changes.
+
+    Parameters
+    ----------
+    y : array_like of float
+        Outcome, shape ``(n,)``, finite and non-negative.
+    fe_codes : sequence of array_like of int
+        One integer code array per fixed effect, each of length ``n``.
+    singletons : bool, default True
+        Iterate together with singleton removal. Singletons found on the way are *not*
+        flagged in the result (use :func:`drop_singletons` on the rows left, or
+        :func:`find_separated`, to get them).
+    keep : array_like of bool, optional
+        Observations to consider (default: all).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        ``True`` for separated observations, shape ``(n,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0.0, 0.0, 1.0, 0.0, 2.0, 3.0])
+    >>> pair = np.array([0, 0, 1, 1, 2, 2])
+    >>> fe_separation(y, [pair]).tolist()
+    [True, True, False, False, False, False]
+    """
+    yv = _validate_y(y)
+    codes = _validate_codes(fe_codes, yv.shape[0])
+    mask = np.ones(yv.shape[0], dtype=bool) if keep is None else np.array(keep, dtype=bool)
+    if mask.shape != yv.shape:
+        raise SpecificationError(f"keep must have shape {yv.shape}, got {mask.shape}")
+    separated = np.zeros(yv.shape[0], dtype=bool)
+    if not codes:
+        return separated
+    while True:
+        new = _fe_separation_pass(yv, codes, mask)
+        if new.any():
+            separated |= new
+            mask &= ~new
+        dropped_singletons = singletons and _singleton_pass(codes, mask)
+        if not new.any() and not dropped_singletons:
+            return separated
+
+
+# --------------------------------------------------------------------------------------------
+# Weighted least squares on regressors and fixed-effect dummies (LSMR)
+# --------------------------------------------------------------------------------------------
+
+
+class _WeightedDesign:
+    """Weighted least squares of a working outcome on ``[X, dummies]``, solved by LSMR.
+
+    The design ``sqrt(w) [X, D_1, ..., D_G]`` is built once as a sparse matrix with unit-norm
+    columns (Jacobi preconditioning, as ppmlhdfe's LSMR solver); each solve warm-starts from
+    the previous solution, which is close because the working outcome changes little between
+    rectifier iterations.
+    """
+
+    def __init__(self, x: FloatArray, codes: list[IntArray], weights: FloatArray) -> None:
+        n, k = x.shape
+        self.sw = np.sqrt(weights)
+        width = k + len(codes)
+        # CSR arrays built directly: every row holds its k regressors and one 1 per fixed effect
+        data = np.empty((n, width), dtype=np.float64)
+        indices = np.empty((n, width), dtype=np.int64)
+        if k:
+            norms = np.sqrt(np.einsum("ij,ij,i->j", x, x, weights))
+            norms[norms == 0] = 1.0
+            data[:, :k] = x * (self.sw[:, None] / norms)
+            indices[:, :k] = np.arange(k)
+        offset = k
+        for j, c in enumerate(codes):
+            g = int(c.max()) + 1 if c.size else 0
+            level_norm = np.sqrt(np.bincount(c, weights=weights, minlength=g))
+            level_norm[level_norm == 0] = 1.0
+            data[:, k + j] = self.sw / level_norm[c]
+            indices[:, k + j] = offset + c
+            offset += g
+        indptr = np.arange(0, n * width + 1, width, dtype=np.int64)
+        self.a = sparse.csr_matrix((data.ravel(), indices.ravel(), indptr), shape=(n, offset))
+        self.theta: FloatArray | None = None
+
+    def fit(self, u: FloatArray, tol: float, maxiter: int) -> tuple[FloatArray, bool]:
+        """Fitted values of the weighted regression of ``u``, and whether LSMR converged."""
+        if self.a.shape[1] == 0:
+            return np.zeros_like(u), True
+        out = lsmr(self.a, u * self.sw, atol=tol, btol=tol, maxiter=maxiter, x0=self.theta)
+        self.theta = out[0]
+        converged = int(out[1]) in (0, 1, 2, 4, 5)
+        return (self.a @ self.theta) / self.sw, converged
+
+
+# --------------------------------------------------------------------------------------------
+# Iterated rectifier
+# --------------------------------------------------------------------------------------------
+
+
+def rectifier_separation(
+    y: ArrayLike,
+    X: ArrayLike | None,
+    fe_codes: Sequence[ArrayLike],
+    weights: ArrayLike | None = None,
+    *,
+    intercept: bool = True,
+    tol: float = 1e-4,
+    maxiter: int = 100,
+    strict: bool = False,
+    ls_maxiter: int = 100_000,
+) -> BoolArray:
+    """Observations separated by regressors and fixed effects (the iterated rectifier).
+
+    Implements the iterated rectifier ("ReLU") of Correia, Guimarães & Zylkin (2021), the
+    default separation check of ppmlhdfe: start from ``u = 1{y == 0}``; regress ``u`` on ``X``
+    and the fixed effects with weight ``M`` (about 6.7e7) on ``y > 0`` observations and 1 on the
+    others; set fitted values within ``(-0.1 delta, delta)`` of zero to zero, where ``delta`` is
+    ``tol`` plus the error implied by the weighting; stop when every ``y == 0`` observation has
+    a non-negative fit (those with a positive fit are separated) or when no ``y == 0``
+    observation has a negative residual (then separated observations are those with a positive
+    fit and a zero residual); otherwise replace ``u`` by ``max(fit, 0)`` on the ``y == 0``
+    observations and repeat.
+
+    Parameters
+    ----------
+    y : array_like of float
+        Outcome, shape ``(n,)``, finite and non-negative.
+    X : array_like of float or None
+        Regressors, shape ``(n, k)``; None for none. Collinear columns are harmless.
+    fe_codes : sequence of array_like of int
+        One integer code array per fixed effect, each of length ``n``; may be empty.
+    weights : array_like of float, optional
+        Observation weights. Separation depends only on which observations have positive
+        weight, so weights serve only to exclude zero-weight observations from the check.
+    intercept : bool, default True
+        Include a constant when there are no fixed effects (with fixed effects it is spanned).
+    tol : float, default 1e-4
+        Tolerance on the fitted values (ppmlhdfe's ``relu_tol``); the projections on the fixed
+        effects are solved to ``max(tol**2, 1e-13)``.
+    maxiter : int, default 100
+        Cap on rectifier iterations.
+    strict : bool, default False
+        At the cap, raise :class:`~ca_trade.exceptions.ConvergenceError` instead of warning.
+    ls_maxiter : int, default 100000
+        Cap on LSMR iterations in each weighted least-squares solve.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        ``True`` for separated observations, shape ``(n,)``. All ``False`` (with a
+        :class:`~ca_trade.exceptions.ConvergenceWarning`) when the cap is reached and
+        ``strict`` is False: nothing is dropped on an unfinished check.
+
+    Examples
+    --------
+    A regressor that is positive only where ``y == 0`` and zero elsewhere separates those
+    observations:
+
+    >>> import numpy as np
+    >>> y = np.array([0.0, 0.0, 1.0, 2.0, 0.0, 3.0])
+    >>> x = np.array([1.0, 2.0, 0.0, 0.0, 0.0, 0.0])
+    >>> rectifier_separation(y, x[:, None], []).tolist()
+    [True, True, False, False, False, False]
+    """
+    if not 0 < tol < 1:
+        raise SpecificationError(f"tol must be in (0, 1), got {tol!r}")
+    if maxiter < 1 or ls_maxiter < 1:
+        raise SpecificationError(
+            f"maxiter and ls_maxiter must be positive, got {maxiter!r} and {ls_maxiter!r}"
+        )
+    yv = _validate_y(y)
+    n = yv.shape[0]
+    xv = _validate_x(X, n)
+    codes = _validate_codes(fe_codes, n)
+    wv = _validate_weights(weights, n)
+    separated = np.zeros(n, dtype=bool)
+
+    active = np.ones(n, dtype=bool) if wv is None else wv > 0
+    boundary_all = active & (yv == 0)
+    if not boundary_all.any():
+        return separated
+    idx = np.flatnonzero(active)
+    y_a = yv[idx]
+    x_a = xv[idx]
+    codes_a = [c[idx] for c in codes]
+    if not codes_a and intercept:
+        codes_a = [np.zeros(idx.shape[0], dtype=np.intp)]
+    sep_a = _rectifier_core(y_a, x_a, codes_a, tol, maxiter, strict, ls_maxiter)
+    separated[idx[sep_a]] = True
+    return separated
+
+
+def _rectifier_core(
+    y: FloatArray,
+    x: FloatArray,
+    codes: list[IntArray],
+    tol: float,
+    maxiter: int,
+    strict: bool,
+    ls_maxiter: int,
+) -> BoolArray:
+    """Run the iterated rectifier on already validated, active observations."""
+    n = y.shape[0]
+    boundary = y == 0
+    interior = ~boundary
+    w = np.where(interior, _M_WEIGHT, 1.0)
+    regtol = max(tol**2, 1e-13)
+
+    # regressors: drop all-zero columns, scale to unit max so the tolerances are comparable
+    if x.shape[1]:
+        xmax = np.max(np.abs(x), axis=0)
+        x = x[:, xmax > 0] / xmax[xmax > 0]
+    design = _WeightedDesign(x, codes, w)
+
+    # implied tolerance of the method of weighting (ppmlhdfe, after Van Loan 1985)
+    ratio = 1.0
+    if x.shape[1] and interior.any():
+        norm_b = float(np.max(np.sum(np.abs(x[boundary]), axis=0)))
+        norm_i = float(np.max(np.sum(np.abs(x[interior]), axis=0)))
+        if norm_i > 0:
+            ratio = max(norm_b / norm_i, 1.0)
+
+    u = boundary.astype(np.float64)
+    for _ in range(maxiter):
+        fit, ok = design.fit(u, regtol, ls_maxiter)
+        if not ok:
+            warnings.warn(
+                f"separation check: the weighted least-squares solve did not converge in "
+                f"{ls_maxiter} LSMR iterations; results may be inexact. Raise ls_maxiter",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        resid = u - fit
+        epsilon = max(float(u @ u) / _M_WEIGHT * ratio**2, 1e-8)
+        delta = epsilon + tol
+
+        fit[interior] = 0.0
+        fit[boundary & (fit > -0.1 * delta) & (fit < delta)] = 0.0
+        if np.all(fit[boundary] >= 0):
+            return boundary & (fit > 0)
+
+        # no negative residual left: the normal equations leave no separated observation
+        # with a positive residual (Correia, Guimaraes & Zylkin 2021, proof of the algorithm)
+        resid[np.abs(resid) < _ZERO_TOL] = 0.0
+        if np.all(resid[boundary] >= 0):
+            fit[boundary & (resid > delta)] = 0.0
+            return boundary & (fit > 0)
+
+        u = np.where(boundary, np.maximum(fit, 0.0), 0.0)
+
+    msg = (
+        f"iterated-rectifier separation check reached its cap of {maxiter} iterations before "
+        "converging; no observation was dropped for regressor-induced separation. Raise "
+        "maxiter, or inspect the data for separation by hand"
+    )
+    if strict:
+        raise ConvergenceError(msg)
+    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    return np.zeros(n, dtype=bool)
+
+
+# --------------------------------------------------------------------------------------------
+# Everything together
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeparationResult:
+    """Which observations to drop before a Poisson fit, and why.
+
+    Each mask has shape ``(n,)`` over the observations given to :func:`find_separated`; an
+    observation is flagged under one reason only (the first that removed it).
+
+    Attributes
+    ----------
+    keep : numpy.ndarray of bool
+        Observations left for estimation.
+    singleton : numpy.ndarray of bool
+        Dropped as singletons (alone in a fixed-effect level).
+    separated_fe : numpy.ndarray of bool
+        Dropped because a fixed-effect level has only zero outcomes.
+    separated_relu : numpy.ndarray of bool
+        Dropped by the iterated rectifier (separation by regressors and fixed effects).
+    n_rounds : int
+        Rounds of (singletons, fe, relu) needed to reach the fixed point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = find_separated(np.array([0.0, 1.0, 2.0]), None, [])
+    >>> res.keep.all(), res.n_dropped
+    (np.True_, 0)
+    """
+
+    keep: BoolArray
+    singleton: BoolArray
+    separated_fe: BoolArray
+    separated_relu: BoolArray
+    n_rounds: int = field(default=1)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of dropped observations by reason."""
+        return {
+            "singleton": int(self.singleton.sum()),
+            "separated_fe": int(self.separated_fe.sum()),
+            "separated_relu": int(self.separated_relu.sum()),
+        }
+
+    @property
+    def n_dropped(self) -> int:
+        """Total number of dropped observations."""
+        return int((~self.keep).sum())
+
+    @property
+    def separated(self) -> BoolArray:
+        """Observations dropped for separation by either method."""
+        return self.separated_fe | self.separated_relu
+
+
+_METHODS = frozenset({"fe", "relu"})
+
+
+def find_separated(
+    y: ArrayLike,
+    X: ArrayLike | None,
+    fe_codes: Sequence[ArrayLike],
+    weights: ArrayLike | None = None,
+    *,
+    methods: Sequence[str] = ("fe", "relu"),
+    singletons: bool = True,
+    intercept: bool = True,
+    tol: float = 1e-4,
+    maxiter: int = 100,
+    strict: bool = False,
+) -> SeparationResult:
+    """Find the observations a Poisson fit must drop: singletons and separated observations.
+
+    Runs, as ppmlhdfe does, singleton removal, fixed-effect separation (iterated with singleton
+    removal) and the iterated rectifier, and repeats the round while any step still removes
+    observations (removing separated observations can create singletons, whose removal can
+    leave an all-zero level).
+
+    Parameters
+    ----------
+    y : array_like of float
+        Outcome, shape ``(n,)``, finite and non-negative.
+    X : array_like of float or None
+        Regressors, shape ``(n, k)``, or None.
+    fe_codes : sequence of array_like of int
+        One integer code array per fixed effect; may be empty.
+    weights : array_like of float, optional
+        Observation weights; zero-weight observations are ignored by the rectifier.
+    methods : sequence of {"fe", "relu"}, default ("fe", "relu")
+        Separation checks to run; an empty sequence runs only singleton removal.
+    singletons : bool, default True
+        Drop singletons (ppmlhdfe and reghdfe default).
+    intercept : bool, default True
+        The model has a constant when it has no fixed effects.
+    tol, maxiter, strict
+        Passed to :func:`rectifier_separation`.
+
+    Returns
+    -------
+    SeparationResult
+        Masks by reason and the keep-mask.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0.0, 0.0, 1.0, 2.0, 0.0, 3.0, 5.0])
+    >>> x = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    >>> fe = [np.array([0, 0, 1, 1, 2, 2, 3])]
+    >>> res = find_separated(y, x[:, None], fe)
+    >>> res.counts
+    {'singleton': 1, 'separated_fe': 2, 'separated_relu': 0}
+    """
+    unknown = set(methods) - _METHODS
+    if unknown:
+        raise SpecificationError(
+            f"unknown separation method(s) {sorted(unknown)}; choose from {sorted(_METHODS)}"
+        )
+    yv = _validate_y(y)
+    n = yv.shape[0]
+    xv = _validate_x(X, n)
+    codes = _validate_codes(fe_codes, n)
+    wv = _validate_weights(weights, n)
+
+    keep = np.ones(n, dtype=bool) if wv is None else wv > 0
+    excluded = ~keep
+    singleton = np.zeros(n, dtype=bool)
+    sep_fe = np.zeros(n, dtype=bool)
+    sep_relu = np.zeros(n, dtype=bool)
+    rounds = 0
+    while True:
+        rounds += 1
+        before = keep.copy()
+        if singletons and codes:
+            kept = drop_singletons(codes, keep)
+            singleton |= keep & ~kept
+            keep = kept
+        if "fe" in methods and codes:
+            new = fe_separation(yv, codes, singletons=False, keep=keep)
+            sep_fe |= new
+            keep &= ~new
+            if singletons:
+                kept = drop_singletons(codes, keep)
+                singleton |= keep & ~kept
+                keep = kept
+            if new.any():
+                continue
+        if "relu" in methods:
+            idx = np.flatnonzero(keep)
+            new_sub = rectifier_separation(
+                yv[idx],
+                xv[idx],
+                [c[idx] for c in codes],
+                intercept=intercept,
+                tol=tol,
+                maxiter=maxiter,
+                strict=strict,
+            )
+            new = np.zeros(n, dtype=bool)
+            new[idx[new_sub]] = True
+            sep_relu |= new
+            keep &= ~new
+        if np.array_equal(before, keep):
+            break
+    return SeparationResult(
+        keep=keep & ~excluded,
+        singleton=singleton,
+        separated_fe=sep_fe,
+        separated_relu=sep_relu,
+        n_rounds=rounds,
+    )

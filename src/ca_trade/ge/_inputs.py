@@ -1,0 +1,189 @@
+"""Validation of GE inputs: long flow frames to a square matrix, pair effects to a matrix.
+
+Internal module: :func:`ca_trade.ge.solve` is the public entry point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ca_trade.exceptions import (
+    DataValidationError,
+    MissingDomesticFlowsError,
+    SpecificationError,
+)
+
+__all__ = ["FlowMatrix", "flow_matrix", "pair_matrix"]
+
+
+@dataclass(frozen=True)
+class FlowMatrix:
+    """A square flow matrix (exporters in rows, importers in columns) and its country labels."""
+
+    countries: tuple[str, ...]
+    values: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of countries."""
+        return len(self.countries)
+
+
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SpecificationError(
+            f"{what} lacks column(s) {missing}; it has {list(frame.columns)}. Pass a DataFrame "
+            f"with columns {list(columns)}."
+        )
+
+
+def flow_matrix(flows: pd.DataFrame, value: str = "value") -> FlowMatrix:
+    """Turn a long flow frame into a square matrix over the union of countries.
+
+    Pairs absent from the frame are zero flows. Domestic flows must be present and positive.
+
+    Parameters
+    ----------
+    flows : pandas.DataFrame
+        Columns ``exporter``, ``importer`` and ``value`` (or the column named by `value`).
+    value : str, default "value"
+        Name of the flow column.
+
+    Returns
+    -------
+    FlowMatrix
+        Countries sorted alphabetically and the matrix of flows.
+
+    Raises
+    ------
+    SpecificationError
+        If a column is missing.
+    DataValidationError
+        If values are negative, missing or infinite, or a pair appears twice.
+    MissingDomesticFlowsError
+        If some country has no positive domestic flow ``X_ii``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": ["A", "A", "B", "B"], "importer": ["A", "B", "A", "B"],
+    ...                   "value": [5.0, 1.0, 2.0, 4.0]})
+    >>> flow_matrix(f).values
+    array([[5., 1.],
+           [2., 4.]])
+    """
+    _require_columns(flows, ("exporter", "importer", value), "flows")
+    exp = flows["exporter"].astype(str).to_numpy()
+    imp = flows["importer"].astype(str).to_numpy()
+    vals = pd.to_numeric(flows[value], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise DataValidationError(
+            f"{int(bad.sum())} flow value(s) in column {value!r} are missing or not finite "
+            f"(first: row {k}, {exp[k]} -> {imp[k]}); fill or drop them before solving."
+        )
+    neg = vals < 0
+    if neg.any():
+        k = int(np.flatnonzero(neg)[0])
+        raise DataValidationError(
+            f"{int(neg.sum())} flow value(s) are negative (first: row {k}, {exp[k]} -> {imp[k]}, "
+            f"{vals[k]}); trade flows must be >= 0."
+        )
+    countries = tuple(sorted(set(exp) | set(imp)))
+    index = {c: k for k, c in enumerate(countries)}
+    rows = np.fromiter((index[c] for c in exp), dtype=np.int64, count=len(exp))
+    cols = np.fromiter((index[c] for c in imp), dtype=np.int64, count=len(imp))
+    n = len(countries)
+    flat = rows * n + cols
+    uniq, counts = np.unique(flat, return_counts=True)
+    if (counts > 1).any():
+        d = int(uniq[counts > 1][0])
+        raise DataValidationError(
+            f"{int((counts > 1).sum())} exporter-importer pair(s) appear more than once (first: "
+            f"{countries[d // n]} -> {countries[d % n]}); aggregate or select one year/sector."
+        )
+    mat = np.zeros((n, n))
+    mat[rows, cols] = vals
+    missing = [c for c, x in zip(countries, np.diag(mat)) if not x > 0]
+    if missing:
+        raise MissingDomesticFlowsError(
+            f"structural gravity GE needs positive domestic flows X_ii; {len(missing)} "
+            f"countr{'y lacks' if len(missing) == 1 else 'ies lack'} them: {missing}. Add "
+            "domestic sales (e.g. gross output minus exports) or drop these countries; ca_trade "
+            "will not invent them."
+        )
+    return FlowMatrix(countries=countries, values=mat)
+
+
+def pair_matrix(
+    frame: pd.DataFrame | None,
+    countries: tuple[str, ...],
+    column: str,
+    what: str,
+) -> np.ndarray:
+    """Place a long pair frame (``exporter, importer, column``) on the country grid.
+
+    Missing pairs are zero. Pairs naming a country outside `countries` raise an error.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or None
+        The pair frame; None gives a zero matrix.
+    countries : tuple of str
+        Country labels of the grid, in order.
+    column : str
+        Value column.
+    what : str
+        Name of the argument, for messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n)`` matrix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pe = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [0.5]})
+    >>> pair_matrix(pe, ("A", "B"), "effect", "partial_effects")
+    array([[0. , 0.5],
+           [0. , 0. ]])
+    """
+    n = len(countries)
+    mat = np.zeros((n, n))
+    if frame is None or len(frame) == 0:
+        return mat
+    _require_columns(frame, ("exporter", "importer", column), what)
+    index = {c: k for k, c in enumerate(countries)}
+    exp = frame["exporter"].astype(str).to_numpy()
+    imp = frame["importer"].astype(str).to_numpy()
+    unknown = sorted({c for c in np.concatenate([exp, imp]) if c not in index})
+    if unknown:
+        raise SpecificationError(
+            f"{what} names countries that are not in the flow matrix: {unknown[:10]}; the flow "
+            f"matrix has {n} countries. Drop those rows or add the countries' flows."
+        )
+    vals = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(vals).all():
+        k = int(np.flatnonzero(~np.isfinite(vals))[0])
+        raise SpecificationError(
+            f"{what}: column {column!r} has a missing or infinite value (row {k}, "
+            f"{exp[k]} -> {imp[k]}); give every listed pair a finite value."
+        )
+    rows = np.array([index[c] for c in exp], dtype=np.int64)
+    cols = np.array([index[c] for c in imp], dtype=np.int64)
+    flat = rows * n + cols
+    uniq, counts = np.unique(flat, return_counts=True)
+    if (counts > 1).any():
+        d = int(uniq[counts > 1][0])
+        raise SpecificationError(
+            f"{what}: pair {countries[d // n]} -> {countries[d % n]} appears more than once; "
+            "combine the effects first (Scenario objects add up with +)."
+        )
+    mat[rows, cols] = vals
+    return mat

@@ -1,0 +1,174 @@
+"""Result objects of the GE solver: :class:`GEResult` and the side-by-side :class:`GEComparison`.
+
+Sign convention: every ratio is **counterfactual / baseline** ("new/old") and every ``*_pct``
+column is ``100 * (new/old - 1)``. The AGTPA book reports the *effect of the policy* when the
+counterfactual removes an existing policy; that is baseline relative to counterfactual, given by
+:meth:`GEResult.policy_effect`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["RATIO_COLUMNS", "GEComparison", "GEResult"]
+
+#: Per-country ratios reported by the solver (new/old).
+RATIO_COLUMNS: tuple[str, ...] = (
+    "welfare",
+    "real_gdp",
+    "price",
+    "omr",
+    "imr",
+    "output",
+    "expenditure",
+    "exports",
+    "imports",
+    "domestic",
+)
+
+
+@dataclass(frozen=True)
+class GEResult:
+    """Solution of one general-equilibrium counterfactual.
+
+    Attributes
+    ----------
+    countries : pandas.DataFrame
+        Indexed by country: the ratios in :data:`RATIO_COLUMNS` (new/old) and a ``*_pct``
+        column for each (``100 * (ratio - 1)``).
+    flows : pandas.DataFrame
+        ``exporter, importer, value, baseline_value, change_pct`` (duty-exclusive values).
+    converged : bool
+        Whether the fixed point met `tol` and the residual check.
+    n_iter : int
+        Iterations used.
+    residuals : dict of str to float
+        Largest relative residuals at the solution: ``market_clearing`` (sales = output),
+        ``budget`` (spending = income incl. deficit and tariff revenue), ``step`` (last change
+        in log prices).
+    settings : dict
+        ``theta``, ``psi``, ``closure``, ``conditional``, ``numeraire``, ``method``.
+    description : str
+        Scenario description, if any.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import ca_trade.ge as ge
+    >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+    ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+    >>> r = ge.solve(f, pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [0.1]}), 4)
+    >>> bool(r.countries.loc["A", "welfare"] > 1)
+    True
+    """
+
+    countries: pd.DataFrame
+    flows: pd.DataFrame
+    converged: bool
+    n_iter: int
+    residuals: dict[str, float]
+    settings: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def policy_effect(self) -> pd.DataFrame:
+        """Percent changes in the book's 'effect of the policy' direction (baseline vs new).
+
+        When the counterfactual *removes* a policy (borders, an FTA), the effect of the policy
+        is ``100 * (old/new - 1)`` (AGTPA 2016, ch. 2).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by country, one column per ratio in :data:`RATIO_COLUMNS`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import ca_trade.ge as ge
+        >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+        ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+        >>> pe = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [-0.1]})
+        >>> r = ge.solve(f, pe, 4)
+        >>> bool(r.policy_effect().loc["A", "welfare"] > 0)
+        True
+        """
+        cols = [c for c in RATIO_COLUMNS if c in self.countries.columns]
+        return 100.0 * (1.0 / self.countries[cols] - 1.0)
+
+    def summary(self) -> str:
+        """Return a short text table of the main percent changes.
+
+        Returns
+        -------
+        str
+            One line per country.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import ca_trade.ge as ge
+        >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+        ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+        >>> print(ge.solve(f, None, 4).summary().splitlines()[0])
+        GE counterfactual (theta=4, closure=additive, full endowment): converged in 0 iterations
+        """
+        s = self.settings
+        kind = "conditional" if s.get("conditional") else "full endowment"
+        head = (
+            f"GE counterfactual (theta={s.get('theta')}, closure={s.get('closure')}, {kind}): "
+            f"{'converged' if self.converged else 'NOT converged'} in {self.n_iter} iterations"
+        )
+        cols = ["welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct"]
+        return head + "\n" + self.countries[cols].round(4).to_string()
+
+
+@dataclass(frozen=True)
+class GEComparison:
+    """Conditional and full-endowment solutions of the same scenario, side by side.
+
+    Attributes
+    ----------
+    conditional : GEResult
+        Resistances adjust, output and expenditure fixed.
+    full : GEResult
+        Factory-gate prices, output and expenditure adjust too.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import ca_trade.ge as ge
+    >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+    ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+    >>> pe = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [0.1]})
+    >>> list(ge.solve_both(f, pe, 4).table().columns)[:2]
+    ['exports_pct_conditional', 'exports_pct_full']
+    """
+
+    conditional: GEResult
+    full: GEResult
+
+    def table(self) -> pd.DataFrame:
+        """Percent changes of both solutions, conditional next to full, per country.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``<ratio>_pct_conditional`` and ``<ratio>_pct_full``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import ca_trade.ge as ge
+        >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+        ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+        >>> ge.solve_both(f, None, 4).table().shape
+        (2, 20)
+        """
+        parts = {}
+        for col in RATIO_COLUMNS:
+            parts[f"{col}_pct_conditional"] = self.conditional.countries[f"{col}_pct"]
+            parts[f"{col}_pct_full"] = self.full.countries[f"{col}_pct"]
+        return pd.DataFrame(parts)

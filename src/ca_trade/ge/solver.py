@@ -1,0 +1,485 @@
+"""Exact hat-algebra general equilibrium of structural gravity (one sector, Armington-CES).
+
+Equations (``docs/methods-ge.md`` derives them). With baseline duty-exclusive flows
+:math:`X_{ij}`, tariffs :math:`t_{ij}`, gross shares :math:`\\pi_{ij} = (1+t_{ij}) X_{ij} / E_j`,
+partial effects :math:`\\delta_{ij}` on duty-exclusive flows and the unknown log change of the
+factory-gate price :math:`x_i = \\ln \\hat p_i`:
+
+.. math::
+
+    \\Phi_j = \\hat P_j^{-\\theta} = \\sum_i \\pi_{ij} b_{ij} \\hat p_i^{-\\theta},\\quad
+    b_{ij} = e^{\\delta_{ij}} \\frac{1 + t'_{ij}}{1 + t_{ij}},\\quad
+    \\hat Y_i = \\hat p_i (\\hat p_i / \\hat P_i)^{\\psi},
+
+    X'_{ij} = \\frac{\\pi_{ij} b_{ij} \\hat p_i^{-\\theta}}{\\Phi_j} \\frac{E'_j}{1 + t'_{ij}},
+    \\quad Y_i \\hat Y_i = \\sum_j X'_{ij},\\quad
+    E'_j = \\frac{I'_j}{1 - \\sum_i \\pi'_{ij} t'_{ij} / (1 + t'_{ij})},
+
+with income :math:`I'_j = Y_j \\hat Y_j + D_j` (additive imbalances) or
+:math:`I'_j = \\hat\\Xi (Y_j + D_j) \\hat Y_j` (multiplicative; :math:`\\hat\\Xi` keeps world
+spending equal to world income). The numeraire keeps world output constant by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ca_trade.exceptions import GEError, SpecificationError
+from ca_trade.ge._fixed_point import fixed_point
+from ca_trade.ge._inputs import flow_matrix, pair_matrix
+from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult
+from ca_trade.ge.scenario import Scenario
+
+__all__ = ["RESIDUAL_TOL", "Problem", "prepare", "solve", "solve_both"]
+
+#: Largest relative market-clearing / budget residual accepted at a solution.
+RESIDUAL_TOL = 1e-10
+
+Closure = Literal["additive", "multiplicative"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated GE problem on a country grid (matrices; built by :func:`prepare`).
+
+    Attributes
+    ----------
+    countries : tuple of str
+        Country labels (sorted).
+    flows : numpy.ndarray
+        Baseline duty-exclusive flows, exporters in rows.
+    tariff0, tariff1 : numpy.ndarray
+        Baseline and counterfactual ad valorem tariffs (fractions).
+    theta, psi : float
+        Trade elasticity and supply elasticity.
+    closure : str
+        ``"additive"`` or ``"multiplicative"``.
+    conditional : bool
+        Hold output and expenditure fixed (resistances only).
+    numeraire : int or None
+        Index of the country whose factory-gate price is fixed; None: world output constant.
+    """
+
+    countries: tuple[str, ...]
+    flows: np.ndarray
+    tariff0: np.ndarray
+    tariff1: np.ndarray
+    theta: float
+    psi: float
+    closure: str
+    conditional: bool
+    numeraire: int | None
+
+    @property
+    def n(self) -> int:
+        """Number of countries."""
+        return len(self.countries)
+
+
+def _validate_scalars(theta: float, psi: float, closure: str, method: str) -> None:
+    if not (np.isfinite(theta) and theta > 0):
+        raise SpecificationError(
+            f"theta (the trade elasticity) must be a positive number, got {theta!r}; for CES "
+            "demand theta = sigma - 1 (e.g. sigma = 7 gives theta = 6)."
+        )
+    if not (np.isfinite(psi) and psi >= 0):
+        raise SpecificationError(f"psi (the supply elasticity) must be >= 0, got {psi!r}.")
+    if closure not in ("additive", "multiplicative"):
+        raise SpecificationError(
+            f"closure must be 'additive' or 'multiplicative', got {closure!r}."
+        )
+    if method not in ("anderson", "damped"):
+        raise SpecificationError(f"method must be 'anderson' or 'damped', got {method!r}.")
+
+
+def prepare(
+    flows: pd.DataFrame,
+    theta: float,
+    *,
+    closure: Closure = "additive",
+    psi: float = 0.0,
+    tariffs: pd.DataFrame | None = None,
+    conditional: bool = False,
+    numeraire: str = "world_output",
+    value: str = "value",
+) -> Problem:
+    """Validate the inputs of :func:`solve` once and return the matrix problem.
+
+    Useful when one baseline is solved many times (bootstrap draws).
+
+    Parameters
+    ----------
+    flows, theta, closure, psi, tariffs, conditional, numeraire, value
+        As in :func:`solve`.
+
+    Returns
+    -------
+    Problem
+        The validated problem.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+    ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+    >>> prepare(f, 4.0).countries
+    ('A', 'B')
+    """
+    _validate_scalars(float(theta), float(psi), closure, "anderson")
+    fm = flow_matrix(flows, value=value)
+    t0 = pair_matrix(tariffs, fm.countries, "baseline", "tariffs")
+    t1 = pair_matrix(tariffs, fm.countries, "counterfactual", "tariffs")
+    if (t0 <= -1).any() or (t1 <= -1).any():
+        raise SpecificationError("tariffs must be > -1 (fractions, 0.05 = 5 %).")
+    if numeraire == "world_output":
+        num: int | None = None
+    elif numeraire in fm.countries:
+        num = fm.countries.index(numeraire)
+    else:
+        raise SpecificationError(
+            f"numeraire must be 'world_output' or a country of the flow matrix, got {numeraire!r}."
+        )
+    return Problem(
+        countries=fm.countries,
+        flows=fm.values,
+        tariff0=t0,
+        tariff1=t1,
+        theta=float(theta),
+        psi=float(psi),
+        closure=closure,
+        conditional=bool(conditional),
+        numeraire=num,
+    )
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """Arrays of one solution (internal; :func:`_to_result` turns it into a GEResult)."""
+
+    ratios: dict[str, np.ndarray]
+    new_flows: np.ndarray
+    converged: bool
+    n_iter: int
+    residuals: dict[str, float]
+    method: str
+
+
+def solve_problem(
+    problem: Problem,
+    log_b: np.ndarray,
+    *,
+    tol: float = 1e-12,
+    maxiter: int = 10_000,
+    method: str = "anderson",
+    x0: np.ndarray | None = None,
+) -> _Solution:
+    """Solve a prepared problem for a matrix of partial effects (arrays in, arrays out).
+
+    Parameters
+    ----------
+    problem : Problem
+        From :func:`prepare`.
+    log_b : numpy.ndarray
+        ``(n, n)`` partial effects on duty-exclusive log flows.
+    tol, maxiter, method
+        As in :func:`solve`.
+    x0 : numpy.ndarray, optional
+        Starting log prices.
+
+    Returns
+    -------
+    _Solution
+        Ratios per country, new flows, diagnostics.
+    """
+    n, theta, psi = problem.n, problem.theta, problem.psi
+    x_base = problem.flows
+    t0, t1 = problem.tariff0, problem.tariff1
+    gross = (1.0 + t0) * x_base
+    e_base = gross.sum(axis=0)
+    y_base = x_base.sum(axis=1)
+    d_base = x_base.sum(axis=0) - y_base
+    pi = gross / e_base[None, :]
+    bmat = np.exp(log_b) * (1.0 + t1) / (1.0 + t0)
+    m = pi * bmat
+    net_share = 1.0 / (1.0 + t1)
+    m_net = m * net_share
+    has_tariff = bool(np.any(t1 != 0))
+    m_rev = m * (t1 * net_share) if has_tariff else None
+    cond = problem.conditional
+    additive = problem.closure == "additive"
+
+    def state(x: np.ndarray) -> tuple[np.ndarray, ...]:
+        a = np.exp(-theta * (x - x.max()))  # scale-free: shares only depend on ratios
+        phi = m.T @ a
+        log_pj = -np.log(phi) / theta + x.max()
+        if cond:
+            log_y = np.zeros(n)
+        else:
+            log_y = x + psi * (x - log_pj)
+        y_hat = np.exp(log_y)
+        if cond:
+            income = y_base + d_base
+        elif additive:
+            income = y_base * y_hat + d_base
+        else:
+            weight = (y_base + d_base) * y_hat
+            income = weight * (np.sum(y_base * y_hat) / np.sum(weight))
+        rho = (m_rev.T @ a) / phi if m_rev is not None else np.zeros(n)
+        e_new = income / (1.0 - rho)
+        sales = a * (m_net @ (e_new / phi))
+        return a, phi, log_pj, log_y, e_new, sales, income
+
+    # slope of log excess supply in x: theta (conditional) or 1 + theta + psi (full)
+    kappa = theta if cond else 1.0 + theta + psi
+
+    def normalize(x: np.ndarray) -> np.ndarray:
+        if problem.numeraire is not None:
+            return x - x[problem.numeraire]
+        if cond:
+            c = np.log(np.sum(y_base)) - np.log(np.sum(y_base * np.exp(x)))
+            return x + c
+        _, _, _, log_y, *_ = state(x)
+        return x + (np.log(np.sum(y_base)) - np.log(np.sum(y_base * np.exp(log_y))))
+
+    def g(x: np.ndarray) -> np.ndarray:
+        _, _, _, log_y, _, sales, _ = state(x)
+        f = np.log(sales) - np.log(y_base) - log_y
+        return normalize(x + f / kappa)
+
+    start = np.zeros(n) if x0 is None else np.asarray(x0, dtype=float)
+    out = fixed_point(g, normalize(start), tol=tol, maxiter=maxiter, method=method)
+    x = out.x
+    a, phi, log_pj, log_y, e_new, sales, income = state(x)
+    gross_new = m * a[:, None] * (e_new / phi)[None, :]
+    new = gross_new * net_share
+    y_new = y_base * np.exp(log_y)
+    mc = float(np.max(np.abs(new.sum(axis=1) / y_new - 1.0)))
+    spend = gross_new.sum(axis=0)
+    budget = float(np.max(np.abs(spend - (income + (t1 * new).sum(axis=0))) / spend))
+    balance = float(abs(np.sum(income) - np.sum(y_new)) / np.sum(y_new))
+    residuals = {
+        "market_clearing": mc,
+        "budget": budget,
+        "world_balance": balance,
+        "step": out.step,
+    }
+    if not np.all(np.isfinite(x)):
+        converged = False
+    else:
+        converged = out.converged and max(mc, budget, balance) < RESIDUAL_TOL
+
+    p_imr = np.exp(log_pj)
+    e_hat = e_new / e_base
+    y_hat = np.exp(log_y)
+    price = np.ones(n) if cond else np.exp(x)
+    world = e_new.sum() / e_base.sum()
+    sales_share = gross / gross.sum(axis=1, keepdims=True)
+    omr_pow = (sales_share * bmat) @ (e_hat / world * p_imr**theta)
+    off = ~np.eye(n, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exports = (new * off).sum(axis=1) / (x_base * off).sum(axis=1)
+        imports = (new * off).sum(axis=0) / (x_base * off).sum(axis=0)
+    ratios = {
+        "welfare": e_hat / p_imr,
+        "real_gdp": y_hat / p_imr,
+        "price": price,
+        "omr": omr_pow ** (-1.0 / theta),
+        "imr": p_imr,
+        "output": y_hat,
+        "expenditure": e_hat,
+        "exports": exports,
+        "imports": imports,
+        "domestic": np.diag(new) / np.diag(x_base),
+    }
+    return _Solution(ratios, new, converged, out.n_iter, residuals, out.method)
+
+
+def _to_result(
+    problem: Problem,
+    sol: _Solution,
+    method: str,
+    description: str,
+) -> GEResult:
+    idx = pd.Index(list(problem.countries), name="country")
+    countries = pd.DataFrame({k: sol.ratios[k] for k in RATIO_COLUMNS}, index=idx)
+    for col in RATIO_COLUMNS:
+        countries[f"{col}_pct"] = 100.0 * (countries[col] - 1.0)
+    n = problem.n
+    exp = np.repeat(np.array(problem.countries, dtype=object), n)
+    imp = np.tile(np.array(problem.countries, dtype=object), n)
+    base = problem.flows.ravel()
+    new = sol.new_flows.ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(base > 0, 100.0 * (new / base - 1.0), np.nan)
+    flows = pd.DataFrame(
+        {
+            "exporter": exp,
+            "importer": imp,
+            "value": new,
+            "baseline_value": base,
+            "change_pct": change,
+        }
+    )
+    numeraire = "world_output" if problem.numeraire is None else problem.countries[problem.numeraire]
+    settings = {
+        "theta": problem.theta,
+        "psi": problem.psi,
+        "closure": problem.closure,
+        "conditional": problem.conditional,
+        "numeraire": numeraire,
+        "method": sol.method if method == "anderson" else method,
+    }
+    return GEResult(
+        countries=countries,
+        flows=flows,
+        converged=sol.converged,
+        n_iter=sol.n_iter,
+        residuals=dict(sol.residuals),
+        settings=settings,
+        description=description,
+    )
+
+
+def solve(
+    flows: pd.DataFrame,
+    partial_effects: pd.DataFrame | Scenario | None,
+    theta: float,
+    *,
+    closure: Closure = "additive",
+    psi: float = 0.0,
+    tariffs: pd.DataFrame | None = None,
+    conditional: bool = False,
+    numeraire: str = "world_output",
+    value: str = "value",
+    tol: float = 1e-12,
+    maxiter: int = 10_000,
+    method: Literal["anderson", "damped"] = "anderson",
+) -> GEResult:
+    """Solve the exact general-equilibrium counterfactual of structural gravity.
+
+    Parameters
+    ----------
+    flows : pandas.DataFrame
+        Baseline flows ``exporter, importer, value`` including every domestic flow ``X_ii``
+        (duty-exclusive when `tariffs` are given). Missing pairs are zero flows.
+    partial_effects : pandas.DataFrame, Scenario or None
+        ``exporter, importer, effect``: change in log (duty-exclusive) trade the policy causes
+        at constant resistances; missing pairs mean 0. A :class:`~ca_trade.ge.Scenario`
+        brings its description and tariffs. None: no shock.
+    theta : float
+        Trade elasticity (> 0); ``sigma - 1`` under CES.
+    closure : {"additive", "multiplicative"}, default "additive"
+        Trade imbalances fixed in levels (numeraire units), or as a share of income.
+    psi : float, default 0.0
+        Supply elasticity: output quantity moves as ``(p_i / P_i) ** psi`` (universal gravity).
+    tariffs : pandas.DataFrame, optional
+        ``exporter, importer, baseline, counterfactual`` ad valorem tariffs (fractions); the
+        revenue is spent by the importer (``E_j = Y_j + D_j + sum_i t_ij X_ij``).
+    conditional : bool, default False
+        Conditional GE: output and expenditure held at baseline, only resistances adjust.
+    numeraire : str, default "world_output"
+        Keep world nominal output constant, or fix the factory-gate price of this country.
+    value : str, default "value"
+        Name of the flow column.
+    tol : float, default 1e-12
+        Stop when the largest change in log prices is below `tol`.
+    maxiter : int, default 10000
+        Iteration cap.
+    method : {"anderson", "damped"}, default "anderson"
+        Anderson acceleration (with damped fallback) or the damped iteration only.
+
+    Returns
+    -------
+    GEResult
+        Per-country ratios (new/old) and ``*_pct`` changes, new flows, diagnostics.
+
+    Raises
+    ------
+    MissingDomesticFlowsError
+        If some country has no domestic flow.
+    GEError
+        If the solution does not meet the residual check (1e-10 relative).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import ca_trade.ge as ge
+    >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+    ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+    >>> pe = pd.DataFrame({"exporter": ["A", "B"], "importer": ["B", "A"], "effect": [0.2, 0.2]})
+    >>> r = ge.solve(f, pe, theta=4)
+    >>> round(float(r.countries.loc["A", "welfare_pct"]), 4)
+    0.9578
+    >>> r.residuals["market_clearing"] < 1e-10
+    True
+    """
+    _validate_scalars(float(theta), float(psi), closure, method)
+    description = ""
+    if isinstance(partial_effects, Scenario):
+        description = partial_effects.description
+        if tariffs is None:
+            tariffs = partial_effects.tariffs
+        pe_frame: pd.DataFrame | None = partial_effects.effects
+    else:
+        pe_frame = partial_effects
+    problem = prepare(
+        flows,
+        theta,
+        closure=closure,
+        psi=psi,
+        tariffs=tariffs,
+        conditional=conditional,
+        numeraire=numeraire,
+        value=value,
+    )
+    log_b = pair_matrix(pe_frame, problem.countries, "effect", "partial_effects")
+    sol = solve_problem(problem, log_b, tol=tol, maxiter=maxiter, method=method)
+    if not sol.converged:
+        raise GEError(
+            f"the GE fixed point failed its check after {sol.n_iter} iterations "
+            f"(residuals {sol.residuals}; required < {RESIDUAL_TOL} relative). Check the "
+            "partial effects for extreme values, raise maxiter, or try method='damped'."
+        )
+    return _to_result(problem, sol, method, description)
+
+
+def solve_both(
+    flows: pd.DataFrame,
+    partial_effects: pd.DataFrame | Scenario | None,
+    theta: float,
+    **kwargs: object,
+) -> GEComparison:
+    """Solve the conditional and the full-endowment GE of one scenario, side by side.
+
+    Parameters
+    ----------
+    flows, partial_effects, theta
+        As in :func:`solve`.
+    **kwargs
+        Further keywords of :func:`solve` except `conditional`.
+
+    Returns
+    -------
+    GEComparison
+        ``.conditional`` and ``.full`` results and ``.table()``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import ca_trade.ge as ge
+    >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+    ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+    >>> pe = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [0.3]})
+    >>> both = ge.solve_both(f, pe, 4)
+    >>> both.conditional.settings["conditional"], both.full.settings["conditional"]
+    (True, False)
+    """
+    if "conditional" in kwargs:
+        raise SpecificationError("solve_both solves both cases; do not pass `conditional`.")
+    cond = solve(flows, partial_effects, theta, conditional=True, **kwargs)  # type: ignore[arg-type]
+    full = solve(flows, partial_effects, theta, conditional=False, **kwargs)  # type: ignore[arg-type]
+    return GEComparison(conditional=cond, full=full)

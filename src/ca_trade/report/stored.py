@@ -1,0 +1,247 @@
+"""Estimation results saved to JSON and read back, for tables and scenarios built later.
+
+``ca-trade estimate --json FILE`` saves a result with :func:`save_results`; ``ca-trade report``
+and ``ca-trade simulate`` read it back with :func:`load_results` as a :class:`StoredResults`,
+which implements the table interface of the results (``params``, ``bse``, ``vcov``,
+``pvalues``, ``conf_int()``, ``nobs``, ``model``, ``depvar``, ``fixef_vars``, ``vcov_type``,
+``ssc``, ``pseudo_r2``/``r2``, ``provenance``). Inference is normal-based, as in
+:class:`ca_trade.estimate.GravityResults`. Fixed effects and the data are not stored: what
+needs them (prediction, re-estimation) must rerun the estimation.
+
+Examples
+--------
+>>> import pandas as pd, tempfile, pathlib
+>>> r = StoredResults(params=pd.Series({"x": 1.0}), vcov=pd.DataFrame([[0.25]], ["x"], ["x"]),
+...                   nobs=10, model="ppml", depvar="y")
+>>> p = save_results(r, pathlib.Path(tempfile.mkdtemp()) / "r.json")
+>>> float(load_results(p).bse["x"])
+0.5
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ca_trade.exceptions import DataValidationError, SpecificationError
+from ca_trade.report.provenance import atomic_write, dropped_counts, to_json
+
+__all__ = ["StoredResults", "load_results", "save_results"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StoredResults:
+    """An estimation result read back from JSON (coefficients, covariance and diagnostics).
+
+    Parameters
+    ----------
+    params : pandas.Series
+        Coefficients by regressor.
+    vcov : pandas.DataFrame
+        Covariance matrix.
+    nobs : int
+        Observations used.
+    model : str
+        ``"ppml"`` or ``"ols"``.
+    depvar : str
+        Dependent variable.
+    formula : str
+        The formula estimated.
+    fixef_vars : list of str
+        Fixed effects as written in the formula.
+    vcov_type, ssc : str
+        Covariance type and small-sample convention.
+    pseudo_r2, r2 : float or None
+        Fit statistics.
+    converged : bool
+        Whether the estimation converged.
+    n_iter : int
+        Iterations.
+    tol : float or None
+        Convergence tolerance.
+    dropped : dict of str to int
+        Dropped rows by reason.
+    provenance : dict
+        The original result's provenance.
+    """
+
+    params: pd.Series
+    vcov: pd.DataFrame
+    nobs: int
+    model: str = "ppml"
+    depvar: str = ""
+    formula: str = ""
+    fixef_vars: list[str] = field(default_factory=list)
+    vcov_type: str = ""
+    ssc: str = ""
+    pseudo_r2: float | None = None
+    r2: float | None = None
+    converged: bool = True
+    n_iter: int = 0
+    tol: float | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors."""
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy(dtype=float))), index=self.params.index)
+
+    @property
+    def tvalues(self) -> pd.Series:
+        """z statistics."""
+        return self.params / self.bse
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided normal p-values."""
+        z = np.abs(self.tvalues.to_numpy(dtype=float))
+        return pd.Series(2 * stats.norm.sf(z), index=self.params.index)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Normal confidence intervals.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the confidence level.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lower`` and ``upper``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> r = StoredResults(pd.Series({"x": 0.0}), pd.DataFrame([[1.0]], ["x"], ["x"]), 5)
+        >>> round(float(r.conf_int()["upper"]["x"]), 2)
+        1.96
+        """
+        if not 0 < alpha < 1:
+            raise SpecificationError(f"alpha={alpha} must be between 0 and 1")
+        q = stats.norm.ppf(1 - alpha / 2)
+        return pd.DataFrame(
+            {"lower": self.params - q * self.bse, "upper": self.params + q * self.bse}
+        )
+
+
+def _opt_float(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+def save_results(result: Any, path: str | os.PathLike[str]) -> Path:
+    """Save an estimation result's coefficients, covariance and diagnostics as JSON.
+
+    Parameters
+    ----------
+    result : GravityResults-like
+        The result.
+    path : path-like
+        Destination (written atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> save_results(res, "estimates/twoway.json")  # doctest: +SKIP
+    """
+    params = pd.Series(result.params, dtype=float)
+    names = [str(n) for n in params.index]
+    vcov = np.asarray(pd.DataFrame(result.vcov).to_numpy(dtype=float))
+    model = str(getattr(result, "model", ""))
+    record = {
+        "format": "ca_trade.results",
+        "format_version": FORMAT_VERSION,
+        "model": model,
+        "depvar": str(getattr(result, "depvar", "")),
+        "formula": str(getattr(result, "formula", "")),
+        "fixef_vars": [str(f) for f in (getattr(result, "fixef_vars", None) or [])],
+        "names": names,
+        "params": [float(x) for x in params.to_numpy(dtype=float)],
+        "vcov": vcov.tolist(),
+        "nobs": int(result.nobs),
+        "vcov_type": str(getattr(result, "vcov_type", "")),
+        "ssc": str(getattr(result, "ssc", "")),
+        "pseudo_r2": _opt_float(getattr(result, "pseudo_r2", None)) if model != "ols" else None,
+        "r2": _opt_float(getattr(result, "r2", None)) if model == "ols" else None,
+        "converged": bool(getattr(result, "converged", True)),
+        "n_iter": int(getattr(result, "n_iter", 0) or 0),
+        "tol": _opt_float(getattr(result, "tol", None)),
+        "dropped": dropped_counts(getattr(result, "dropped", None)),
+        "provenance": dict(getattr(result, "provenance", None) or {}),
+    }
+    return atomic_write(path, to_json(record))
+
+
+def load_results(path: str | os.PathLike[str]) -> StoredResults:
+    """Read a result saved by :func:`save_results`.
+
+    Parameters
+    ----------
+    path : path-like
+        The JSON file.
+
+    Returns
+    -------
+    StoredResults
+        The result.
+
+    Raises
+    ------
+    DataValidationError
+        When the file is not a saved ca_trade result.
+
+    Examples
+    --------
+    >>> res = load_results("estimates/twoway.json")  # doctest: +SKIP
+    """
+    p = Path(path)
+    try:
+        rec = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataValidationError(f"{p}: cannot read saved results: {exc}") from exc
+    if not isinstance(rec, dict) or rec.get("format") != "ca_trade.results":
+        raise DataValidationError(
+            f"{p}: not a ca_trade results file (write one with `ca-trade estimate --json`)"
+        )
+    try:
+        names = [str(n) for n in rec["names"]]
+        params = pd.Series([float(x) for x in rec["params"]], index=names, dtype=float)
+        vcov = pd.DataFrame(np.asarray(rec["vcov"], dtype=float), index=names, columns=names)
+        return StoredResults(
+            params=params,
+            vcov=vcov,
+            nobs=int(rec["nobs"]),
+            model=str(rec.get("model", "")),
+            depvar=str(rec.get("depvar", "")),
+            formula=str(rec.get("formula", "")),
+            fixef_vars=[str(f) for f in rec.get("fixef_vars", [])],
+            vcov_type=str(rec.get("vcov_type", "")),
+            ssc=str(rec.get("ssc", "")),
+            pseudo_r2=_opt_float(rec.get("pseudo_r2")),
+            r2=_opt_float(rec.get("r2")),
+            converged=bool(rec.get("converged", True)),
+            n_iter=int(rec.get("n_iter", 0)),
+            tol=_opt_float(rec.get("tol")),
+            dropped={str(k): int(v) for k, v in dict(rec.get("dropped", {})).items()},
+            provenance=dict(rec.get("provenance", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataValidationError(f"{p}: malformed saved results ({exc!r})") from exc

@@ -1,0 +1,44 @@
+"""Shared pytest fixtures.
+
+Reference data (published datasets with published results) is read from the directory in the
+``CA_TRADE_REFERENCE`` environment variable, by default ``../shared/reference`` seen from the
+repository root. Tests that need it skip with a clear reason where it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def reference_root() -> Path:
+    """Return the reference-data directory (it may not exist)."""
+    env = os.environ.get("CA_TRADE_REFERENCE")
+    if env:
+        return Path(env).expanduser().resolve()
+    return (REPO_ROOT / ".." / "shared" / "reference").resolve()
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """Directory of the shared reference datasets; skips the test where it is absent."""
+    root = reference_root()
+    if not root.is_dir():
+        pytest.skip(
+            f"reference data not found at {root}; set CA_TRADE_REFERENCE to the shared "
+            "reference directory to run replication tests"
+        )
+    return root
+
+
+def require_reference(*parts: str) -> Path:
+    """Path of one reference file, skipping the calling test where it is absent."""
+    root = reference_root()
+    path = root.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference file {path} not found; set CA_TRADE_REFERENCE to run this test")
+    return path

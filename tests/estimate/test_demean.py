@@ -1,0 +1,95 @@
+"""Tests of the HDFE kernel against dense least squares."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ca_trade.estimate.demean import FixedEffects, demean
+
+
+def _dense(x: np.ndarray, codes: list[np.ndarray], w: np.ndarray) -> np.ndarray:
+    D = np.hstack([np.eye(int(c.max()) + 1)[c] for c in codes])
+    sw = np.sqrt(w)[:, None]
+    x2 = x.reshape(len(w), -1)
+    coef = np.linalg.lstsq(D * sw, x2 * sw, rcond=None)[0]
+    return (x2 - D @ coef).reshape(x.shape)
+
+
+@pytest.mark.parametrize("n_fe", [1, 2, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_matches_dense_least_squares(n_fe: int, weighted: bool) -> None:
+    rng = np.random.default_rng(n_fe)
+    n = 500
+    codes = [rng.integers(0, g, n) for g in (7, 11, 40)[:n_fe]]
+    x = rng.normal(size=(n, 3))
+    w = rng.uniform(0.2, 5.0, n) if weighted else np.ones(n)
+    fe = FixedEffects.from_codes(codes)
+    xt, ok, it = demean(x, fe, w if weighted else None, tol=1e-13)
+    assert ok
+    assert it >= 1
+    np.testing.assert_allclose(xt, _dense(x, [fe.codes[d] for d in range(n_fe)], w), atol=1e-10)
+
+
+def test_one_dimensional_input_and_shape() -> None:
+    fe = FixedEffects.from_codes([np.array([0, 0, 1, 1])])
+    xt, ok, _ = demean(np.array([1.0, 3.0, 2.0, 6.0]), fe)
+    assert xt.shape == (4,)
+    np.testing.assert_allclose(xt, [-1.0, 1.0, -2.0, 2.0])
+
+
+def test_warm_start_reaches_the_same_solution_faster() -> None:
+    rng = np.random.default_rng(3)
+    n = 3000
+    codes = [rng.integers(0, 50, n), rng.integers(0, 60, n), rng.integers(0, 300, n)]
+    fe = FixedEffects.from_codes(codes)
+    x = rng.normal(size=n)
+    w1 = rng.uniform(0.5, 2.0, n)
+    w2 = w1 * rng.uniform(0.999, 1.001, n)
+    xt1, _, _ = demean(x, fe, w1, tol=1e-12)
+    cold, ok_c, it_cold = demean(x, fe, w2, tol=1e-12)
+    warm, ok_w, it_warm = demean(x, fe, w2, tol=1e-12, init=xt1)
+    assert ok_c and ok_w
+    assert it_warm < it_cold
+    np.testing.assert_allclose(warm, cold, atol=1e-9)
+
+
+def test_iteration_cap_reports_non_convergence() -> None:
+    rng = np.random.default_rng(4)
+    n = 2000
+    codes = [rng.integers(0, 40, n), rng.integers(0, 40, n), rng.integers(0, 200, n)]
+    _, ok, it = demean(rng.normal(size=n), FixedEffects.from_codes(codes), maxiter=1, tol=1e-14)
+    assert not ok
+    assert it == 1
+
+
+def test_zero_column_and_fixed_effect_column_vanish() -> None:
+    fe = FixedEffects.from_codes([np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1])])
+    x = np.column_stack([np.zeros(4), np.array([5.0, 2.0, 2.0, 7.0])])
+    xt, ok, _ = demean(x, fe)
+    assert ok
+    np.testing.assert_allclose(xt, 0.0, atol=1e-12)
+
+
+def test_from_codes_factorises_labels() -> None:
+    fe = FixedEffects.from_codes([np.array(["b", "a", "b", "c"]), np.array([10, 10, 20, 20])])
+    assert fe.codes.tolist() == [[1, 0, 1, 2], [0, 0, 1, 1]]
+    assert fe.n_levels.tolist() == [3, 2]
+    assert [c.tolist() for c in fe.counts] == [[1, 2, 1], [2, 2]]
+    assert fe.offsets.tolist() == [0, 3, 5]
+    sub = fe.subset(np.array([True, False, True, True]))
+    assert sub.nobs == 3
+
+
+def test_bad_inputs_are_rejected() -> None:
+    fe = FixedEffects.from_codes([np.array([0, 1, 1])])
+    with pytest.raises(ValueError, match="shape"):
+        demean(np.ones(4), fe)
+    with pytest.raises(ValueError, match="weights"):
+        demean(np.ones(3), fe, np.array([1.0, -1.0, 1.0]))
+    with pytest.raises(ValueError, match="init"):
+        demean(np.ones(3), fe, init=np.ones(2))
+    with pytest.raises(ValueError, match="at least one"):
+        FixedEffects.from_codes([])
+    with pytest.raises(ValueError, match="shape"):
+        FixedEffects.from_codes([np.array([0, 1]), np.array([0, 1, 2])])

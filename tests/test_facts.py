@@ -1,0 +1,240 @@
+"""Tests of the packaged facts (ca_trade.facts)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ca_trade import facts
+from ca_trade.exceptions import DataValidationError
+
+CA5 = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
+PARTNERS = (
+    "RUS CHN TUR IRN AFG PAK IND KOR JPN DEU ITA FRA NLD POL UKR BLR AZE GEO ARM MNG ARE USA "
+    "LTU LVA GBR CHE"
+).split()
+
+
+def test_every_file_cites_a_source_on_every_row() -> None:
+    for frame in (
+        facts.comtrade_areas(),
+        facts.countries(),
+        facts.contiguity(),
+        facts.agreements(),
+        facts.wto(),
+    ):
+        assert frame["source"].str.len().min() > 10
+
+
+def test_countries_cover_the_sample() -> None:
+    c = facts.countries()
+    assert set(CA5 + PARTNERS) <= set(c["iso3"])
+    assert c["iso3"].is_unique and c["iso3"].is_monotonic_increasing
+    assert c["lat"].between(-90, 90).all() and c["lon"].between(-180, 180).all()
+    assert (c["area_km2"] > 0).all()
+    assert c.set_index("iso3").loc[CA5, "landlocked"].all()
+    assert c.set_index("iso3").loc[CA5, "former_ussr"].all()
+    assert not c.set_index("iso3").loc["CHN", "former_ussr"]
+    for langs in c["languages"]:
+        assert all(len(code) == 2 and code.islower() for code in langs.split(";"))
+
+
+def test_comtrade_specific_and_special_codes() -> None:
+    a = facts.comtrade_areas().set_index("code")
+    for code, iso3 in [
+        (842, "USA"),
+        (251, "FRA"),
+        (381, "ITA"),
+        (579, "NOR"),
+        (699, "IND"),
+        (757, "CHE"),
+        (810, "SUN"),
+        (890, "YUG"),
+        (200, "CSK"),
+        (0, "WLD"),
+        (899, "XNS"),
+        (490, "XOA"),
+        (492, "XEU"),
+        (398, "KAZ"),
+        (417, "KGZ"),
+        (762, "TJK"),
+        (795, "TKM"),
+        (860, "UZB"),
+    ]:
+        assert a.loc[code, "iso3"] == iso3
+    assert a.loc[0, "is_group"] and not a.loc[0, "is_nes"]
+    assert a.loc[[899, 490, 492], "is_nes"].all()
+    assert a.loc[810, "valid_to"] == 1991 and a.loc[398, "valid_from"] == 1992
+
+
+def test_codes_table_integrity() -> None:
+    a = facts.comtrade_areas()
+    assert a["code"].is_unique  # one row per code, so one ISO3 per code in any window
+    known = set(facts.countries()["iso3"])
+    nes = a[a["is_nes"]]
+    assert nes["iso3"].str.match(r"^X[A-Z]{2}$").all()
+    assert not (set(nes["iso3"]) & known)
+    assert "MCO" not in set(a["iso3"])
+    # no two codes claim the same ISO3 in overlapping windows
+    lo = a["valid_from"].fillna(0).astype(int)
+    hi = a["valid_to"].fillna(9999).astype(int)
+    for iso3, grp in a.assign(lo=lo, hi=hi).groupby("iso3"):
+        spans = sorted(zip(grp["lo"], grp["hi"]))
+        for (_, h1), (l2, _) in itertools.pairwise(spans):
+            assert h1 < l2, f"{iso3} has overlapping codes"
+    # every sample country has a code valid for 2000-2023
+    live = a[(lo <= 2000) & (hi >= 2023)]
+    assert set(CA5 + PARTNERS) <= set(live["iso3"])
+
+
+def test_contiguity_pairs_are_ordered_and_known() -> None:
+    c = facts.contiguity()
+    known = set(facts.countries()["iso3"])
+    assert (c["iso3_a"] < c["iso3_b"]).all()
+    assert not c.duplicated(["iso3_a", "iso3_b"]).any()
+    assert set(c["iso3_a"]) | set(c["iso3_b"]) <= known
+    pairs = set(zip(c["iso3_a"], c["iso3_b"]))
+    for pair in [
+        ("CHN", "KAZ"),
+        ("KAZ", "RUS"),
+        ("KAZ", "KGZ"),
+        ("KAZ", "UZB"),
+        ("KAZ", "TKM"),
+        ("CHN", "KGZ"),
+        ("KGZ", "TJK"),
+        ("KGZ", "UZB"),
+        ("AFG", "TJK"),
+        ("CHN", "TJK"),
+        ("TJK", "UZB"),
+        ("AFG", "TKM"),
+        ("IRN", "TKM"),
+        ("TKM", "UZB"),
+        ("AFG", "UZB"),
+    ]:
+        assert pair in pairs
+
+
+def test_agreement_dates() -> None:
+    a = facts.agreements()
+    assert set(a["type"]) <= set(facts.AGREEMENT_TYPES)
+    assert ((a["exit"].isna()) | (a["exit"] >= a["entry"])).all()
+
+    def entry(agreement: str, iso3: str) -> str:
+        row = a[(a.agreement == agreement) & (a.iso3 == iso3)]
+        return str(row["entry"].min().date())
+
+    assert entry("EAEU", "KAZ") == "2015-01-01"
+    assert entry("EAEU", "ARM") == "2015-01-02"
+    assert entry("EAEU", "KGZ") == "2015-08-12"
+    assert entry("CU_BLR_KAZ_RUS", "RUS") == "2010-01-01"
+    assert entry("EAEU_VNM", "VNM") == "2016-10-05"
+    assert "TKM" not in set(a.loc[a.agreement == "EAEU", "iso3"])
+
+
+def test_wto_dates() -> None:
+    w = facts.wto().set_index("iso3")["accession"]
+    expected = {
+        "KGZ": "1998-12-20",
+        "TJK": "2013-03-02",
+        "KAZ": "2015-11-30",
+        "RUS": "2012-08-22",
+        "CHN": "2001-12-11",
+        "UKR": "2008-05-16",
+        "GEO": "2000-06-14",
+        "ARM": "2003-02-05",
+        "MNG": "1997-01-29",
+        "LTU": "2001-05-31",
+        "LVA": "1999-02-10",
+        "AFG": "2016-07-29",
+    }
+    for iso3, date in expected.items():
+        assert str(w[iso3].date()) == date
+    for iso3 in ["UZB", "TKM", "AZE", "BLR", "IRN"]:
+        assert pd.isna(w[iso3])
+
+
+def test_loaders_return_copies() -> None:
+    c = facts.countries()
+    c.loc[0, "capital"] = "changed"
+    assert facts.countries().loc[0, "capital"] != "changed"
+
+
+def test_in_force_mid_year_rule() -> None:
+    entry = pd.Series(pd.to_datetime(["2015-07-01", "2015-07-02", "2010-01-01"]))
+    exit_ = pd.Series(pd.to_datetime([None, None, "2015-06-30"]))
+    assert facts.in_force(entry, exit_, 2015).tolist() == [True, False, False]
+    assert facts.in_force(entry, exit_, 2014).tolist() == [False, False, True]
+
+
+def test_pair_covariates_shape_and_values() -> None:
+    codes = [*CA5, "RUS", "CHN", "ARM", "BLR"]
+    years = range(2009, 2018)
+    cov = facts.pair_covariates(codes, years)
+    assert len(cov) == len(codes) ** 2 * len(years)
+    assert list(cov.columns) == ["exporter", "importer", "year", *facts.PAIR_COVARIATES]
+    assert not cov.duplicated(["exporter", "importer", "year"]).any()
+    assert cov.equals(cov.sort_values(["exporter", "importer", "year"], ignore_index=True))
+    idx = cov.set_index(["exporter", "importer", "year"])
+    # EAEU and its predecessors, mid-year rule
+    assert idx.loc[("KAZ", "RUS", 2015), "eaeu"] == 1
+    assert idx.loc[("KAZ", "KGZ", 2015), "eaeu"] == 0
+    assert idx.loc[("KAZ", "KGZ", 2016), "eaeu"] == 1
+    assert idx.loc[("KAZ", "RUS", 2010), "cu"] == 1
+    assert idx.loc[("KAZ", "RUS", 2009), "cu"] == 1  # EurAsEC
+    assert idx.loc[("KAZ", "TKM", 2016), "rta"] == 0
+    # fta and cu exclusive, rta their union
+    assert ((cov["fta"] + cov["cu"]) <= 1).all()
+    assert (cov["rta"] == cov["fta"] | cov["cu"]).all()
+    # WTO: KAZ from 2016 under the mid-year rule, UZB never
+    assert idx.loc[("KAZ", "KGZ", 2015), "wto_exp"] == 0
+    assert idx.loc[("KAZ", "KGZ", 2016), "wto_both"] == 1
+    assert (cov.loc[cov.exporter == "UZB", "wto_exp"] == 0).all()
+    # domestic pairs
+    dom = cov[cov.exporter == cov.importer]
+    assert (dom[["intl", "contig", "comlang", "rta", "former_ussr", "wto_both"]] == 0).all().all()
+    kaz = dom[dom.exporter == "KAZ"]["dist_km"].iloc[0]
+    assert kaz == pytest.approx(0.67 * np.sqrt(2724900 / np.pi))
+    assert idx.loc[("KAZ", "RUS", 2010), "comlang"] == 1
+    assert idx.loc[("UZB", "CHN", 2010), "comlang"] == 0
+    assert np.allclose(cov["ln_dist"], np.log(cov["dist_km"]))
+
+
+def test_pair_covariates_rejects_unknown_codes() -> None:
+    with pytest.raises(DataValidationError, match="XXX"):
+        facts.pair_covariates(["KAZ", "XXX"], [2010])
+    with pytest.raises(DataValidationError, match="empty"):
+        facts.pair_covariates([], [2010])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.sampled_from(CA5 + PARTNERS), min_size=2, max_size=6, unique=True),
+    st.integers(1995, 2025),
+)
+def test_pair_covariates_symmetry(codes: list[str], year: int) -> None:
+    cov = facts.pair_covariates(codes, [year])
+    swapped = cov.rename(
+        columns={
+            "exporter": "importer",
+            "importer": "exporter",
+            "landlocked_exp": "landlocked_imp",
+            "landlocked_imp": "landlocked_exp",
+            "wto_exp": "wto_imp",
+            "wto_imp": "wto_exp",
+        }
+    )
+    merged = cov.merge(swapped, on=["exporter", "importer", "year"], suffixes=("", "_s"))
+    for col in facts.PAIR_COVARIATES:
+        assert np.allclose(merged[col], merged[f"{col}_s"]), col
+
+
+def test_haversine_known_distance() -> None:
+    # Paris–London great-circle distance ≈ 344 km (R = 6371 km)
+    assert float(facts.haversine_km(48.8566, 2.3522, 51.5074, -0.1278)) == pytest.approx(
+        343.6, abs=1.0
+    )
