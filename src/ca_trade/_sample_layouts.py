@@ -210,11 +210,25 @@ def _frame(layout: str, rec: pd.DataFrame, year: int) -> pd.DataFrame:
 def inject_anomalies(
     rng: np.random.Generator, frame: pd.DataFrame, layout: str
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Corrupt a copy of ``frame``: one non-numeric value, one negative value, one unknown
-    partner code (an extra record) and one duplicated record.
+    """Inject the four kinds of malformed records into a copy of ``frame``.
 
-    Returns the corrupted frame and a list describing each anomaly (type, line number in the
-    written file counting the header as line 1, reporter/partner codes, flow, commodity).
+    One non-numeric value and one negative value (genuine records corrupted in place), one
+    record with the unknown partner code 987 and one exact duplicate (both appended).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Chooses the records.
+    frame : pandas.DataFrame
+        One file's records in its layout.
+    layout : str
+        The layout name.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, list of dict)
+        The corrupted frame (as text) and one description per anomaly: ``type``,
+        ``reporter_code``, ``partner_code``, ``flow``, ``cmd``.
 
     Examples
     --------
@@ -230,7 +244,7 @@ def inject_anomalies(
     flow_col = "Trade Flow Code" if legacy else "flowCode"
     rep_col = "Reporter Code" if legacy else "reporterCode"
     cmd_col = "Commodity Code" if legacy else "cmdCode"
-    out = frame.astype(str).copy()
+    out = frame.astype(str).reset_index(drop=True)
     rows = rng.choice(len(out), size=4, replace=False)
     log: list[dict[str, Any]] = []
 
@@ -244,11 +258,11 @@ def inject_anomalies(
         }
 
     def set_value(idx: int, col: str, val: str) -> None:
-        out.iloc[idx, out.columns.get_loc(col)] = val
+        out.loc[idx, col] = val
         if not legacy:
             for extra in ("cifvalue", "fobvalue", "CIFValue", "FOBValue"):
-                if extra in out.columns and out.iloc[idx][extra] != "":
-                    out.iloc[idx, out.columns.get_loc(extra)] = val
+                if extra in out.columns and out.loc[idx, extra] != "":
+                    out.loc[idx, extra] = val
 
     text = out.iloc[int(rows[0])][value_col]
     set_value(int(rows[0]), value_col, text[:1] + "O" + text[1:])  # letter O: not a number
@@ -256,10 +270,10 @@ def inject_anomalies(
     set_value(int(rows[1]), value_col, "-" + out.iloc[int(rows[1])][value_col])
     log.append(describe("negative_value", out.iloc[int(rows[1])]))
     unknown = out.iloc[[int(rows[2])]].copy()
-    unknown.iloc[0, unknown.columns.get_loc(partner_col)] = str(UNKNOWN_PARTNER_CODE)
+    unknown[partner_col] = str(UNKNOWN_PARTNER_CODE)
     for col in ("Partner", "Partner ISO", "partnerISO", "partnerDesc"):
         if col in unknown.columns:
-            unknown.iloc[0, unknown.columns.get_loc(col)] = ""
+            unknown[col] = ""
     log.append(describe("unknown_partner_code", unknown.iloc[0]))
     duplicate = out.iloc[[int(rows[3])]].copy()
     log.append(describe("duplicate_record", duplicate.iloc[0]))
@@ -268,7 +282,7 @@ def inject_anomalies(
 
 
 def write_frame(frame: pd.DataFrame, path: Path, layout: str) -> None:
-    """Write one layout file deterministically (gzip with mtime 0 for the Comtrade+ bulk).
+    r"""Write one layout file deterministically (gzip with mtime 0 for the Comtrade+ bulk).
 
     Examples
     --------
@@ -276,7 +290,7 @@ def write_frame(frame: pd.DataFrame, path: Path, layout: str) -> None:
     >>> p = Path(tempfile.mkdtemp()) / "x.csv"
     >>> write_frame(pd.DataFrame({"a": [1]}), p, "legacy_api")
     >>> p.read_text()
-    'a\\n1\\n'
+    'a\n1\n'
     """
     if layout == "plus_bulk":
         text = frame.to_csv(index=False, sep="\t", lineterminator="\n")

@@ -42,25 +42,71 @@ ZERO_LATENT_SD = 1.5
 
 # Nominal GDP in 2000 (USD billion, World Bank WDI, rounded) and mean nominal growth per year.
 _GDP_2000: dict[str, tuple[float, float]] = {
-    "AFG": (3.5, 0.09), "ARE": (104.0, 0.06), "ARM": (1.9, 0.09), "AZE": (5.3, 0.11),
-    "BLR": (12.7, 0.08), "CHE": (272.0, 0.045), "CHN": (1211.0, 0.12), "DEU": (1950.0, 0.03),
-    "FRA": (1362.0, 0.03), "GBR": (1660.0, 0.025), "GEO": (3.1, 0.09), "IND": (468.0, 0.09),
-    "IRN": (110.0, 0.06), "ITA": (1143.0, 0.025), "JPN": (4968.0, 0.0), "KAZ": (18.3, 0.12),
-    "KGZ": (1.4, 0.09), "KOR": (576.0, 0.04), "LTU": (11.5, 0.08), "LVA": (7.9, 0.08),
-    "MNG": (1.1, 0.11), "NLD": (416.0, 0.035), "PAK": (74.0, 0.07), "POL": (172.0, 0.07),
-    "RUS": (260.0, 0.09), "TJK": (0.9, 0.10), "TKM": (2.9, 0.13), "TUR": (274.0, 0.06),
-    "UKR": (32.4, 0.06), "USA": (10251.0, 0.04), "UZB": (13.8, 0.07),
+    "AFG": (3.5, 0.09),
+    "ARE": (104.0, 0.06),
+    "ARM": (1.9, 0.09),
+    "AZE": (5.3, 0.11),
+    "BLR": (12.7, 0.08),
+    "CHE": (272.0, 0.045),
+    "CHN": (1211.0, 0.12),
+    "DEU": (1950.0, 0.03),
+    "FRA": (1362.0, 0.03),
+    "GBR": (1660.0, 0.025),
+    "GEO": (3.1, 0.09),
+    "IND": (468.0, 0.09),
+    "IRN": (110.0, 0.06),
+    "ITA": (1143.0, 0.025),
+    "JPN": (4968.0, 0.0),
+    "KAZ": (18.3, 0.12),
+    "KGZ": (1.4, 0.09),
+    "KOR": (576.0, 0.04),
+    "LTU": (11.5, 0.08),
+    "LVA": (7.9, 0.08),
+    "MNG": (1.1, 0.11),
+    "NLD": (416.0, 0.035),
+    "PAK": (74.0, 0.07),
+    "POL": (172.0, 0.07),
+    "RUS": (260.0, 0.09),
+    "TJK": (0.9, 0.10),
+    "TKM": (2.9, 0.13),
+    "TUR": (274.0, 0.06),
+    "UKR": (32.4, 0.06),
+    "USA": (10251.0, 0.04),
+    "UZB": (13.8, 0.07),
 }
 # MFN simple-average tariff, percent, in 2000 and 2023 (linear in between); WITS-like levels.
 _MFN: dict[str, tuple[float, float]] = {
-    "AFG": (5.5, 6.0), "ARE": (4.0, 4.8), "ARM": (3.0, 3.0), "AZE": (8.5, 9.0),
-    "BLR": (11.0, 11.0), "CHE": (6.0, 6.0), "CHN": (16.4, 7.5), "GBR": (4.5, 3.8),
-    "GEO": (9.0, 1.5), "IND": (32.0, 15.0), "IRN": (25.0, 20.0), "JPN": (4.5, 4.0),
-    "KAZ": (9.0, 9.0), "KGZ": (5.0, 5.0), "KOR": (9.0, 8.5), "MNG": (5.0, 5.5),
-    "PAK": (20.0, 10.0), "POL": (13.0, 13.0), "LTU": (4.0, 4.0), "LVA": (5.0, 5.0),
-    "RUS": (11.0, 11.0), "TJK": (8.0, 7.5), "TKM": (5.0, 5.0), "TUR": (10.0, 9.5),
-    "UKR": (7.5, 4.5), "USA": (3.8, 3.3), "UZB": (15.0, 7.0), "DEU": (4.5, 5.0),
-    "FRA": (4.5, 5.0), "ITA": (4.5, 5.0), "NLD": (4.5, 5.0),
+    "AFG": (5.5, 6.0),
+    "ARE": (4.0, 4.8),
+    "ARM": (3.0, 3.0),
+    "AZE": (8.5, 9.0),
+    "BLR": (11.0, 11.0),
+    "CHE": (6.0, 6.0),
+    "CHN": (16.4, 7.5),
+    "GBR": (4.5, 3.8),
+    "GEO": (9.0, 1.5),
+    "IND": (32.0, 15.0),
+    "IRN": (25.0, 20.0),
+    "JPN": (4.5, 4.0),
+    "KAZ": (9.0, 9.0),
+    "KGZ": (5.0, 5.0),
+    "KOR": (9.0, 8.5),
+    "MNG": (5.0, 5.5),
+    "PAK": (20.0, 10.0),
+    "POL": (13.0, 13.0),
+    "LTU": (4.0, 4.0),
+    "LVA": (5.0, 5.0),
+    "RUS": (11.0, 11.0),
+    "TJK": (8.0, 7.5),
+    "TKM": (5.0, 5.0),
+    "TUR": (10.0, 9.5),
+    "UKR": (7.5, 4.5),
+    "USA": (3.8, 3.3),
+    "UZB": (15.0, 7.0),
+    "DEU": (4.5, 5.0),
+    "FRA": (4.5, 5.0),
+    "ITA": (4.5, 5.0),
+    "NLD": (4.5, 5.0),
 }
 _EU_MFN = (4.5, 5.0)
 # Common external tariff of the BLR-KAZ-RUS customs union / EAEU: 10.6 % in 2010-2011, cut
@@ -68,17 +114,48 @@ _EU_MFN = (4.5, 5.0)
 _CET_POINTS = ((2010, 10.6), (2012, 10.0), (2016, 7.0), (2023, 6.0))
 # Section tariff profile (agriculture, food, textiles, footwear protected; fuels, metals low).
 _SECTION_PROFILE = np.array(
-    [1.8, 1.6, 1.4, 2.0, 0.3, 0.8, 1.0, 1.2, 0.8, 0.8, 1.6, 1.7, 1.0, 0.6, 0.8, 0.6, 1.3, 0.6,
-     1.0, 1.2, 0.4]
+    [
+        1.8,
+        1.6,
+        1.4,
+        2.0,
+        0.3,
+        0.8,
+        1.0,
+        1.2,
+        0.8,
+        0.8,
+        1.6,
+        1.7,
+        1.0,
+        0.6,
+        0.8,
+        0.6,
+        1.3,
+        0.6,
+        1.0,
+        1.2,
+        0.4,
+    ]
 )
 _SECTION_PROFILE = _SECTION_PROFILE / _SECTION_PROFILE.mean()
 # Export specialisation: sections that get a large extra weight in an exporter's mix.
 _SPECIALISATION: dict[str, dict[int, float]] = {
-    "KAZ": {5: 8.0, 15: 2.0}, "TKM": {5: 10.0, 11: 1.5}, "AZE": {5: 10.0}, "RUS": {5: 6.0},
-    "IRN": {5: 5.0, 7: 1.5}, "UZB": {11: 4.0, 5: 2.0, 14: 2.0}, "KGZ": {14: 6.0, 2: 1.0},
-    "TJK": {15: 5.0, 11: 3.0}, "MNG": {5: 4.0, 14: 2.0}, "ARE": {5: 6.0, 14: 2.0},
-    "CHN": {16: 4.0, 11: 2.0, 20: 1.5}, "DEU": {16: 3.0, 17: 3.0, 6: 1.5},
-    "JPN": {16: 3.0, 17: 3.0}, "KOR": {16: 3.5, 17: 2.0}, "USA": {16: 2.0, 6: 1.5, 17: 1.5},
+    "KAZ": {5: 8.0, 15: 2.0},
+    "TKM": {5: 10.0, 11: 1.5},
+    "AZE": {5: 10.0},
+    "RUS": {5: 6.0},
+    "IRN": {5: 5.0, 7: 1.5},
+    "UZB": {11: 4.0, 5: 2.0, 14: 2.0},
+    "KGZ": {14: 6.0, 2: 1.0},
+    "TJK": {15: 5.0, 11: 3.0},
+    "MNG": {5: 4.0, 14: 2.0},
+    "ARE": {5: 6.0, 14: 2.0},
+    "CHN": {16: 4.0, 11: 2.0, 20: 1.5},
+    "DEU": {16: 3.0, 17: 3.0, 6: 1.5},
+    "JPN": {16: 3.0, 17: 3.0},
+    "KOR": {16: 3.5, 17: 2.0},
+    "USA": {16: 2.0, 6: 1.5, 17: 1.5},
 }
 
 
@@ -186,7 +263,7 @@ def _solve_gravity(phi: np.ndarray, y: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 
 def _sector_shares(rng: np.random.Generator, countries: list[str]) -> np.ndarray:
-    """Expected section shares per exporter, Dirichlet around a specialisation profile."""
+    """Draw expected section shares per exporter (Dirichlet around a specialisation profile)."""
     shares = np.zeros((len(countries), len(SECTIONS)))
     for i, c in enumerate(countries):
         alpha = np.full(len(SECTIONS), 1.0)
@@ -303,7 +380,7 @@ def simulate_truth(rng: np.random.Generator, years: list[int]) -> Truth:
 
 
 def model_description() -> dict[str, Any]:
-    """The documented parameters of the data-generating process (for ``truth.json``).
+    """Describe the parameters of the data-generating process (for ``truth.json``).
 
     Examples
     --------

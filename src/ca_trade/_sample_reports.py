@@ -188,6 +188,8 @@ def reported_records(rng: np.random.Generator, truth: Truth) -> pd.DataFrame:
         + nes_sum.reindex(world.index).fillna(0.0)
     )
     world = world.reset_index().assign(partner="WLD", kind="world")
+    # chapter-level World rows only where the reporter's chapter detail is complete
+    world = world[(world.cmd == "TOTAL") | world.reporter.isin(CENTRAL_ASIA)]
 
     out = pd.concat([bil, rx, nes, world], ignore_index=True)
     out["value"] = out["value"].astype(np.int64)
@@ -199,7 +201,7 @@ def reported_records(rng: np.random.Generator, truth: Truth) -> pd.DataFrame:
 
 
 def reporting_description() -> dict[str, Any]:
-    """The documented reporting rules (for ``truth.json``).
+    """Describe the reporting rules (for ``truth.json``).
 
     Examples
     --------
@@ -216,7 +218,8 @@ def reporting_description() -> dict[str, Any]:
         "sector_detail": "chapters reported only for pairs with a Central Asian state; other "
         "pairs TOTAL only; reported TOTAL = sum of the reported chapters",
         "zero_flows": "not written (Comtrade has no zero records)",
-        "world_rows": "partner 0 = sum of bilateral records * (1 + rest_of_world_share of the "
+        "world_rows": "partner 0 (TOTAL; chapters too for Central Asian reporters) = sum of "
+        "bilateral records * (1 + rest_of_world_share of the "
         "reporter, U(0.1, 0.5)) + nes records",
         "nes_rows": {
             "probability_per_reporter_year_flow": dict(NES_PROBABILITY),

@@ -76,13 +76,13 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from ca_trade.exceptions import ConfigError, NotBuiltYetError
+from ca_trade.exceptions import ConfigError
 
 __all__ = [
     "CheckReport",
@@ -456,9 +456,7 @@ class _Reader:
         return (int(val[0]), int(val[1]))
 
 
-def _resolve(
-    raw: Any, base: Path, project_root: Path, allow_outside: bool, where: str
-) -> Path:
+def _resolve(raw: Any, base: Path, project_root: Path, allow_outside: bool, where: str) -> Path:
     if not isinstance(raw, str) or not raw.strip():
         raise ConfigError(f"{where} must be a non-empty path string; got {raw!r}")
     p = Path(raw)
@@ -498,7 +496,9 @@ def _scenario(table: Any, where: str, spec_names: set[str]) -> ScenarioSpec:
     if kind not in _SCENARIO_KINDS:
         raise ConfigError(f"{where}.kind must be one of {sorted(_SCENARIO_KINDS)}; got {kind!r}")
     required, optional = _SCENARIO_KINDS[kind]
-    r = _Reader(table, where, {"name", "kind", "description", "specification"} | required | optional)
+    r = _Reader(
+        table, where, {"name", "kind", "description", "specification"} | required | optional
+    )
     missing = sorted(required - set(table))
     if missing:
         raise ConfigError(f"{where}: kind {kind!r} needs key(s) {', '.join(missing)}")
@@ -633,7 +633,10 @@ def parse_config(
         root = root_override.resolve()
     else:
         root = _resolve(
-            run_t.get("root", str, "reports/run"), project_root, project_root, allow,
+            run_t.get("root", str, "reports/run"),
+            project_root,
+            project_root,
+            allow,
             f"{where} [run].root",
         )
     source_t = _Reader(
@@ -644,12 +647,18 @@ def parse_config(
     kind = source_t.choice("kind", ("sample", "raw"), "sample")
     if kind == "sample":
         raw_dir = _resolve(
-            source_t.get("raw_dir", str, "data/raw"), root, root if root_override else
-            project_root, allow or root_override is not None, f"{where} [source].raw_dir",
+            source_t.get("raw_dir", str, "data/raw"),
+            root,
+            root if root_override else project_root,
+            allow or root_override is not None,
+            f"{where} [source].raw_dir",
         )
     else:
         raw_dir = _resolve(
-            source_t.get("raw_dir", str, "data/raw"), project_root, project_root, allow,
+            source_t.get("raw_dir", str, "data/raw"),
+            project_root,
+            project_root,
+            allow,
             f"{where} [source].raw_dir",
         )
     seed = source_t.get("seed", int, 2024)
@@ -680,9 +689,7 @@ def parse_config(
         alpha=float(ge_t.get("alpha", float, 0.05)),
     )
     if ge.theta <= 0 or not 0 < ge.alpha < 1 or not 0 <= ge.draws <= 100_000:
-        raise ConfigError(
-            f"{where} [ge]: theta must be > 0, alpha in (0, 1), draws in [0, 100000]"
-        )
+        raise ConfigError(f"{where} [ge]: theta must be > 0, alpha in (0, 1), draws in [0, 100000]")
     scen_raw = top.get("scenarios", list, [])
     scenarios = tuple(
         _scenario(s, f"{where} [[scenarios]] #{i + 1}", set(names)) for i, s in enumerate(scen_raw)
@@ -769,50 +776,6 @@ def load_config(
 # --------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------
-
-
-def require(module: str, attr: str, stage: str) -> Callable[..., Any]:
-    """Return ``ca_trade.<module>.<attr>`` or raise NotBuiltYetError naming the stage.
-
-    Parameters
-    ----------
-    module : str
-        Submodule of ``ca_trade`` (e.g. ``"etl"``).
-    attr : str
-        Function name.
-    stage : str
-        Pipeline stage, for the message.
-
-    Returns
-    -------
-    callable
-        The function.
-
-    Raises
-    ------
-    NotBuiltYetError
-        When the module or function does not exist in this version.
-
-    Examples
-    --------
-    >>> callable(require("report", "etable", "report"))
-    True
-    """
-    import importlib
-    import types
-
-    try:
-        mod = importlib.import_module(f"ca_trade.{module}")
-    except ImportError as exc:
-        raise NotBuiltYetError(
-            f"stage '{stage}' needs ca_trade.{module}, which is not built yet ({exc})"
-        ) from exc
-    fn = getattr(mod, attr, None)
-    if fn is None or isinstance(fn, types.ModuleType) or not callable(fn):
-        raise NotBuiltYetError(
-            f"stage '{stage}' needs ca_trade.{module}.{attr}, which is not built yet"
-        )
-    return fn  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -917,7 +880,7 @@ def run(
     --------
     >>> outcome = run("configs/demo.toml")  # doctest: +SKIP
     """
-    from ca_trade._runner import execute
+    from ca_trade._pipeline_stages import execute
 
     cfg = config if isinstance(config, Config) else load_config(config)
     prog = progress if progress is not None else Progress()

@@ -210,7 +210,7 @@ def _tariff_file(truth: Truth) -> pd.DataFrame:
 
 
 def _production(truth: Truth) -> pd.DataFrame:
-    prod = truth.flows.groupby(["exporter", "year", "sector"], as_index=False)["value_usd"].sum()
+    prod = truth.flows.groupby(["exporter", "year", "sector"])["value_usd"].sum().reset_index()
     return prod.rename(columns={"exporter": "country", "value_usd": "production_usd"})
 
 
@@ -284,7 +284,7 @@ def generate(
         layout = layout_for_year(year)
         for stem, frame in layout_frames(records, year):
             path = comtrade_dir / f"{stem}{FILE_SUFFIX[layout]}"
-            counts = _file_counts(frame, layout)
+            counts: dict[str, Any] = dict(_file_counts(frame, layout))
             log: list[dict[str, Any]] = []
             if layout not in corrupted and len(frame) >= 4:
                 frame, log = inject_anomalies(anomaly_rng, frame, layout)

@@ -34,6 +34,7 @@ def test_matches_dense_least_squares(n_fe: int, weighted: bool) -> None:
 def test_one_dimensional_input_and_shape() -> None:
     fe = FixedEffects.from_codes([np.array([0, 0, 1, 1])])
     xt, ok, _ = demean(np.array([1.0, 3.0, 2.0, 6.0]), fe)
+    assert ok
     assert xt.shape == (4,)
     np.testing.assert_allclose(xt, [-1.0, 1.0, -2.0, 2.0])
 

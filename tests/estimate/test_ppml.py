@@ -41,7 +41,9 @@ def _panel(seed: int = 0, n: int = 800) -> pd.DataFrame:
 def _glm(df: pd.DataFrame, **kw: object) -> sm.GLM:
     dummies = pd.get_dummies(df[["exp", "imp"]].astype(str), drop_first=False, dtype=float)
     dummies = dummies.drop(columns=["imp_0"])
-    X = pd.concat([df[["x1"]], np.log(df[["x2"]]).rename(columns={"x2": "log(x2)"}), dummies], axis=1)
+    X = pd.concat(
+        [df[["x1"]], np.log(df[["x2"]]).rename(columns={"x2": "log(x2)"}), dummies], axis=1
+    )
     return sm.GLM(df["y"], X, family=sm.families.Poisson(), **kw)
 
 

@@ -115,6 +115,9 @@ def _separation(
     """Masks of singletons and separated rows (from ``separation.py``)."""
     from ca_trade.estimate import separation as sep
 
+    if not methods:
+        kept = sep.drop_singletons(codes) if singletons else np.ones(y.shape[0], dtype=bool)
+        return {"singleton": ~np.asarray(kept, dtype=bool)}
     res = sep.find_separated(
         y,
         X if X.shape[1] else None,

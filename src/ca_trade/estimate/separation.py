@@ -218,10 +218,10 @@ def drop_singletons(fe_codes: Sequence[ArrayLike], keep: ArrayLike | None = None
     Examples
     --------
     >>> import numpy as np
-    >>> exporter = np.array([0, 0, 1, 1, 2])
-    >>> importer = np.array([0, 1, 0, 2, 1])
+    >>> exporter = np.array([0, 0, 1, 1, 1, 2])
+    >>> importer = np.array([0, 1, 0, 1, 2, 2])
     >>> drop_singletons([exporter, importer]).tolist()
-    [True, True, False, False, False]
+    [True, True, True, True, False, False]
     """
     codes = _validate_codes(fe_codes, None if keep is None else np.asarray(keep).shape[0])
     n = codes[0].shape[0] if codes else (0 if keep is None else np.asarray(keep).shape[0])

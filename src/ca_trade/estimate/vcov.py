@@ -20,7 +20,7 @@ ssc          iid                  hetero                                  CRV1
 "stata"      PPML 1; OLS via s²   PPML N/(N-1); OLS N/(N-K-K_fe)          PPML G/(G-1);
                                                                           OLS G/(G-1)(N-1)/
                                                                           (N-K-K_fe)
-"fixest"     (N-1)/(N-K-K_fe)     (N-1)/(N-K-K_fe)                        G/(G-1)(N-1)/
+"fixest"     (N-1)/(N-K-K_fe)     N/(N-K-K_fe)                            G/(G-1)(N-1)/
                                                                           (N-K-K_fe)
 ===========  ===================  ======================================  ==================
 
@@ -255,7 +255,7 @@ def sandwich_vcov(
         meat, _ = _meat(scores, None)
         v = bread @ meat @ bread
         if ssc == "fixest":
-            c = adj
+            c = n / dof  # fixest: (N-1)/(N-K) times the one-obs-per-cluster n/(n-1)
         else:
             c = n / (n - 1) if model == "ppml" else n / dof
         return np.asarray(v * c, dtype=np.float64)

@@ -1,1 +1,37 @@
-"""Placeholder package docstring, replaced by its module owner."""
+"""UN Comtrade files to a validated, reconciled bilateral gravity panel.
+
+Three stages, each a plain function:
+
+- :func:`ingest` reads the four Comtrade layouts from ``raw_dir``, validates and normalises
+  every row, maps area codes to ISO3 (time-valid), and writes a hive-partitioned zstd
+  Parquet dataset with a manifest and a quarantine of refused rows (:class:`IngestReport`);
+- :func:`reconcile` turns mirror reports into one FOB value per exporter, importer, year and
+  sector (``baci``: Gaulier & Zignago 2010; ``importer_first``; ``exporter_first``);
+- :func:`build_panel` makes the square panel with explicit zeros, domestic flows and
+  covariates (distance, contiguity, language, landlocked, former USSR, agreements, WTO,
+  tariffs).
+
+Schemas, rules and equations: ``docs/etl.md``.
+
+Examples
+--------
+>>> import ca_trade as ct
+>>> sorted(ct.etl.reconcile.__module__.split(".")[-1:])
+['reconcile']
+"""
+
+from __future__ import annotations
+
+from ca_trade.etl.ingest import FileReport, IngestReport, ingest
+from ca_trade.etl.panel import PANEL_COLUMNS, build_panel
+from ca_trade.etl.reconcile import RECONCILED_COLUMNS, reconcile
+
+__all__ = [
+    "PANEL_COLUMNS",
+    "RECONCILED_COLUMNS",
+    "FileReport",
+    "IngestReport",
+    "build_panel",
+    "ingest",
+    "reconcile",
+]

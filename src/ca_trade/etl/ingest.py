@@ -39,7 +39,7 @@ import pandas as pd
 import polars as pl
 
 from ca_trade.etl.countries import CodeTable, code_table
-from ca_trade.etl.layouts import read_head, scan_layout, sniff_header
+from ca_trade.etl.layouts import normalise_name, read_head, scan_layout, sniff_header
 from ca_trade.etl.quarantine import count_data_lines, empty_quarantine, whole_file_record
 from ca_trade.etl.schema import FLOW_SCHEMA, FLOW_SORT_KEY, QUARANTINE_SCHEMA
 from ca_trade.etl.sources import detect_source
@@ -60,6 +60,9 @@ __all__ = ["ETL_VERSION", "FileReport", "IngestReport", "ingest"]
 #: Bumped when the per-file transform changes (invalidates the staging cache).
 ETL_VERSION = 1
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".gz"}
+# A header without a known layout but with one of these words is a damaged Comtrade file
+# (quarantined); other unrecognised files are listed as ignored.
+_COMTRADE_WORDS = ("reporter", "partner", "commodity", "cmdcode", "tradevalue", "primaryvalue")
 _DUP_KEY = [
     "classification",
     "year",
@@ -93,8 +96,9 @@ class FileReport:
         Content hash.
     status : str
         ``ingested``, ``cached`` (unchanged since the last run, not re-parsed),
-        ``quarantined`` (whole file refused) or ``source`` (a covariate/tariff/production
-        file, read by :func:`ca_trade.etl.build_panel`, not by ingest).
+        ``quarantined`` (whole file refused), ``source`` (a covariate/tariff/production
+        file, read by :func:`ca_trade.etl.build_panel`, not by ingest) or ``ignored`` (not a
+        Comtrade file: no Comtrade-like column names, e.g. a README).
     rows_read, rows_written, rows_quarantined : int
         Data rows read, written to ``flows/``, and quarantined.
     rows_filtered : dict of str to int
@@ -228,19 +232,29 @@ def _discover(raw_dir: Path) -> list[Path]:
     return out
 
 
+def _looks_like_comtrade(columns: tuple[str, ...]) -> bool:
+    norm = " ".join(normalise_name(c) for c in columns)
+    return any(w in norm for w in _COMTRADE_WORDS)
+
+
 def _stage_file(
     path: Path, rel: str, codes: CodeTable, stage: Path
 ) -> tuple[str | None, pl.DataFrame | None]:
-    """Pass 1 for one file: write its staged rows, or return a whole-file record."""
+    """Pass 1 for one file: write its staged rows, or return a whole-file record.
+
+    Returns (layout or source kind or ``"ignored"``, whole-file record or None).
+    """
     head, gz = read_head(path)
     info = sniff_header(head, gzip_file=gz)
     if info.layout is None:
         kind = detect_source(list(info.columns))
         if kind is not None:
             return kind, None
-        detail = f"header: {','.join(info.columns)[:300]!r}"
         if not head.strip():
-            detail = "empty file"
+            return None, whole_file_record(rel, "unknown_layout", "empty file", 0)
+        if not _looks_like_comtrade(info.columns):
+            return "ignored", None
+        detail = f"header: {','.join(info.columns)[:300]!r}"
         return None, whole_file_record(rel, "unknown_layout", detail, count_data_lines(path))
     if info.missing:
         return info.layout, whole_file_record(
@@ -335,8 +349,8 @@ def ingest(
         sha = sha256_file(path)
         key = f"{sha[:32]}-{codes.digest}-v{ETL_VERSION}"
         stage = staging / f"{key}.parquet"
-        prev = old_files.get(rel)
-        cached = prev is not None and prev.get("key") == key
+        prev: dict[str, Any] = old_files.get(rel) or {}
+        cached = prev.get("key") == key
         layout: str | None
         rec: pl.DataFrame | None = None
         if cached and prev["kind"] == "comtrade" and stage.exists():
@@ -344,8 +358,8 @@ def ingest(
         elif cached and prev["kind"] == "quarantined":
             kind, layout, status = "quarantined", prev.get("layout"), "cached"
             rec = whole_file_record(rel, prev["reason"], prev["detail"], prev["rows"])
-        elif cached and prev["kind"] == "source":
-            kind, layout, status = "source", prev.get("source"), "source"
+        elif cached and prev["kind"] in ("source", "ignored"):
+            kind, layout, status = prev["kind"], prev.get("source"), prev["kind"]
         else:
             layout, rec = _stage_file(path, rel, codes, stage)
             status = "ingested"
@@ -353,6 +367,8 @@ def ingest(
                 kind = "quarantined"
             elif stage.exists():
                 kind = "comtrade"
+            elif layout == "ignored":
+                kind, layout = "ignored", None
             else:
                 kind = "source"
         entry: dict[str, Any] = {"sha256": sha, "key": key, "kind": kind}
@@ -363,8 +379,8 @@ def ingest(
             entry.update(
                 layout=layout, reason=rec["reason"].item(), detail=rec["value"].item(), rows=n
             )
-        elif kind == "source":
-            reports.append(FileReport(rel, None, sha, "source"))
+        elif kind in ("source", "ignored"):
+            reports.append(FileReport(rel, None, sha, kind))
             entry.update(layout=None, source=layout)
         else:
             stages.append(stage)
@@ -377,7 +393,7 @@ def ingest(
         prev_reports = old.get("reports", {})
         for r in reports:
             p = prev_reports.get(r.file, {})
-            r.status = "cached" if r.status != "source" else "source"
+            r.status = r.status if r.status in ("source", "ignored") else "cached"
             r.rows_read = p.get("rows_read", r.rows_read)
             r.rows_written = p.get("rows_written", r.rows_written)
             r.rows_quarantined = p.get("rows_quarantined", r.rows_quarantined)

@@ -312,7 +312,9 @@ def reconcile(
 
     has_x = df["value_exporter"].notna()
     has_m = df["value_importer_fob"].notna()
-    df["source"] = np.where(has_x & has_m, "both", np.where(has_x, "exporter_only", "importer_only"))
+    df["source"] = np.where(
+        has_x & has_m, "both", np.where(has_x, "exporter_only", "importer_only")
+    )
     if method == "exporter_first":
         value = df["value_exporter"].where(has_x, df["value_importer_fob"])
     elif method == "importer_first":

@@ -44,6 +44,7 @@ SOURCE_KINDS: tuple[str, ...] = (
     "itpde",
     "wits_tariffs",
     "production",
+    "gdp",
 )
 
 _WITS_ALIASES: dict[str, tuple[str, ...]] = {
@@ -51,7 +52,15 @@ _WITS_ALIASES: dict[str, tuple[str, ...]] = {
     "exporter": ("exporteriso3", "partneriso3", "exporter", "partneriso", "partner"),
     "year": ("year", "tariffyear"),
     "product": ("product", "productcode", "hs", "hscode", "cmdcode", "sector"),
-    "tariff_pct": ("simpleaverage", "ahvsimpleaverage", "tariffpct", "appliedtariffpct"),
+    "tariff_pct": (
+        "simpleaveragepct",
+        "simpleaverage",
+        "ahvsimpleaverage",
+        "tariffpct",
+        "appliedtariffpct",
+    ),
+    "tariff_w_pct": ("weightedaveragepct", "weightedaverage"),
+    "tariff_type": ("tarifftype", "dutytype"),
     "tariff": ("tariff", "appliedtariff", "tariffrate"),
     "imports_usd": ("importvalueusd", "importsusd", "importvalue", "tradevalueusd"),
     "imports_kusd": ("importsvaluein1000usd", "importvalue1000usd"),
@@ -89,6 +98,8 @@ def detect_source(columns: Sequence[str]) -> str | None:
         return "itpde"
     if {"country", "year", "productionusd"} <= n:
         return "production"
+    if {"country", "year", "gdpusd"} <= n:
+        return "gdp"
     wits = {k for k, names in _WITS_ALIASES.items() if any(a in n for a in names)}
     if {"importer", "exporter", "year"} <= wits and ({"tariff", "tariff_pct"} & wits):
         return "wits_tariffs"
@@ -251,7 +262,9 @@ def read_itpde(path: Path) -> pd.DataFrame:
             "value_usd": _numeric(_col(df, path, "trade"), path, "trade") * 1e6,
         }
     )
-    out = out.groupby(["exporter", "importer", "year"], as_index=False)["value_usd"].sum()
+    out = out.groupby(["exporter", "importer", "year"], as_index=False).agg(
+        value_usd=("value_usd", "sum")
+    )
     out.insert(3, "sector", "TOTAL")
     return out.sort_values(["exporter", "importer", "year"]).reset_index(drop=True)
 
@@ -299,15 +312,20 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
     ----------
     path : Path
         csv or Parquet. Importer (``importer``/``reporter_iso3``), exporter
-        (``exporter``/``partner_iso3``), ``year``, ``product`` (optional), the tariff either
-        as a fraction (``tariff``) or in percent (``tariff_pct`` or WITS ``Simple Average``),
-        and optionally imports (``import_value_usd`` or WITS ``Imports Value in 1000 USD``).
+        (``exporter``/``partner_iso3``), ``year``, ``product``/``sector`` (optional), the
+        tariff as a fraction (``tariff``) or in percent (``tariff_pct``, WITS
+        ``Simple Average``, ``simple_average_pct``), optionally a WITS import-weighted
+        average in percent (``weighted_average_pct``) and imports (``import_value_usd`` or
+        WITS ``Imports Value in 1000 USD``). Where a ``tariff_type``/``DutyType`` column
+        exists, only applied rates (``AHS``) are kept; partner ``WLD`` rows (MFN for all) are
+        dropped.
 
     Returns
     -------
     pandas.DataFrame
-        ``importer, exporter, year, product, tariff`` (fraction),
-        ``imports_usd`` (US dollars, NaN where absent).
+        ``importer, exporter, year, product, tariff`` (fraction), ``tariff_w`` (WITS
+        weighted average as a fraction, NaN where absent), ``imports_usd`` (US dollars,
+        NaN where absent).
 
     Raises
     ------
@@ -328,7 +346,15 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
     def pick(key: str) -> str | None:
         return next((lookup[a] for a in _WITS_ALIASES[key] if a in lookup), None)
 
-    pct, frac = pick("tariff_pct"), pick("tariff")
+    importer, exporter, ttype = pick("importer"), pick("exporter"), pick("tariff_type")
+    if importer is None or exporter is None:
+        raise DataValidationError(f"{path}: needs importer and exporter ISO3 columns")
+    if ttype is not None:
+        types = df[ttype].astype(str).str.upper()
+        if (types == "AHS").any():
+            df = df[types == "AHS"]
+    df = df[df[exporter].astype(str).str.upper() != "WLD"].reset_index(drop=True)
+    pct, frac, wpct = pick("tariff_pct"), pick("tariff"), pick("tariff_w_pct")
     if pct is not None:
         tariff = _numeric(df[pct], path, pct) / 100.0
     elif frac is not None:
@@ -341,6 +367,11 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
             f"{path}: negative tariff {neg.iloc[0]} at data row {int(neg.index[0]) + 1}; "
             "applied tariffs must be >= 0"
         )
+    tariff_w = (
+        _numeric(df[wpct], path, wpct) / 100.0
+        if wpct is not None
+        else pd.Series(float("nan"), index=df.index)
+    )
     imp_col, kimp_col, prod_col = pick("imports_usd"), pick("imports_kusd"), pick("product")
     if imp_col is not None:
         imports = _numeric(df[imp_col], path, imp_col)
@@ -348,9 +379,7 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
         imports = _numeric(df[kimp_col], path, kimp_col) * 1000.0
     else:
         imports = pd.Series(float("nan"), index=df.index)
-    importer, exporter = pick("importer"), pick("exporter")
-    if importer is None or exporter is None:
-        raise DataValidationError(f"{path}: needs importer and exporter ISO3 columns")
+    product = df[prod_col].astype(str) if prod_col else pd.Series("TOTAL", index=df.index)
     out = pd.DataFrame(
         {
             "importer": df[importer].astype(str).str.upper().to_numpy(),
@@ -358,10 +387,9 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
             "year": _numeric(_col(df, path, *_WITS_ALIASES["year"]), path, "year")
             .astype("int64")
             .to_numpy(),
-            "product": (
-                df[prod_col].astype(str) if prod_col else pd.Series("TOTAL", index=df.index)
-            ).to_numpy(),
+            "product": product.to_numpy(),
             "tariff": tariff.to_numpy(),
+            "tariff_w": tariff_w.to_numpy(),
             "imports_usd": imports.to_numpy(),
         }
     )

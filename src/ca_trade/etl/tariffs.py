@@ -7,8 +7,10 @@ For importer *j*, exporter *i* and year *t*, with product tariffs :math:`t_{ijkt
 - ``ln_tariff_w`` :math:`= \ln(1 + \sum_k w_{ijk} t_{ijkt})` with import weights from the
   **pre-period** (the first year of the data, or ``weight_year``):
   :math:`w_{ijk} = m_{ijk,t_0} / \sum_k m_{ijk,t_0}`, so that weights do not respond to the
-  tariffs they weight. Pairs or products without pre-period imports fall back to the simple
-  average.
+  tariffs they weight. Where the input has no imports but a published weighted average
+  (``tariff_w``, e.g. WITS ``Weighted Average``), that average is used (its weights are the
+  publisher's, not pre-period ones); otherwise pairs without pre-period imports fall back to
+  the simple average.
 
 Examples
 --------
@@ -54,9 +56,8 @@ def aggregate_tariffs(tariffs: pd.DataFrame, *, weight_year: int | None = None) 
     t0 = int(t["year"].min()) if weight_year is None else int(weight_year)
     w = (
         t[t["year"] == t0]
-        .groupby(["importer", "exporter", "product"], as_index=False)["imports_usd"]
-        .sum(min_count=1)
-        .rename(columns={"imports_usd": "_w"})
+        .groupby(["importer", "exporter", "product"], as_index=False)
+        .agg(_w=("imports_usd", "sum"))
     )
     t = t.merge(w, on=["importer", "exporter", "product"], how="left")
     t["_w"] = t["_w"].fillna(0.0).clip(lower=0.0)
@@ -64,7 +65,15 @@ def aggregate_tariffs(tariffs: pd.DataFrame, *, weight_year: int | None = None) 
     g = t.groupby(["exporter", "importer", "year"], as_index=False).agg(
         tariff=("tariff", "mean"), _ws=("_w", "sum"), _wts=("_wt", "sum")
     )
-    weighted = np.where(g["_ws"] > 0, g["_wts"] / g["_ws"].where(g["_ws"] > 0, 1.0), g["tariff"])
+    if "tariff_w" in t.columns:
+        pub = t.groupby(["exporter", "importer", "year"], as_index=False).agg(
+            _pub=("tariff_w", "mean")
+        )
+        g = g.merge(pub, on=["exporter", "importer", "year"], how="left")
+        fallback = g["_pub"].where(g["_pub"].notna(), g["tariff"])
+    else:
+        fallback = g["tariff"]
+    weighted = np.where(g["_ws"] > 0, g["_wts"] / g["_ws"].where(g["_ws"] > 0, 1.0), fallback)
     g["ln_tariff"] = np.log1p(g["tariff"])
     g["ln_tariff_w"] = np.log1p(weighted)
     out = g[["exporter", "importer", "year", "tariff", "ln_tariff", "ln_tariff_w"]]

@@ -217,10 +217,10 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
 
     status: pl.Expr = pl.lit("ok")
     qcol: pl.Expr = pl.lit(None, pl.String)
-    for cond, st, col in reversed(checks):
+    for cond, st, qc in reversed(checks):
         cond_f = cond.fill_null(False)
         status = pl.when(cond_f).then(pl.lit(st)).otherwise(status)
-        qcol = pl.when(cond_f).then(pl.lit(col, pl.String)).otherwise(qcol)
+        qcol = pl.when(cond_f).then(pl.lit(qc, pl.String)).otherwise(qcol)
     lf = lf.with_columns(_status=status, _qcol=qcol)
     qval = pl.lit(None, pl.String)
     for c in fields:

@@ -22,18 +22,40 @@ Examples
 
 from __future__ import annotations
 
+from ca_trade.ge.baseline import fitted_flows, geppml_baseline, recover_pair_effects
 from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult
+from ca_trade.ge.routes import RouteGraph, load_routes, transit_days
 from ca_trade.ge.scenario import Scenario
+from ca_trade.ge.scenarios import agreement, corridor, tariff_harmonization
 from ca_trade.ge.solver import RESIDUAL_TOL, Problem, prepare, solve, solve_both
+from ca_trade.ge.uncertainty import (
+    PpmlEstimator,
+    UncertaintyResult,
+    pairs_bootstrap,
+    parametric_draws,
+)
 
 __all__ = [
     "RATIO_COLUMNS",
     "RESIDUAL_TOL",
     "GEComparison",
     "GEResult",
+    "PpmlEstimator",
     "Problem",
+    "RouteGraph",
     "Scenario",
+    "UncertaintyResult",
+    "agreement",
+    "corridor",
+    "fitted_flows",
+    "geppml_baseline",
+    "load_routes",
+    "pairs_bootstrap",
+    "parametric_draws",
     "prepare",
+    "recover_pair_effects",
     "solve",
     "solve_both",
+    "tariff_harmonization",
+    "transit_days",
 ]

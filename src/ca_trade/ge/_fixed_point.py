@@ -114,7 +114,9 @@ def fixed_point(
             best_x, best_step = gx, step
         elif step > 10.0 * best_step:
             fails += 1
-            x_hist.clear(), g_hist.clear(), f_hist.clear()
+            x_hist.clear()
+            g_hist.clear()
+            f_hist.clear()
             if fails > 20:
                 break
             x = best_x
@@ -123,7 +125,7 @@ def fixed_point(
         g_hist.append(gx)
         f_hist.append(f)
         if len(f_hist) > memory + 1:
-            x_hist.pop(0), g_hist.pop(0), f_hist.pop(0)
+            del x_hist[0], g_hist[0], f_hist[0]
         if len(f_hist) >= 2:
             d_f = np.diff(np.stack(f_hist, axis=1), axis=1)
             d_g = np.diff(np.stack(g_hist, axis=1), axis=1)

@@ -1,10 +1,10 @@
-"""Baselines for GE counterfactuals: observed flows, or PPML-fitted flows (GEPPML).
+r"""Baselines for GE counterfactuals: observed flows, or PPML-fitted flows (GEPPML).
 
 Anderson, Larch & Yotov (2018, 'GEPPML') build the baseline from the fitted values of the
 gravity regression. With exporter and importer fixed effects the PPML first-order conditions
 make fitted sales and spending equal observed ones, so for a given trade-cost index
-:math:`\\ln t_{ij} = x_{ij}'\\hat\\beta` the fitted flows are the unique
-:math:`\\hat X_{ij} = a_i b_j t_{ij}` with row sums :math:`Y_i` and column sums :math:`E_j`
+:math:`\ln t_{ij} = x_{ij}'\hat\beta` the fitted flows are the unique
+:math:`\hat X_{ij} = a_i b_j t_{ij}` with row sums :math:`Y_i` and column sums :math:`E_j`
 (:func:`fitted_flows`, solved by bi-proportional scaling in logs).
 
 For a regression with pair fixed effects, pairs that never trade have no pair effect; the
@@ -35,14 +35,14 @@ def fitted_flows(
     tol: float = 1e-13,
     maxiter: int = 100_000,
 ) -> pd.DataFrame:
-    """PPML-fitted flows with exporter and importer effects for a given trade-cost index.
+    r"""PPML-fitted flows with exporter and importer effects for a given trade-cost index.
 
     Parameters
     ----------
     flows : pandas.DataFrame
         Observed ``exporter, importer, value`` including domestic flows.
     log_costs : pandas.DataFrame
-        ``exporter, importer, log_cost`` with ``log_cost`` = :math:`x_{ij}'\\hat\\beta`
+        ``exporter, importer, log_cost`` with ``log_cost`` = :math:`x_{ij}'\hat\beta`
         (missing pairs: 0).
     value : str, default "value"
         Flow column.

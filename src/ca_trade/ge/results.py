@@ -113,7 +113,7 @@ class GEResult:
         >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
         ...                   "value": [8.0, 2.0, 2.0, 8.0]})
         >>> print(ge.solve(f, None, 4).summary().splitlines()[0])
-        GE counterfactual (theta=4, closure=additive, full endowment): converged in 0 iterations
+        GE counterfactual (theta=4.0, closure=additive, full endowment): converged in 1 iterations
         """
         s = self.settings
         kind = "conditional" if s.get("conditional") else "full endowment"
@@ -144,7 +144,7 @@ class GEComparison:
     ...                   "value": [8.0, 2.0, 2.0, 8.0]})
     >>> pe = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [0.1]})
     >>> list(ge.solve_both(f, pe, 4).table().columns)[:2]
-    ['exports_pct_conditional', 'exports_pct_full']
+    ['welfare_pct_conditional', 'welfare_pct_full']
     """
 
     conditional: GEResult

@@ -1,10 +1,10 @@
-"""The :class:`Scenario`: partial effects of a policy, tied to the coefficients that make them.
+r"""The :class:`Scenario`: partial effects of a policy, tied to the coefficients that make them.
 
 A scenario stores, per pair, the *change in each regressor* the policy causes (for example
 ``rta`` 0 → 1 gives a change of 1, a tariff cut gives a change in ``ln_tariff``) and the
 coefficient of each regressor. The partial effect on log trade at constant resistances is
 
-.. math:: \\delta_{ij} = \\sum_k \\beta_k \\, \\Delta x_{ij,k}.
+.. math:: \delta_{ij} = \sum_k \beta_k \, \Delta x_{ij,k}.
 
 Keeping the two apart lets :mod:`ca_trade.ge.uncertainty` redraw the coefficients and rebuild the
 effects. Scenarios compose with ``+`` (changes add up pair by pair).
@@ -31,15 +31,15 @@ def _empty_changes() -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Scenario:
-    """Partial effects of a policy with a human description.
+    r"""Partial effects of a policy with a human description.
 
     Parameters
     ----------
     changes : pandas.DataFrame
         ``exporter``, ``importer`` and one column per regressor holding the change
-        :math:`\\Delta x_{ij,k}` the policy causes (missing pairs: no change).
+        :math:`\Delta x_{ij,k}` the policy causes (missing pairs: no change).
     coefficients : Mapping[str, float]
-        Coefficient :math:`\\beta_k` of each change column.
+        Coefficient :math:`\beta_k` of each change column.
     description : str
         What the scenario does, in words (shown in reports).
     tariffs : pandas.DataFrame or None

@@ -1,22 +1,22 @@
-"""Exact hat-algebra general equilibrium of structural gravity (one sector, Armington-CES).
+r"""Exact hat-algebra general equilibrium of structural gravity (one sector, Armington-CES).
 
 Equations (``docs/methods-ge.md`` derives them). With baseline duty-exclusive flows
-:math:`X_{ij}`, tariffs :math:`t_{ij}`, gross shares :math:`\\pi_{ij} = (1+t_{ij}) X_{ij} / E_j`,
-partial effects :math:`\\delta_{ij}` on duty-exclusive flows and the unknown log change of the
-factory-gate price :math:`x_i = \\ln \\hat p_i`:
+:math:`X_{ij}`, tariffs :math:`t_{ij}`, gross shares :math:`\pi_{ij} = (1+t_{ij}) X_{ij} / E_j`,
+partial effects :math:`\delta_{ij}` on duty-exclusive flows and the unknown log change of the
+factory-gate price :math:`x_i = \ln \hat p_i`:
 
 .. math::
 
-    \\Phi_j = \\hat P_j^{-\\theta} = \\sum_i \\pi_{ij} b_{ij} \\hat p_i^{-\\theta},\\quad
-    b_{ij} = e^{\\delta_{ij}} \\frac{1 + t'_{ij}}{1 + t_{ij}},\\quad
-    \\hat Y_i = \\hat p_i (\\hat p_i / \\hat P_i)^{\\psi},
+    \Phi_j = \hat P_j^{-\theta} = \sum_i \pi_{ij} b_{ij} \hat p_i^{-\theta},\quad
+    b_{ij} = e^{\delta_{ij}} \frac{1 + t'_{ij}}{1 + t_{ij}},\quad
+    \hat Y_i = \hat p_i (\hat p_i / \hat P_i)^{\psi},
 
-    X'_{ij} = \\frac{\\pi_{ij} b_{ij} \\hat p_i^{-\\theta}}{\\Phi_j} \\frac{E'_j}{1 + t'_{ij}},
-    \\quad Y_i \\hat Y_i = \\sum_j X'_{ij},\\quad
-    E'_j = \\frac{I'_j}{1 - \\sum_i \\pi'_{ij} t'_{ij} / (1 + t'_{ij})},
+    X'_{ij} = \frac{\pi_{ij} b_{ij} \hat p_i^{-\theta}}{\Phi_j} \frac{E'_j}{1 + t'_{ij}},
+    \quad Y_i \hat Y_i = \sum_j X'_{ij},\quad
+    E'_j = \frac{I'_j}{1 - \sum_i \pi'_{ij} t'_{ij} / (1 + t'_{ij})},
 
-with income :math:`I'_j = Y_j \\hat Y_j + D_j` (additive imbalances) or
-:math:`I'_j = \\hat\\Xi (Y_j + D_j) \\hat Y_j` (multiplicative; :math:`\\hat\\Xi` keeps world
+with income :math:`I'_j = Y_j \hat Y_j + D_j` (additive imbalances) or
+:math:`I'_j = \hat\Xi (Y_j + D_j) \hat Y_j` (multiplicative; :math:`\hat\Xi` keeps world
 spending equal to world income). The numeraire keeps world output constant by default.
 """
 
@@ -253,7 +253,7 @@ def solve_problem(
     start = np.zeros(n) if x0 is None else np.asarray(x0, dtype=float)
     out = fixed_point(g, normalize(start), tol=tol, maxiter=maxiter, method=method)
     x = out.x
-    a, phi, log_pj, log_y, e_new, sales, income = state(x)
+    a, phi, log_pj, log_y, e_new, _, income = state(x)
     gross_new = m * a[:, None] * (e_new / phi)[None, :]
     new = gross_new * net_share
     y_new = y_base * np.exp(log_y)
@@ -324,7 +324,9 @@ def _to_result(
             "change_pct": change,
         }
     )
-    numeraire = "world_output" if problem.numeraire is None else problem.countries[problem.numeraire]
+    numeraire = (
+        "world_output" if problem.numeraire is None else problem.countries[problem.numeraire]
+    )
     settings = {
         "theta": problem.theta,
         "psi": problem.psi,
@@ -413,7 +415,7 @@ def solve(
     >>> pe = pd.DataFrame({"exporter": ["A", "B"], "importer": ["B", "A"], "effect": [0.2, 0.2]})
     >>> r = ge.solve(f, pe, theta=4)
     >>> round(float(r.countries.loc["A", "welfare_pct"]), 4)
-    0.9578
+    1.0891
     >>> r.residuals["market_clearing"] < 1e-10
     True
     """

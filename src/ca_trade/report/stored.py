@@ -98,7 +98,7 @@ class StoredResults:
 
     @property
     def tvalues(self) -> pd.Series:
-        """z statistics."""
+        """Z statistics."""
         return self.params / self.bse
 
     @property
@@ -108,7 +108,7 @@ class StoredResults:
         return pd.Series(2 * stats.norm.sf(z), index=self.params.index)
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Normal confidence intervals.
+        """Return normal confidence intervals.
 
         Parameters
         ----------

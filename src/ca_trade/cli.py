@@ -1,0 +1,347 @@
+"""The ``ca-trade`` command line: a thin layer over the library's functions.
+
+Commands::
+
+    ca-trade sample --out DIR [--seed N] [--years 2000-2023]
+    ca-trade ingest RAW_DIR PROCESSED_DIR [--force]
+    ca-trade reconcile PROCESSED_DIR --out FILE.parquet [--method baci]
+    ca-trade panel RECONCILED.parquet --out PANEL.parquet [--raw-dir DIR] [--sector TOTAL]
+    ca-trade estimate PANEL.parquet --formula F [--model ppml|ols] [--vcov V] [--json FILE]
+                      [--table FILE.{tex,md,html}]
+    ca-trade simulate CONFIG.toml            (the scenarios of a config, with their inputs)
+    ca-trade report ESTIMATES.json... --out FILE.{tex,md,html}
+    ca-trade run CONFIG.toml [--check]
+    ca-trade demo [--out DIR]
+
+Exit codes: 0 success; 1 error in the data or a computation (also a stage that is not built
+yet); 2 usage error (bad arguments, invalid configuration or specification); 3 ``run --check``
+found outputs that differ from those on disk. Errors are one line on stderr
+(``ca-trade: error: ...``); ``--debug`` adds the traceback. Progress goes to stderr only when
+it is a terminal and ``--quiet`` is not given.
+
+Examples
+--------
+>>> from ca_trade.cli import main
+>>> main(["--version"])  # doctest: +SKIP
+ca-trade 0.1.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ca_trade.exceptions import (
+    CaTradeError,
+    ConfigError,
+    SpecificationError,
+)
+
+__all__ = ["EXIT_CHECK_FAILED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CHECK_FAILED = 3
+
+
+class _UsageError(Exception):
+    """Raised by the argument parser instead of exiting, so main() controls the exit."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _years(text: str) -> range:
+    try:
+        if "-" in text:
+            a, b = text.split("-", 1)
+            return range(int(a), int(b) + 1)
+        return range(int(text), int(text) + 1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"years must look like 2000-2023; got {text!r}") from exc
+
+
+def _vcov(text: str) -> str | dict[str, str]:
+    if text in ("iid", "hetero"):
+        return text
+    if text.upper().startswith("CRV1:") and len(text) > 5:
+        return {"CRV1": text[5:].strip()}
+    raise argparse.ArgumentTypeError(
+        f"vcov must be iid, hetero or CRV1:<cluster>[+<cluster>]; got {text!r}"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``ca-trade``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser (its ``error`` raises instead of exiting).
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["demo", "--out", "x"]).out
+    PosixPath('x')
+    """
+    from ca_trade import __version__
+
+    p = _Parser(
+        prog="ca-trade",
+        description="Regional trade gravity econometrics on Central Asia.",
+        epilog="Exit codes: 0 ok, 1 data/computation error, 2 usage error, "
+        "3 `run --check` found differences.",
+    )
+    p.add_argument("--version", action="version", version=f"ca-trade {__version__}")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("sample", help="write the SYNTHETIC Central Asia sample")
+    s.add_argument("--out", type=Path, required=True, help="output directory")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--years", type=_years, default=range(2000, 2024), help="e.g. 2000-2023")
+
+    s = sub.add_parser("ingest", help="Comtrade files -> validated Parquet dataset")
+    s.add_argument("raw_dir", type=Path)
+    s.add_argument("processed_dir", type=Path)
+    s.add_argument("--force", action="store_true", help="re-parse unchanged files")
+
+    s = sub.add_parser("reconcile", help="mirror flows -> one value per pair/year/sector")
+    s.add_argument("processed_dir", type=Path)
+    s.add_argument("--out", type=Path, required=True, help="Parquet file to write")
+    s.add_argument("--method", choices=["baci", "importer_first", "exporter_first"], default="baci")
+
+    s = sub.add_parser("panel", help="reconciled flows -> square panel with covariates")
+    s.add_argument("reconciled", type=Path, help="Parquet file from `reconcile`")
+    s.add_argument("--out", type=Path, required=True, help="Parquet file to write")
+    s.add_argument("--raw-dir", type=Path, default=None, help="tariffs, production, CEPII files")
+    s.add_argument("--sector", default="TOTAL")
+
+    s = sub.add_parser("estimate", help="PPML / OLS with fixed effects on a panel")
+    s.add_argument("panel", type=Path, help="Parquet panel")
+    s.add_argument("--formula", required=True, help="e.g. 'value_usd ~ ln_dist | exporter^year'")
+    s.add_argument("--model", choices=["ppml", "ols"], default="ppml")
+    s.add_argument("--vcov", type=_vcov, default="hetero", help="iid, hetero or CRV1:pair")
+    s.add_argument("--ssc", choices=["stata", "fixest"], default="stata")
+    s.add_argument("--json", type=Path, default=None, help="save the estimates (for `report`)")
+    s.add_argument("--table", type=Path, default=None, help="write a .tex/.md/.html table")
+
+    s = sub.add_parser("simulate", help="run the GE scenarios of a config and write them")
+    s.add_argument("config", type=Path)
+
+    s = sub.add_parser("report", help="table of saved estimates")
+    s.add_argument("estimates", type=Path, nargs="+", help="files from `estimate --json`")
+    s.add_argument("--out", type=Path, required=True, help="FILE.tex, FILE.md or FILE.html")
+    s.add_argument("--se", choices=["se", "ci"], default="se")
+    s.add_argument("--title", default=None)
+
+    s = sub.add_parser("run", help="run a TOML config end to end")
+    s.add_argument("config", type=Path)
+    s.add_argument("--check", action="store_true", help="compare regenerated outputs (exit 3)")
+
+    s = sub.add_parser("demo", help="the end-to-end demo on the SYNTHETIC sample")
+    s.add_argument("--out", type=Path, default=Path("reports/demo"))
+    return p
+
+
+def _read_parquet(path: Path) -> Any:
+    import pandas as pd
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return pd.read_parquet(path)
+
+
+def _table_format(path: Path) -> str:
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in ("tex", "md", "html"):
+        raise SpecificationError(f"{path}: table files must end in .tex, .md or .html")
+    return fmt
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    from ca_trade.pipeline import Progress
+
+    progress = Progress(quiet=args.quiet)
+    cmd = args.command
+    if cmd == "sample":
+        from ca_trade._pipeline_stages import require
+
+        info = require("sample", "generate", "sample")(args.out, seed=args.seed, years=args.years)
+        n = len(getattr(info, "comtrade_files", ()))
+        print(f"wrote the SYNTHETIC sample to {args.out} ({n} Comtrade files)")
+        return EXIT_OK
+    if cmd == "ingest":
+        from ca_trade._pipeline_stages import require
+
+        with progress.stage("ingest"):
+            rep = require("etl", "ingest", "ingest")(
+                args.raw_dir, args.processed_dir, force=args.force
+            )
+        print(rep.summary() if callable(getattr(rep, "summary", None)) else rep)
+        return EXIT_OK
+    if cmd == "reconcile":
+        from ca_trade._pipeline_stages import require
+        from ca_trade.report.provenance import atomic_write
+
+        with progress.stage("reconcile"):
+            df = require("etl", "reconcile", "reconcile")(args.processed_dir, method=args.method)
+        from ca_trade._pipeline_stages import parquet_bytes
+
+        atomic_write(args.out, parquet_bytes(df))
+        print(f"wrote {len(df)} reconciled flows to {args.out}")
+        return EXIT_OK
+    if cmd == "panel":
+        from ca_trade._pipeline_stages import parquet_bytes, require
+        from ca_trade.report.provenance import atomic_write
+
+        rec = _read_parquet(args.reconciled)
+        with progress.stage("panel"):
+            panel = require("etl", "build_panel", "panel")(
+                rec, raw_dir=args.raw_dir, sector=args.sector
+            )
+        atomic_write(args.out, parquet_bytes(panel))
+        print(f"wrote a panel of {len(panel)} rows to {args.out}")
+        return EXIT_OK
+    if cmd == "estimate":
+        from ca_trade._pipeline_stages import require
+        from ca_trade.pipeline import check_formula
+
+        check_formula(args.formula, where="--formula")
+        data = _read_parquet(args.panel)
+        fn = require("estimate", args.model, "estimate")
+        with progress.stage(f"estimate ({args.model})"):
+            res = fn(args.formula, data, vcov=args.vcov, ssc=args.ssc)
+        print(res.summary() if callable(getattr(res, "summary", None)) else res)
+        if args.json is not None:
+            from ca_trade.report.stored import save_results
+
+            save_results(res, args.json)
+        if args.table is not None:
+            from ca_trade.report import etable
+
+            etable([res], _table_format(args.table), file=args.table)
+        return EXIT_OK
+    if cmd == "report":
+        from ca_trade.report import etable
+        from ca_trade.report.stored import load_results
+
+        results = {p.stem: load_results(p) for p in args.estimates}
+        etable(results, _table_format(args.out), se=args.se, title=args.title, file=args.out)
+        print(f"wrote {args.out}")
+        return EXIT_OK
+    if cmd in ("run", "simulate"):
+        from ca_trade.pipeline import load_config, run
+
+        cfg = load_config(args.config)
+        if cmd == "simulate" and not cfg.scenarios:
+            raise ConfigError(f"{args.config}: no [[scenarios]] to simulate")
+        if getattr(args, "check", False):
+            rep = run(cfg, check=True, progress=progress)
+            if rep.ok:
+                print(f"ca-trade: outputs of {args.config} are up to date")
+                return EXIT_OK
+            print(rep.describe(), file=sys.stderr)
+            print(
+                f"ca-trade: error: outputs of {args.config} differ from a fresh run "
+                "(listed above); regenerate with `ca-trade run`",
+                file=sys.stderr,
+            )
+            return EXIT_CHECK_FAILED
+        outcome = run(cfg, progress=progress)
+        for path in outcome.written:
+            print(f"wrote {path}")
+        return EXIT_OK
+    if cmd == "demo":
+        from ca_trade.demo import run_demo
+
+        return run_demo(args.out, progress=progress)
+    raise _UsageError("ca-trade: a command is required (see `ca-trade --help`)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ca-trade`` with the given arguments and return its exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 success; 1 data/computation error; 2 usage error; 3 ``run --check`` found
+        differences.
+
+    Examples
+    --------
+    >>> main(["run", "missing.toml"])  # doctest: +SKIP
+    2
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    if not debug:
+        warnings.showwarning = _show_warning
+    try:
+        args = build_parser().parse_args(args_list)
+        if args.command is None:
+            build_parser().print_help(sys.stderr)
+            return EXIT_USAGE
+        return _cmd(args)
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0) if isinstance(exc.code, int | None) else EXIT_USAGE
+    except _UsageError as exc:
+        print(f"{exc}\n(see `ca-trade --help`)", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ca-trade: interrupted", file=sys.stderr)
+        return 130
+    except (ConfigError, SpecificationError) as exc:
+        return _fail(exc, debug, EXIT_USAGE)
+    except (CaTradeError, OSError, ValueError) as exc:
+        return _fail(exc, debug, EXIT_ERROR)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        print(
+            f"ca-trade: error: internal error {type(exc).__name__}: {_one_line(exc)} "
+            "(rerun with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    print(f"ca-trade: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _fail(exc: BaseException, debug: bool, code: int) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"ca-trade: error: {_one_line(exc)}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

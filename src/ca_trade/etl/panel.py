@@ -1,0 +1,269 @@
+r"""The gravity panel: square exporter x importer x year, explicit zeros, domestic flows.
+
+Rules (``docs/etl.md`` has the full text):
+
+- **International rows.** For each year, every ordered pair of panel countries where the
+  reconciled data has a flow, or where a zero is *known*: the exporter reported exports that
+  year (so it would have reported this one) or the importer reported imports that year.
+  Such a pair without any report gets ``value_usd = 0`` and ``source = "zero"``. Pairs where
+  neither side reported anything that year are left out: a zero there would be invented.
+- **Domestic rows** (``exporter == importer``) for every country and year:
+  :math:`X_{ii} = \text{production}_i - \sum_j X_{ij}` where production is known (a user
+  file, a ``production`` frame, or ITPD-E domestic flows in ``raw_dir``); otherwise
+  ``value_usd`` is NaN (flagged, never invented) and GE refuses to run on it.
+- **Covariates** from :func:`ca_trade.etl.covariates.pair_covariates` (packaged facts,
+  CEPII files in ``raw_dir`` override), **tariffs** from WITS-style input aggregated by
+  :func:`ca_trade.etl.tariffs.aggregate_tariffs` (domestic pairs: 0).
+
+Examples
+--------
+>>> rec = pd.DataFrame({"exporter": ["KAZ"], "importer": ["UZB"], "year": [2019],
+...     "sector": "TOTAL", "value_usd": [10.0], "source": ["both"],
+...     "value_exporter": [10.0], "value_importer_fob": [10.0]})
+>>> p = build_panel(rec)
+>>> p[["exporter", "importer", "value_usd", "source"]].values.tolist()
+[['KAZ', 'KAZ', nan, 'domestic'], ['KAZ', 'UZB', 10.0, 'both'], ['UZB', 'UZB', nan, 'domestic']]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ca_trade.etl.covariates import pair_covariates
+from ca_trade.etl.sources import find_sources, read_itpde, read_production, read_wits_tariffs
+from ca_trade.etl.tariffs import aggregate_tariffs
+from ca_trade.exceptions import DataValidationError, DataValidationWarning
+
+__all__ = ["PANEL_COLUMNS", "build_panel"]
+
+PANEL_COLUMNS: list[str] = [
+    "exporter",
+    "importer",
+    "year",
+    "sector",
+    "value_usd",
+    "source",
+    "domestic",
+    "pair",
+    "pair_sym",
+    "dist_km",
+    "ln_dist",
+    "contig",
+    "comlang",
+    "landlocked_exp",
+    "landlocked_imp",
+    "former_ussr",
+    "intl",
+    "fta",
+    "cu",
+    "eaeu",
+    "cis_fta",
+    "rta",
+    "wto_exp",
+    "wto_imp",
+    "wto_both",
+    "tariff",
+    "ln_tariff",
+    "ln_tariff_w",
+]
+
+
+def _domestic_values(
+    production: pd.DataFrame | None,
+    itpde: pd.DataFrame | None,
+    exports: pd.DataFrame,
+    sector: str,
+) -> pd.DataFrame:
+    out = pd.DataFrame(columns=["exporter", "year", "dom"])
+    if production is not None and len(production):
+        p = production[production["sector"].astype(str) == sector]
+        p = p.rename(columns={"country": "exporter"})[["exporter", "year", "production_usd"]]
+        p = p.merge(exports, on=["exporter", "year"], how="left")
+        p["dom"] = p["production_usd"] - p["exports"].fillna(0.0)
+        neg = p[p["dom"] < 0]
+        if len(neg):
+            r = neg.iloc[0]
+            warnings.warn(
+                f"{len(neg)} country-years have production below exports (first: "
+                f"{r['exporter']} {int(r['year'])}: production {r['production_usd']:.6g} < "
+                f"exports {r['exports']:.6g}); their domestic flows are left missing. "
+                "Check the production file's units and coverage.",
+                DataValidationWarning,
+                stacklevel=3,
+            )
+            p.loc[p["dom"] < 0, "dom"] = np.nan
+        out = p[["exporter", "year", "dom"]]
+    if itpde is not None and len(itpde):
+        d = itpde[itpde["exporter"] == itpde["importer"]][["exporter", "year", "value_usd"]]
+        d = d.rename(columns={"value_usd": "dom"})
+        out = pd.concat([out, d]).drop_duplicates(["exporter", "year"], keep="first")
+    return out
+
+
+def build_panel(
+    reconciled: pd.DataFrame,
+    *,
+    raw_dir: str | Path | None = None,
+    production: pd.DataFrame | str | Path | None = None,
+    sector: str = "TOTAL",
+    years: Sequence[int] | None = None,
+    countries: Sequence[str] | None = None,
+    tariffs: pd.DataFrame | str | Path | None = None,
+) -> pd.DataFrame:
+    """Build the square gravity panel with explicit zeros, domestic flows and covariates.
+
+    Parameters
+    ----------
+    reconciled : pandas.DataFrame
+        Output of :func:`ca_trade.etl.reconcile`.
+    raw_dir : str or Path, optional
+        Searched for CEPII GeoDist/Gravity (covariate overrides), ITPD-E (domestic flows),
+        WITS tariffs and production files.
+    production : DataFrame or path, optional
+        ``country, year, [sector,] production_usd`` (US dollars) for domestic flows.
+    sector : str, default "TOTAL"
+        Sector of ``reconciled`` to use.
+    years : sequence of int, optional
+        Years to keep (default: all in ``reconciled``).
+    countries : sequence of str, optional
+        ISO3 codes of the panel (default: every country in ``reconciled`` known to
+        :func:`ca_trade.facts.countries`; others are dropped with a warning).
+    tariffs : DataFrame or path, optional
+        WITS-style product tariffs (see :func:`ca_trade.etl.sources.read_wits_tariffs`);
+        default: a WITS file found in ``raw_dir``. Without any, tariff columns are NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PANEL_COLUMNS` (docs/design.md, "Panel"), sorted by exporter,
+        importer, year.
+
+    Raises
+    ------
+    DataValidationError
+        If ``reconciled`` lacks required columns or no rows remain.
+
+    Examples
+    --------
+    >>> rec = pd.DataFrame({"exporter": ["KAZ"], "importer": ["UZB"], "year": [2019],
+    ...     "sector": "TOTAL", "value_usd": [10.0], "source": ["both"],
+    ...     "value_exporter": [10.0], "value_importer_fob": [10.0]})
+    >>> prod = pd.DataFrame({"country": ["KAZ"], "year": [2019], "production_usd": [50.0]})
+    >>> p = build_panel(rec, production=prod)
+    >>> float(p.query("exporter == 'KAZ' and importer == 'KAZ'")["value_usd"].item())
+    40.0
+    """
+    from ca_trade import facts
+
+    need = {"exporter", "importer", "year", "sector", "value_usd", "source"}
+    if not need <= set(reconciled.columns):
+        raise DataValidationError(
+            f"reconciled flows lack columns {sorted(need - set(reconciled.columns))}; "
+            "pass the output of ca_trade.etl.reconcile"
+        )
+    r = reconciled[reconciled["sector"].astype(str) == sector]
+    if years is not None:
+        r = r[r["year"].isin(list(years))]
+    exports = (
+        r[r["exporter"] != r["importer"]]
+        .groupby(["exporter", "year"], as_index=False)
+        .agg(exports=("value_usd", "sum"))
+    )
+    known = set(facts.countries()["iso3"])
+    if countries is None:
+        present = set(r["exporter"]) | set(r["importer"])
+        dropped = sorted(present - known)
+        if dropped:
+            warnings.warn(
+                f"{len(dropped)} entities without packaged country facts are left out of the "
+                f"panel: {dropped[:10]}; pass countries= to choose explicitly",
+                DataValidationWarning,
+                stacklevel=2,
+            )
+        cset = sorted(present & known)
+    else:
+        cset = sorted(set(countries))
+        unknown = sorted(set(cset) - known)
+        if unknown:
+            raise DataValidationError(
+                f"countries {unknown} have no packaged facts (ca_trade.facts.countries)"
+            )
+    yrs = sorted({int(y) for y in r["year"]}) if years is None else sorted(set(years))
+    if not cset or not yrs:
+        raise DataValidationError("no countries or years left to build a panel from")
+    r = r[r["exporter"].isin(cset) & r["importer"].isin(cset)]
+
+    grid = pd.MultiIndex.from_product(
+        [cset, cset, yrs], names=["exporter", "importer", "year"]
+    ).to_frame(index=False)
+    p = grid.merge(r[["exporter", "importer", "year", "value_usd", "source"]], how="left")
+    rep_x = reconciled[reconciled["source"].isin(["both", "exporter_only"])]
+    rep_m = reconciled[reconciled["source"].isin(["both", "importer_only"])]
+    xr = set(zip(rep_x["exporter"], rep_x["year"]))
+    mr = set(zip(rep_m["importer"], rep_m["year"]))
+    dom = p["exporter"] == p["importer"]
+    known_zero = [
+        (e, y) in xr or (i, y) in mr for e, i, y in zip(p["exporter"], p["importer"], p["year"])
+    ]
+    zero = p["value_usd"].isna() & ~dom & np.asarray(known_zero, dtype=bool)
+    p.loc[zero, "value_usd"] = 0.0
+    p.loc[zero, "source"] = "zero"
+    p = p[dom | p["source"].notna()].copy()
+
+    prod_frame: pd.DataFrame | None
+    itpde: pd.DataFrame | None = None
+    found = find_sources(Path(raw_dir)) if raw_dir is not None else {}
+    if isinstance(production, (str, Path)):
+        prod_frame = read_production(Path(production))
+    elif production is not None:
+        prod_frame = production.copy()
+        if "sector" not in prod_frame.columns:
+            prod_frame["sector"] = "TOTAL"
+    elif found.get("production"):
+        prod_frame = pd.concat([read_production(f) for f in found["production"]])
+    else:
+        prod_frame = None
+    if found.get("itpde"):
+        itpde = pd.concat([read_itpde(f) for f in found["itpde"]])
+    d = _domestic_values(prod_frame, itpde, exports, sector)
+    d = d.rename(columns={"exporter": "_c"}).astype({"year": "int64", "dom": "float64"})
+    p = p.merge(d, left_on=["exporter", "year"], right_on=["_c", "year"], how="left")
+    p = p.drop(columns="_c")
+    dmask = p["exporter"] == p["importer"]
+    p.loc[dmask, "value_usd"] = p.loc[dmask, "dom"]
+    p.loc[dmask, "source"] = "domestic"
+    p = p.drop(columns="dom")
+    p["domestic"] = dmask
+    p["sector"] = sector
+    p["pair"] = p["exporter"] + "_" + p["importer"]
+    lo = np.minimum(p["exporter"].to_numpy(), p["importer"].to_numpy())
+    hi = np.maximum(p["exporter"].to_numpy(), p["importer"].to_numpy())
+    p["pair_sym"] = np.where(dmask, "DOMESTIC", pd.Series(lo) + "_" + pd.Series(hi))
+
+    cov = pair_covariates(cset, yrs, raw_dir=raw_dir)
+    p = p.merge(cov, on=["exporter", "importer", "year"], how="left")
+
+    tframe: pd.DataFrame | None
+    if isinstance(tariffs, (str, Path)):
+        tframe = read_wits_tariffs(Path(tariffs))
+    elif tariffs is not None:
+        tframe = tariffs
+    elif found.get("wits_tariffs"):
+        tframe = pd.concat([read_wits_tariffs(f) for f in found["wits_tariffs"]])
+    else:
+        tframe = None
+    if tframe is not None and len(tframe):
+        agg = aggregate_tariffs(tframe)
+        p = p.merge(agg, on=["exporter", "importer", "year"], how="left")
+        for c in ("tariff", "ln_tariff", "ln_tariff_w"):
+            p.loc[dmask.to_numpy(), c] = 0.0
+    else:
+        for c in ("tariff", "ln_tariff", "ln_tariff_w"):
+            p[c] = np.where(dmask, 0.0, np.nan)
+    out = p[PANEL_COLUMNS].sort_values(["exporter", "importer", "year"]).reset_index(drop=True)
+    return out

@@ -1,0 +1,105 @@
+"""Covariance conventions: option parsing, absorbed degrees of freedom, fixest agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ca_trade as ct
+from ca_trade.estimate.vcov import fe_dof, is_nested, parse_vcov, sandwich_vcov, vcov_label
+from ca_trade.exceptions import SpecificationError
+
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
+
+
+def test_parse_vcov() -> None:
+    assert parse_vcov("iid") == ("iid", ())
+    assert parse_vcov("HC1") == ("hetero", ())
+    assert parse_vcov({"CRV1": "pair"}) == ("CRV1", ("pair",))
+    assert parse_vcov({"CRV1": "a + b"}) == ("CRV1", ("a", "b"))
+    for bad in ("HC3", {"CRV3": "a"}, {"CRV1": ""}, {"CRV1": "a+b+c"}, 3):
+        with pytest.raises(SpecificationError):
+            parse_vcov(bad)
+    assert vcov_label("hetero", ()) == "hetero"
+
+
+def test_fe_dof_counts_connected_components_and_nesting() -> None:
+    a = np.array([0, 0, 1, 1, 2, 2])
+    b = np.array([0, 1, 0, 1, 2, 2])  # two components: {a0,a1,b0,b1} and {a2,b2}
+    assert fe_dof([a, b]) == 3 + 3 - 2
+    assert fe_dof([a]) == 3
+    assert fe_dof([a, b], nested=[True, False]) == 3 - 1
+    assert fe_dof([]) == 0
+    assert is_nested(a, np.array([7, 7, 8, 8, 8, 8]))
+    assert not is_nested(b, a)
+
+
+def test_two_way_cluster_is_positive_semidefinite() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(50, 3))
+    v = sandwich_vcov(
+        np.eye(3),
+        scores,
+        kind="CRV1",
+        model="ppml",
+        ssc="stata",
+        n=50,
+        k=3,
+        k_fe=0,
+        clusters=[rng.integers(0, 3, 50), rng.integers(0, 3, 50)],
+    )
+    assert np.linalg.eigvalsh(v).min() >= -1e-12
+    with pytest.raises(SpecificationError, match="degrees of freedom"):
+        sandwich_vcov(
+            np.eye(1), scores[:, :1], kind="hetero", model="ols", ssc="stata", n=2, k=1, k_fe=1
+        )
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame(
+        {
+            "a": rng.integers(0, 10, n),
+            "b": rng.integers(0, 12, n),
+            "x1": rng.normal(size=n),
+            "cl": rng.integers(0, 30, n),
+            "cl2": rng.integers(0, 20, n),
+        }
+    )
+    df["y"] = rng.poisson(np.exp(0.3 * df["x1"] + 0.1 * df["a"])).astype(float)
+    return df
+
+
+VCOVS = ["iid", "hetero", {"CRV1": "cl"}, {"CRV1": "cl+cl2"}]
+
+
+@pytest.mark.parametrize("vcov", VCOVS, ids=str)
+def test_fixest_convention_matches_pyfixest_ols(data: pd.DataFrame, vcov: object) -> None:
+    pf = pytest.importorskip("pyfixest")
+    ref = pf.feols("y ~ x1 | a + b", data, vcov=vcov)
+    res = ct.ols("y ~ x1 | a + b", data, vcov=vcov, ssc="fixest", fixef_tol=1e-13)  # type: ignore[arg-type]
+    np.testing.assert_allclose(res.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.bse.to_numpy(), ref.se().to_numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("vcov", VCOVS, ids=str)
+def test_fixest_convention_matches_pyfixest_ppml(data: pd.DataFrame, vcov: object) -> None:
+    pf = pytest.importorskip("pyfixest")
+    ref = pf.fepois("y ~ x1 | a + b", data, vcov=vcov, iwls_tol=1e-12)
+    res = ct.ppml("y ~ x1 | a + b", data, vcov=vcov, ssc="fixest", tol=1e-12)  # type: ignore[arg-type]
+    np.testing.assert_allclose(res.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-7)
+    np.testing.assert_allclose(res.bse.to_numpy(), ref.se().to_numpy(), rtol=1e-5)
+
+
+def test_with_vcov_switches_convention(data: pd.DataFrame) -> None:
+    res = ct.ppml("y ~ x1 | a + b", data)
+    n = res.nobs
+    fx = res.with_vcov("hetero", ssc="fixest")
+    assert fx.ssc == "fixest"
+    k_all = 1 + fe_dof([res._state["fe_codes"][0], res._state["fe_codes"][1]])
+    ratio = (fx.bse / res.bse).iloc[0] ** 2
+    assert ratio == pytest.approx((n / (n - k_all)) / (n / (n - 1)), rel=1e-12)
+    np.testing.assert_array_equal(fx.params.to_numpy(), res.params.to_numpy())

@@ -1,0 +1,239 @@
+"""ingest: validation, quarantine, filters, partitions, manifest, cache, atomicity."""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import json
+import warnings
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ca_trade.etl import IngestReport, ingest
+from ca_trade.exceptions import DataValidationError, DataValidationWarning
+from tests.etl.helpers import plus_row, write_plus
+
+# The package exports the function ``ingest``; the module is reached through importlib.
+ingest_mod = importlib.import_module("ca_trade.etl.ingest")
+
+
+def _run(raw: Path, out: Path, **kw: object) -> IngestReport:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataValidationWarning)
+        return ingest(raw, out, **kw)  # type: ignore[arg-type]
+
+
+def _quarantine(out: Path) -> pl.DataFrame:
+    return pl.read_parquet(out / "quarantine" / "quarantine.parquet")
+
+
+def _tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "_staging" not in p.parts
+    }
+
+
+def test_every_rule_is_counted_and_rows_balance(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    rows = [
+        plus_row(398, 156, "X", 100),  # ok (line 2)
+        plus_row(398, 0, "X", 900),  # partner_world
+        plus_row(398, 156, "X", -1, cmd="01"),  # negative_value
+        plus_row(398, 156, "X", "12abc", cmd="02"),  # non_numeric
+        plus_row(398, 987, "X", 5),  # unknown_partner_code
+        plus_row(398, 156, "Z", 5),  # bad_flow_code
+        plus_row(398, 156, "M", 5, customs="C01"),  # customs_breakdown
+        plus_row(398, 156, "M", 5, mot="2100"),  # mot_breakdown
+        plus_row(398, 156, "M", 5, partner2="643"),  # partner2_breakdown
+        plus_row(398, 156, "M", None),  # missing_value
+        plus_row(398, 156, "M", 5, year=1800),  # bad_year
+        plus_row(398, 899, "M", 7),  # ok, nes partner kept and flagged
+        plus_row(398, 156, "X", 100),  # exact duplicate of line 2
+        plus_row(398, 156, "M", 50, cmd="03"),  # conflicting duplicates
+        plus_row(398, 156, "M", 60, cmd="03"),
+    ]
+    write_plus(raw / "kaz.csv", rows)
+    with pytest.warns(DataValidationWarning, match="quarantined"):
+        rep = ingest(raw, tmp_path / "out")
+    assert rep.balanced()
+    f = rep.files[0]
+    assert f.layout == "plus_api"
+    assert f.rows_read == 15
+    assert f.rows_written == 2
+    assert f.rows_filtered == {
+        "customs_breakdown": 1,
+        "duplicate_record": 1,
+        "mot_breakdown": 1,
+        "partner2_breakdown": 1,
+        "partner_world": 1,
+    }
+    assert f.rows_quarantined == 8
+    q = _quarantine(tmp_path / "out")
+    reasons = dict(zip(q["line"].to_list(), q["reason"].to_list()))
+    assert reasons == {
+        4: "negative_value",
+        5: "non_numeric",
+        6: "unknown_partner_code",
+        7: "bad_flow_code",
+        11: "missing_value",
+        12: "bad_year",
+        15: "duplicate_conflict",
+        16: "duplicate_conflict",
+    }
+    bad = q.filter(pl.col("line") == 5).row(0, named=True)
+    assert (bad["column"], bad["value"], bad["file"]) == ("value_usd", "12abc", "kaz.csv")
+    flows = pl.read_parquet(tmp_path / "out" / "flows" / "**" / "*.parquet")
+    assert sorted(flows["partner"].to_list()) == ["CHN", "XNS"]
+    assert flows.filter(pl.col("partner") == "XNS")["partner_is_nes"].item() is True
+    controls = pl.read_parquet(tmp_path / "out" / "controls" / "**" / "*.parquet")
+    assert controls["value_usd"].to_list() == [900.0]
+
+
+def test_partitions_manifest_and_zstd(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_plus(raw / "a.csv", [plus_row(398, 156, "X", 1, year=2018)])
+    write_plus(raw / "b.tsv.gz", [plus_row(156, 398, "M", 2, year=2019)], bulk=True)
+    out = tmp_path / "out"
+    rep = _run(raw, out)
+    assert rep.rows_written == 2
+    part = out / "flows" / "classification=HS" / "year=2019" / "part-0.parquet"
+    assert part.exists()
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(part).metadata.row_group(0).column(0).compression == "ZSTD"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"a.csv", "b.tsv.gz"}
+    assert len(manifest["files"]["a.csv"]["sha256"]) == 64
+    assert manifest["totals"]["rows_written"] == 2
+    assert "time" not in json.dumps(manifest).lower()
+
+
+def test_rerun_is_skipped_and_forced_rerun_is_byte_identical(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_plus(raw / "a.csv", [plus_row(398, 156, "X", i, cmd=f"{i:02d}") for i in range(1, 30)])
+    write_plus(raw / "b.csv", [plus_row(156, 398, "M", 3)])
+    out = tmp_path / "out"
+    _run(raw, out)
+    first = _tree_bytes(out)
+    again = _run(raw, out)
+    assert again.skipped
+    assert again.rows_written == 30
+    assert _tree_bytes(out) == first
+    forced = _run(raw, out, force=True)
+    assert not forced.skipped
+    assert _tree_bytes(out) == first
+
+
+def test_unchanged_files_are_not_reparsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = tmp_path / "raw"
+    write_plus(raw / "a.csv", [plus_row(398, 156, "X", 1)])
+    out = tmp_path / "out"
+    _run(raw, out)
+    write_plus(raw / "b.csv", [plus_row(156, 398, "M", 2)])
+    parsed: list[str] = []
+    real = ingest_mod._stage_file
+
+    def spy(path: Path, rel: str, *a: object) -> object:
+        parsed.append(rel)
+        return real(path, rel, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_mod, "_stage_file", spy)
+    rep = _run(raw, out)
+    assert parsed == ["b.csv"]
+    assert {f.file: f.status for f in rep.files} == {"a.csv": "cached", "b.csv": "ingested"}
+    assert rep.rows_written == 2
+
+
+def test_crash_mid_run_leaves_previous_dataset_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = tmp_path / "raw"
+    write_plus(raw / "a.csv", [plus_row(398, 156, "X", 1)])
+    out = tmp_path / "out"
+    _run(raw, out)
+    before = _tree_bytes(out)
+    write_plus(raw / "b.csv", [plus_row(156, 398, "M", 2, year=2017)])
+
+    def boom(frame: pl.DataFrame, folder: Path) -> None:
+        raise RuntimeError("disk full (injected)")
+
+    monkeypatch.setattr(ingest_mod, "_write_partition", boom)
+    with pytest.raises(RuntimeError, match="injected"):
+        _run(raw, out)
+    assert _tree_bytes(out) == before
+    monkeypatch.undo()
+    rep = _run(raw, out)
+    assert rep.rows_written == 2
+    assert not (out / ".ingest-tmp").exists()
+
+
+def test_interrupted_swap_is_rolled_forward(tmp_path: Path) -> None:
+    from ca_trade.etl.store import OLD_NAME, TMP_NAME, recover
+
+    out = tmp_path / "out"
+    (out / TMP_NAME / "flows").mkdir(parents=True)
+    (out / TMP_NAME / "manifest.json").write_text('{"new": 1}')
+    (out / TMP_NAME / ".complete").write_text("")
+    (out / OLD_NAME / "flows").mkdir(parents=True)  # old flows already moved aside
+    (out / "manifest.json").write_text('{"old": 1}')
+    recover(out)
+    assert json.loads((out / "manifest.json").read_text()) == {"new": 1}
+    assert (out / "flows").is_dir()
+    assert not (out / TMP_NAME).exists() and not (out / OLD_NAME).exists()
+
+
+def test_whole_file_quarantine_for_unreadable_files(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    good = write_plus(
+        raw / "g.tsv.gz",
+        [plus_row(398, 156, "X", i, cmd=f"{i:06d}") for i in range(200)],
+        bulk=True,
+    )
+    data = good.read_bytes()
+    (raw / "trunc.tsv.gz").write_bytes(data[: len(data) - 20])
+    (raw / "empty.csv").write_bytes(b"")
+    (raw / "damaged.csv").write_text("reporter,partner\n1,2\n3,4\n")
+    (raw / "README.txt").write_text("notes\n")
+    rep = _run(raw, tmp_path / "out")
+    assert rep.balanced()
+    by = {f.file: f for f in rep.files}
+    assert by["damaged.csv"].status == "quarantined"
+    assert by["damaged.csv"].rows_quarantined == 2
+    assert by["empty.csv"].rows_read == 0
+    assert by["README.txt"].status == "ignored"
+    t = by["trunc.tsv.gz"]
+    assert t.balanced() and t.rows_read > 0
+    q = _quarantine(tmp_path / "out")
+    assert set(q["reason"]) <= {"unknown_layout", "unparseable_file"}
+
+
+def test_missing_required_column_quarantines_the_file(tmp_path: Path) -> None:
+    from tests.etl.helpers import PLUS_HEADER
+
+    raw = tmp_path / "raw"
+    header = [c for c in PLUS_HEADER if c != "cmdCode"]
+    write_plus(raw / "a.csv", [plus_row(398, 156, "X", 1)] * 3, header=header)
+    rep = _run(raw, tmp_path / "out")
+    q = _quarantine(tmp_path / "out")
+    assert q["reason"].to_list() == ["missing_columns"]
+    assert q["value"].to_list() == ["cmd_code"]
+    assert rep.rows_quarantined == 3
+
+
+def test_raw_dir_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match="not a directory"):
+        ingest(tmp_path / "nope", tmp_path / "out")
+
+
+def test_gzip_layout_detected_from_magic_not_name(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    p = write_plus(raw / "x.gz", [plus_row(398, 156, "X", 1)], bulk=True)
+    p.rename(raw / "x.txt")
+    rep = _run(raw, tmp_path / "out")
+    assert rep.files[0].layout == "plus_bulk"
+    assert rep.rows_written == 1
+    assert gzip.decompress((raw / "x.txt").read_bytes()).startswith(b"typeCode")

@@ -1,0 +1,257 @@
+"""Config-driven runs: schema validation, path confinement, configs cannot run code, --check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ca_trade.exceptions import ConfigError, NotBuiltYetError
+from ca_trade.pipeline import (
+    CheckReport,
+    Progress,
+    check_formula,
+    compare_outputs,
+    find_project_root,
+    load_config,
+    parse_config,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _write(tmp: Path, text: str) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "pyproject.toml").write_text("[project]\nname='x'\n")
+    cfg = tmp / "configs" / "c.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(text)
+    return cfg
+
+
+MINIMAL = """
+[run]
+name = "t"
+root = "reports/t"
+[[specifications]]
+name = "a"
+formula = "value_usd ~ ln_dist | exporter^year"
+"""
+
+
+def test_minimal_config_resolves_inside_project(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, MINIMAL))
+    assert cfg.project_root == tmp_path.resolve()
+    assert cfg.root == (tmp_path / "reports" / "t").resolve()
+    assert cfg.raw_dir == cfg.root / "data" / "raw"
+    assert cfg.synthetic  # the default source is the SYNTHETIC sample
+    assert cfg.specifications[0].model == "ppml"
+    assert cfg.specifications[0].vcov == "hetero"
+
+
+def test_demo_config_is_valid_and_matches_the_module() -> None:
+    from ca_trade.demo import DEMO_CONFIG
+
+    path = ROOT / "configs" / "demo.toml"
+    assert path.read_text() == DEMO_CONFIG
+    cfg = load_config(path)
+    assert [s.name for s in cfg.specifications] == ["twoway", "threeway"]
+    assert [s.kind for s in cfg.scenarios] == [
+        "customs_union",
+        "remove_internal_tariffs",
+        "corridor",
+    ]
+    assert cfg.root == (ROOT / "reports" / "demo").resolve()
+
+
+@pytest.mark.parametrize(
+    "root",
+    ["../outside", "/tmp/absolute", "reports/../../escape", "a/../../b"],
+)
+def test_paths_outside_the_project_are_refused(tmp_path: Path, root: str) -> None:
+    text = MINIMAL.replace('root = "reports/t"', f'root = "{root}"')
+    with pytest.raises(ConfigError, match="inside the project|outside the project"):
+        load_config(_write(tmp_path, text))
+
+
+def test_raw_dir_outside_the_project_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[source]\nkind = "raw"\nraw_dir = "../../etc"\n'
+    with pytest.raises(ConfigError, match=r"raw_dir = '../../etc' climbs out"):
+        load_config(_write(tmp_path, text))
+
+
+def test_symlink_escape_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "link").symlink_to(outside)
+    cfg = _write(proj, MINIMAL.replace('root = "reports/t"', 'root = "link/x"'))
+    with pytest.raises(ConfigError, match="outside the project"):
+        load_config(cfg)
+
+
+def test_outside_paths_allowed_only_when_asked(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'root = "reports/t"', 'root = "../elsewhere"\nallow_outside_project = true'
+    )
+    cfg = load_config(_write(tmp_path / "p", text))
+    assert cfg.root == (tmp_path / "elsewhere").resolve()
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "y ~ __import__('os').system('touch PWNED')",
+        "y ~ x + os.system(1)",
+        "y ~ eval(x)",
+        "y ~ I(x)",
+        "y ~ x[0]",
+        "y ~ x; import os",
+        "y ~ x + {1}",
+        'y ~ x + "s"',
+        "y ~ np.log(x)",
+        "y ~ x @ z",
+        "no tilde here",
+    ],
+)
+def test_a_config_cannot_run_code(tmp_path: Path, formula: str) -> None:
+    esc = formula.replace("\\", "\\\\").replace('"', '\\"')
+    text = MINIMAL.replace('"value_usd ~ ln_dist | exporter^year"', f'"{esc}"')
+    with pytest.raises(ConfigError, match="formula"):
+        load_config(_write(tmp_path, text))
+    assert not (tmp_path / "PWNED").exists()
+    assert not Path("PWNED").exists()
+
+
+def test_safe_formulas_pass() -> None:
+    for f in [
+        "value_usd ~ ln_dist + contig | exporter^year + importer^year",
+        "y ~ log(dist) + log1p(tariff) + x:z + x*z - 1 | pair",
+        "y ~ sqrt(a) + exp(b) + 2.5",
+    ]:
+        assert check_formula(f, where="t") == f
+
+
+@pytest.mark.parametrize(
+    ("snippet", "match"),
+    [
+        ("[run]\nroot = 'r'\nbogus = 1\n", r"unknown key\(s\) bogus"),
+        ("[run]\nroot = 'r'\n[sources]\nx = 1\n", r"unknown key\(s\) sources"),
+        ("[run]\nroot = 5\n", "root must be str"),
+        ("[run]\nroot = 'r'\n[source]\nkind = 'ftp'\n", "kind must be one of"),
+        ("[run]\nroot = 'r'\n[source]\nyears = [2020, 2000]\n", "increasing years"),
+        ("[run]\nroot = 'r'\n[ge]\ntheta = -1.0\n", "theta must be > 0"),
+        ("[run]\nroot = 'r'\n[ge]\ndraws = true\n", "draws must be a number"),
+        ("[run]\nroot = 'r'\n[outputs]\ntables = ['pdf']\n", "tables must be among"),
+        ("[source]\nkind = 'sample'\n", r"missing \[run\]"),
+        ("[run\nroot = 'r'\n", "invalid TOML"),
+    ],
+)
+def test_schema_errors_name_the_file_and_key(tmp_path: Path, snippet: str, match: str) -> None:
+    path = _write(tmp_path, snippet)
+    with pytest.raises(ConfigError, match=match) as info:
+        load_config(path)
+    assert "c.toml" in str(info.value)
+
+
+def test_specification_and_scenario_errors(tmp_path: Path) -> None:
+    bad_vcov = MINIMAL + "vcov = { CRV1 = 'pair; rm -rf' }\n"
+    with pytest.raises(ConfigError, match="CRV1 must name"):
+        load_config(_write(tmp_path, bad_vcov))
+    dup = MINIMAL + "[[specifications]]\nname = 'a'\nformula = 'y ~ x'\n"
+    with pytest.raises(ConfigError, match="names must be unique"):
+        load_config(_write(tmp_path, dup))
+    scen = MINIMAL + (
+        "[[scenarios]]\nname = 's'\nkind = 'customs_union'\nspecification = 'zzz'\n"
+        "members = ['KAZ']\n"
+    )
+    with pytest.raises(ConfigError, match="must name one of the specifications"):
+        load_config(_write(tmp_path, scen))
+    scen = MINIMAL + (
+        "[[scenarios]]\nname = 's'\nkind = 'customs_union'\nspecification = 'a'\n"
+        "members = ['kaz']\n"
+    )
+    with pytest.raises(ConfigError, match="not ISO3"):
+        load_config(_write(tmp_path, scen))
+    scen = MINIMAL + "[[scenarios]]\nname = 's'\nkind = 'corridor'\nspecification = 'a'\n"
+    with pytest.raises(ConfigError, match="needs key"):
+        load_config(_write(tmp_path, scen))
+
+
+def test_missing_config_file() -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("/nonexistent/c.toml")
+
+
+def test_root_override_may_lie_anywhere(tmp_path: Path) -> None:
+    import tomllib
+
+    data = tomllib.loads(MINIMAL)
+    cfg = parse_config(
+        data, Path("c.toml"), project_root=tmp_path / "proj", root_override=tmp_path / "out"
+    )
+    assert cfg.root == (tmp_path / "out").resolve()
+    assert cfg.raw_dir == cfg.root / "data" / "raw"
+
+
+def _fake_outputs(root: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+
+
+def test_compare_outputs_reports_changed_missing_extra(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    base = parse_config({"run": {"root": "a"}}, Path("c.toml"), project_root=tmp_path)
+    fresh = replace(base, root=tmp_path / "fresh")
+    _fake_outputs(base.root, {"tables/t.md": b"1", "figures/f.png": b"x", "tables/old.md": b"o"})
+    _fake_outputs(fresh.root, {"tables/t.md": b"2", "figures/f.png": b"x", "estimates/e.json": b"{}"})
+    _fake_outputs(base.root, {"data/ignored.parquet": b"zz"})
+    rep = compare_outputs(fresh, base)
+    assert rep.changed == ["tables/t.md"]
+    assert rep.missing == ["estimates/e.json"]
+    assert rep.extra == ["tables/old.md"]
+    assert not rep.ok
+    assert "changed: tables/t.md" in rep.describe()
+    assert CheckReport().ok
+
+
+def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    stream = io.StringIO()
+    p = Progress(stream=stream)
+    with p.stage("x"):
+        pass
+    assert stream.getvalue() == ""
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    with Progress(stream=tty).stage("ingest"):
+        pass
+    assert "[ca-trade] ingest" in tty.getvalue()
+    quiet = Tty()
+    with Progress(stream=quiet, quiet=True).stage("ingest"):
+        pass
+    assert quiet.getvalue() == ""
+
+
+def test_require_names_the_missing_stage() -> None:
+    from ca_trade._pipeline_stages import require
+
+    with pytest.raises(NotBuiltYetError, match="stage 'simulate' needs ca_trade.ge.nothing_here"):
+        require("ge", "nothing_here", "simulate")
+    with pytest.raises(NotBuiltYetError, match="ca_trade.no_such_module"):
+        require("no_such_module", "f", "x")
+
+
+def test_find_project_root(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    assert find_project_root(tmp_path / "a" / "b") == tmp_path.resolve()
