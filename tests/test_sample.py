@@ -12,10 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ca_trade import facts, sample
 from ca_trade._sample_layouts import HEADERS, UNKNOWN_PARTNER_CODE
-from ca_trade._sample_reports import CHAPTER_OF_SECTION
+from ca_trade._sample_reports import CHAPTER_OF_SECTION, MARGIN, cif_margin, reports_in
 from ca_trade.exceptions import ConfigError
 from tests.conftest import require_reference
 
@@ -407,3 +409,24 @@ def test_full_sample_budget(tmp_path: Path) -> None:
     assert elapsed < 60
     assert info.years == tuple(range(2000, 2024))
     assert len(info.countries) >= 30
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 25000.0), min_size=1, max_size=20),
+    st.lists(st.booleans(), min_size=20, max_size=20),
+)
+def test_cif_margin_is_bounded_and_monotone(dists: list[float], landlocked: list[bool]) -> None:
+    d = np.array(sorted(dists))
+    ll = np.array(landlocked[: len(d)])
+    m = cif_margin(d, ll)
+    assert ((m >= MARGIN["lo"]) & (m <= MARGIN["hi"])).all()
+    same = cif_margin(d, np.zeros(len(d), dtype=bool))
+    assert (np.diff(same) >= 0).all()
+    assert (m >= same).all()
+
+
+@given(st.sampled_from(sorted(facts.countries().iso3)), st.integers(1992, 2030))
+def test_reporting_rule(iso3: str, year: int) -> None:
+    ok = bool(reports_in(pd.Series([iso3]), pd.Series([year]))[0])
+    assert ok == (iso3 != "TKM" and not (iso3 == "UZB" and year < 2017))

@@ -100,6 +100,12 @@ def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: Any) -> Any:
             raise ConfigError(
                 f"scenario {spec.name}: a corridor needs days_saved or cost_reduction"
             )
+        if "elasticity" not in p and "ln_tariff" not in result.params.index:
+            raise ConfigError(
+                f"scenario {spec.name}: a corridor maps days to an ad valorem cost and needs "
+                f"the ln_tariff coefficient, which specification {spec.specification!r} lacks; "
+                "name a specification with ln_tariff or give elasticity = ..."
+            )
         coef = p.get("elasticity", float(result.params["ln_tariff"]))
         return build(
             links,
@@ -141,46 +147,40 @@ def simulate(
     frame = baseline_year(panel, ge)
     result = results[spec.specification]
     scenario = build_scenario(spec, frame, result)
-    solve = _require("solve")
     flows = frame[["exporter", "importer", "value"]]
-    point = solve(flows, scenario, ge.theta, closure=ge.closure)
-    countries = point.countries[[f"{o}_pct" for o in OUTCOMES]].copy()
-    extra: dict[str, Any] = {
-        "ge_solution": {
-            "converged": bool(point.converged),
-            "n_iter": int(point.n_iter),
-            "residuals": {k: float(v) for k, v in point.residuals.items()},
-            "description": scenario.description,
-        }
-    }
+    extra: dict[str, Any] = {}
     if ge.draws > 0:
         draws_fn = _require("parametric_draws")
         unc = draws_fn(
             flows,
             scenario,
-            result,
             ge.theta,
+            result=result,
             n_draws=ge.draws,
+            alpha=ge.alpha,
             seed=ge.seed,
+            n_jobs=1,
             closure=ge.closure,
         )
-        bounds = (
-            unc.intervals(alpha=ge.alpha) if callable(getattr(unc, "intervals", None)) else None
-        )
-        if bounds is None:
-            raise GEError("parametric_draws returned no intervals")
-        for o in OUTCOMES:
-            col = f"{o}_pct"
-            for side in ("lo", "hi"):
-                key = f"{col}_{side}"
-                if key in bounds.columns:
-                    countries[key] = bounds[key].reindex(countries.index)
+        point = unc.point
+        cols = [c for o in OUTCOMES for c in (f"{o}_pct", f"{o}_pct_lo", f"{o}_pct_hi")]
+        countries = unc.countries[[c for c in cols if c in unc.countries.columns]].copy()
         extra["uncertainty"] = {
-            "method": "parametric",
-            "draws": int(ge.draws),
-            "failed": int(getattr(unc, "n_failed", 0)),
-            "alpha": ge.alpha,
+            "method": str(unc.method),
+            "draws": int(unc.n_draws),
+            "failed": int(unc.n_failed),
+            "alpha": float(unc.alpha),
+            "seed": int(unc.seed),
         }
+    else:
+        point = _require("solve")(flows, scenario, ge.theta, closure=ge.closure)
+        countries = point.countries[[f"{o}_pct" for o in OUTCOMES]].copy()
+    extra["ge_solution"] = {
+        "converged": bool(point.converged),
+        "n_iter": int(point.n_iter),
+        "max_residual": float(max(point.residuals.values(), default=0.0)),
+        "description": scenario.description,
+    }
     countries = countries.sort_index()
     countries.index = countries.index.astype(str)
     return countries, point.flows, extra

@@ -224,7 +224,7 @@ def mfn_schedule(countries: list[str], years: list[int]) -> np.ndarray:
             else:
                 lo, hi = _EU_MFN if c in eu else _MFN[c]
                 level = lo + (hi - lo) * frac
-            out[i, k, :] = level * _SECTION_PROFILE
+            out[i, k, :] = max(level, 0.0) * _SECTION_PROFILE
     return np.round(out, 2)
 
 
@@ -363,7 +363,7 @@ def simulate_truth(rng: np.random.Generator, years: list[int]) -> Truth:
         {
             "country": np.repeat(codes, t),
             "year": np.tile(np.array(years, dtype=np.int64), n),
-            "gdp_usd": np.round(gdp.reshape(-1), 0),
+            "gdp_usd": np.round(gdp.reshape(-1), 0).astype(np.int64),
         }
     )
     expected_total = cov[["exporter", "importer", "year"]].assign(mu_usd=mu.reshape(-1))

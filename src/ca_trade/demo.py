@@ -101,7 +101,7 @@ kind = "corridor"
 description = "China-Kyrgyzstan-Uzbekistan railway: 5 days saved on the CHN-KGZ-UZB links"
 links = [["CHN", "KGZ"], ["KGZ", "UZB"]]
 days_saved = 5.0
-specification = "twoway"
+specification = "threeway"
 
 [outputs]
 tables = ["tex", "md", "html"]

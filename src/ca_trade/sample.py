@@ -211,6 +211,7 @@ def _tariff_file(truth: Truth) -> pd.DataFrame:
 
 def _production(truth: Truth) -> pd.DataFrame:
     prod = truth.flows.groupby(["exporter", "year", "sector"])["value_usd"].sum().reset_index()
+    prod["value_usd"] = prod["value_usd"].round().astype(np.int64)
     return prod.rename(columns={"exporter": "country", "value_usd": "production_usd"})
 
 

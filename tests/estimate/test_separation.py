@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize import linprog
 
 from ca_trade.estimate.separation import (
     SeparationResult,
@@ -304,3 +305,51 @@ def test_kept_sample_is_identified(panel: tuple[np.ndarray, np.ndarray, list[np.
     if keep.any():
         again = find_separated(y[keep], x[keep], [c[keep] for c in fes])
         assert again.keep.all()
+
+
+def _lp_separated(y: np.ndarray, x: np.ndarray, codes: list[np.ndarray]) -> np.ndarray:
+    """Exact separated set by linear programming (an independent oracle for small data).
+
+    Maximise ``sum(s)`` over ``z = A theta`` with ``z = 0`` where ``y > 0``, ``z >= 0`` and
+    ``0 <= s <= min(z, 1)`` where ``y == 0``: because certificates can be added and scaled, the
+    optimum has ``s = 1`` exactly on the separated observations.
+    """
+    n = y.shape[0]
+    blocks = [x] if x.shape[1] else []
+    for c in codes:
+        blocks.append(np.eye(int(c.max()) + 1)[c])
+    if not codes:
+        blocks.append(np.ones((n, 1)))
+    a = np.hstack(blocks)
+    b_idx, i_idx = np.flatnonzero(y == 0), np.flatnonzero(y > 0)
+    p, nb = a.shape[1], b_idx.shape[0]
+    cost = np.concatenate([np.zeros(p), -np.ones(nb)])
+    a_ub = np.vstack(
+        [np.hstack([-a[b_idx], np.eye(nb)]), np.hstack([-a[b_idx], np.zeros((nb, nb))])]
+    )
+    a_eq = np.hstack([a[i_idx], np.zeros((i_idx.shape[0], nb))]) if i_idx.size else None
+    res = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=np.zeros(2 * nb),
+        A_eq=a_eq,
+        b_eq=np.zeros(i_idx.shape[0]) if i_idx.size else None,
+        bounds=[(None, None)] * p + [(0.0, 1.0)] * nb,
+        method="highs",
+    )
+    assert res.status == 0
+    out = np.zeros(n, dtype=bool)
+    out[b_idx[res.x[p:] > 0.5]] = True
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(_panels())
+def test_rectifier_matches_linear_programming_oracle(
+    panel: tuple[np.ndarray, np.ndarray, list[np.ndarray]],
+) -> None:
+    y, x, fes = panel
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        got = rectifier_separation(y, x, fes)
+    assert got.tolist() == _lp_separated(y, x, fes).tolist()

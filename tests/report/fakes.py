@@ -31,6 +31,11 @@ class FakeResult:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def vcov(self) -> pd.DataFrame:
+        names = self.params.index
+        return pd.DataFrame(np.diag(self.bse.to_numpy() ** 2), index=names, columns=names)
+
+    @property
     def tvalues(self) -> pd.Series:
         return self.params / self.bse
 

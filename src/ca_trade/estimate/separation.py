@@ -81,6 +81,10 @@ IntArray = NDArray[np.intp]
 _M_WEIGHT = float(np.ceil(np.finfo(np.float64).eps ** -0.5))
 #: Residuals smaller than this in absolute value are treated as exact zeros (ppmlhdfe's value).
 _ZERO_TOL = 1e-8
+#: Shrinking rounds of the certificate test of rectifier candidates.
+_CERTIFY_ROUNDS = 3
+#: Largest weight the acceleration gives a zero row whose fit stays negative.
+_ACCEL_MAX_WEIGHT = 256.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,55 +463,31 @@ def _rectifier_core(
     strict: bool,
     ls_maxiter: int,
 ) -> BoolArray:
-    """Run the iterated rectifier on already validated, active observations."""
-    n = y.shape[0]
-    boundary = y == 0
-    interior = ~boundary
-    w = np.where(interior, _M_WEIGHT, 1.0)
-    regtol = max(tol**2, 1e-13)
+    """Run the iterated rectifier on already validated, active observations.
 
-    # regressors: drop all-zero columns, scale to unit max so the tolerances are comparable
-    if x.shape[1]:
+    Rectifier rounds alternate with certificate checks (:func:`_certify`); once some rows are
+    certified as separated they are removed and the rectifier restarts on the rest, which is
+    exact: a certificate on the full sample plus a large multiple of one on the rest certifies
+    the union, and a certificate on the full sample restricted to the rest is one there.
+    """
+    n = y.shape[0]
+    if x.shape[1]:  # drop all-zero columns, scale to unit max so tolerances are comparable
         xmax = np.max(np.abs(x), axis=0)
         x = x[:, xmax > 0] / xmax[xmax > 0]
-    design = _WeightedDesign(x, codes, w)
-
-    # implied tolerance of the method of weighting (ppmlhdfe, after Van Loan 1985)
-    ratio = 1.0
-    if x.shape[1] and interior.any():
-        norm_b = float(np.max(np.sum(np.abs(x[boundary]), axis=0)))
-        norm_i = float(np.max(np.sum(np.abs(x[interior]), axis=0)))
-        if norm_i > 0:
-            ratio = max(norm_b / norm_i, 1.0)
-
-    u = boundary.astype(np.float64)
-    for _ in range(maxiter):
-        fit, ok = design.fit(u, regtol, ls_maxiter)
-        if not ok:
-            warnings.warn(
-                f"separation check: the weighted least-squares solve did not converge in "
-                f"{ls_maxiter} LSMR iterations; results may be inexact. Raise ls_maxiter",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        resid = u - fit
-        epsilon = max(float(u @ u) / _M_WEIGHT * ratio**2, 1e-8)
-        delta = epsilon + tol
-
-        fit[interior] = 0.0
-        fit[boundary & (fit > -0.1 * delta) & (fit < delta)] = 0.0
-        if np.all(fit[boundary] >= 0):
-            return boundary & (fit > 0)
-
-        # no negative residual left: the normal equations leave no separated observation
-        # with a positive residual (Correia, Guimaraes & Zylkin 2021, proof of the algorithm)
-        resid[np.abs(resid) < _ZERO_TOL] = 0.0
-        if np.all(resid[boundary] >= 0):
-            fit[boundary & (resid > delta)] = 0.0
-            return boundary & (fit > 0)
-
-        u = np.where(boundary, np.maximum(fit, 0.0), 0.0)
-
+    separated = np.zeros(n, dtype=bool)
+    active = np.ones(n, dtype=bool)
+    left = maxiter
+    while True:
+        idx = np.flatnonzero(active)
+        sub_codes = [c[idx] for c in codes]
+        found, final, used = _rectify(y[idx], x[idx], sub_codes, tol, left, ls_maxiter)
+        left -= used
+        if found is None:
+            break
+        separated[idx[found]] = True
+        if final:
+            return separated
+        active[idx[found]] = False
     msg = (
         f"iterated-rectifier separation check reached its cap of {maxiter} iterations before "
         "converging; no observation was dropped for regressor-induced separation. Raise "
@@ -517,6 +497,126 @@ def _rectifier_core(
         raise ConvergenceError(msg)
     warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     return np.zeros(n, dtype=bool)
+
+
+def _implied_delta(x: FloatArray, heavy: BoolArray, u: FloatArray, tol: float) -> float:
+    """Tolerance on fitted values: ``tol`` plus the error implied by the method of weighting.
+
+    After ppmlhdfe (Van Loan 1985): ``u'u / M * max(|X_light|_1 / |X_heavy|_1, 1) ** 2``,
+    at least 1e-8.
+    """
+    ratio = 1.0
+    if x.shape[1] and heavy.any() and (~heavy).any():
+        norm_light = float(np.max(np.sum(np.abs(x[~heavy]), axis=0)))
+        norm_heavy = float(np.max(np.sum(np.abs(x[heavy]), axis=0)))
+        if norm_heavy > 0:
+            ratio = max(norm_light / norm_heavy, 1.0)
+    return max(float(u @ u) / _M_WEIGHT * ratio**2, 1e-8) + tol
+
+
+def _warn_ls(converged: bool, ls_maxiter: int) -> None:
+    """Warn loudly when a weighted least-squares solve hit its iteration cap."""
+    if not converged:
+        warnings.warn(
+            f"separation check: the weighted least-squares solve did not converge in "
+            f"{ls_maxiter} LSMR iterations; results may be inexact. Raise ls_maxiter",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+
+def _rectify(
+    y: FloatArray,
+    x: FloatArray,
+    codes: list[IntArray],
+    tol: float,
+    maxiter: int,
+    ls_maxiter: int,
+) -> tuple[BoolArray | None, bool, int]:
+    """Rectifier iterations; return (separated rows, whether final, iterations used).
+
+    ``separated`` is None when the cap is reached. ``final`` is False when the rows were
+    certified by :func:`_certify` before the rectifier converged (more may remain).
+    """
+    boundary = y == 0
+    interior = ~boundary
+    regtol = max(tol**2, 1e-13)
+    weights = np.where(interior, _M_WEIGHT, 1.0)
+    design = _WeightedDesign(x, codes, weights)
+    u = boundary.astype(np.float64)
+    negative_streak = np.zeros(y.shape[0], dtype=np.int64)
+    for it in range(1, maxiter + 1):
+        fit, ok = design.fit(u, regtol, ls_maxiter)
+        _warn_ls(ok, ls_maxiter)
+        resid = u - fit
+        delta = _implied_delta(x, interior, u, tol)
+
+        fit[interior] = 0.0
+        fit[boundary & (fit > -0.1 * delta) & (fit < delta)] = 0.0
+        if np.all(fit[boundary] >= 0):
+            return boundary & (fit > 0), True, it
+
+        # ppmlhdfe stops when no residual is negative, declaring separated the rows with a
+        # positive fit and a zero residual; that shortcut can flag rows that are not separated
+        # (our linear-programming tests found cases), so here it only proposes candidates,
+        # which must pass the certificate check like the periodic ones
+        resid[np.abs(resid) < _ZERO_TOL] = 0.0
+        no_negative_resid = bool(np.all(resid[boundary] >= 0))
+        if no_negative_resid or it == 3 or it % 10 == 0:
+            candidates = boundary & (fit > 0)
+            if no_negative_resid:
+                candidates &= resid <= delta
+            certified = _certify(x, codes, candidates, tol, ls_maxiter)
+            if certified is not None:
+                return certified, False, it
+
+        # acceleration (after ppmlhdfe's): zero rows whose fit stays negative are very likely
+        # not separated (a certificate is zero there); weighting them more pulls the fit to
+        # zero on them faster. Rows flagged at the end are still verified by the stopping rule.
+        negative_streak = np.where(boundary & (fit < 0), negative_streak + 1, 0)
+        stuck = negative_streak >= 3
+        if stuck.any():
+            weights[stuck] = np.minimum(weights[stuck] * 4.0, _ACCEL_MAX_WEIGHT)
+            negative_streak[stuck] = 0
+            design = _WeightedDesign(x, codes, weights)
+        u = np.where(boundary, np.maximum(fit, 0.0), 0.0)
+    return None, False, maxiter
+
+
+def _certify(
+    x: FloatArray, codes: list[IntArray], candidates: BoolArray, tol: float, ls_maxiter: int
+) -> BoolArray | None:
+    """Try to prove that some of the ``candidates`` are separated; return them, or None.
+
+    The rectifier converges linearly and can be slow when observations are almost separated.
+    Its current candidates (``y == 0`` rows with a positive fit) are tested directly: regress
+    ``1{candidate}`` on the regressors and fixed effects with weight ``M`` on every other
+    observation. If the fit ``z`` is within tolerance of zero on all other observations and
+    not negative on the candidates, ``z`` is a certificate of separation for the candidates
+    where it is positive (Correia, Guimaraes & Zylkin 2021, definition of separation). When
+    some candidates get a negative fit, the candidates without a clearly positive fit are
+    dropped and the test repeated (at most ``_CERTIFY_ROUNDS`` times). Only verified rows are
+    returned, so a failed or partial test never flags a row wrongly; rows it misses are left
+    to the rectifier, which is rerun on the remaining observations.
+    """
+    cand = candidates.copy()
+    regtol = max(tol**2, 1e-13)
+    for _ in range(_CERTIFY_ROUNDS):
+        if not cand.any():
+            return None
+        heavy = ~cand
+        u = cand.astype(np.float64)
+        design = _WeightedDesign(x, codes, np.where(heavy, _M_WEIGHT, 1.0))
+        z, ok = design.fit(u, regtol, ls_maxiter)
+        _warn_ls(ok, ls_maxiter)
+        delta = _implied_delta(x, heavy, u, tol)
+        if np.any(np.abs(z[heavy]) >= delta):
+            return None
+        if not np.any(z[cand] <= -0.1 * delta):
+            separated = cand & (z >= delta)
+            return separated if separated.any() else None
+        cand &= z >= delta
+    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import warnings
 import zlib
@@ -347,7 +348,9 @@ def ingest(
             continue
         rel = path.relative_to(raw).as_posix()
         sha = sha256_file(path)
-        key = f"{sha[:32]}-{codes.digest}-v{ETL_VERSION}"
+        # The staged rows carry the file name, so the cache key covers name and content.
+        name_id = hashlib.sha256(rel.encode()).hexdigest()[:8]
+        key = f"{sha[:32]}-{name_id}-{codes.digest}-v{ETL_VERSION}"
         stage = staging / f"{key}.parquet"
         prev: dict[str, Any] = old_files.get(rel) or {}
         cached = prev.get("key") == key

@@ -214,7 +214,11 @@ def _summarise(
 ) -> UncertaintyResult:
     failures = {k: msg for k, _, _, msg in outcomes if msg}
     failures.update(extra_failures or {})
-    good = [(k, r, f) for k, r, f, msg in outcomes if not msg and k not in failures]
+    good: list[tuple[int, np.ndarray, np.ndarray]] = [
+        (k, r, f)
+        for k, r, f, msg in outcomes
+        if r is not None and f is not None and not msg and k not in failures
+    ]
     pct_cols = [f"{c}_pct" for c in RATIO_COLUMNS]
     countries = point.countries[pct_cols].copy()
     n = problem.n

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ca_trade.ge as ge
+from ca_trade.exceptions import (
+    DataValidationError,
+    GEError,
+    MissingDomesticFlowsError,
+    SpecificationError,
+)
+from tests.ge._problems import random_effects, random_flows, to_frame
+
+
+def _two() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"exporter": list("AABB"), "importer": list("ABAB"), "value": [8.0, 2.0, 3.0, 7.0]}
+    )
+
+
+def test_missing_domestic_flows_are_refused_with_names() -> None:
+    flows = _two()
+    flows = flows[~((flows.exporter == "B") & (flows.importer == "B"))]
+    with pytest.raises(MissingDomesticFlowsError, match=r"\['B'\]"):
+        ge.solve(flows, None, 4)
+    zero = _two().assign(value=[0.0, 2.0, 3.0, 7.0])
+    with pytest.raises(MissingDomesticFlowsError, match="A"):
+        ge.solve(zero, None, 4)
+
+
+@pytest.mark.parametrize(
+    ("frame", "error"),
+    [
+        (_two().assign(value=[8.0, -2.0, 3.0, 7.0]), DataValidationError),
+        (_two().assign(value=[8.0, np.nan, 3.0, 7.0]), DataValidationError),
+        (pd.concat([_two(), _two().iloc[:1]]), DataValidationError),
+        (_two().rename(columns={"value": "v"}), SpecificationError),
+    ],
+)
+def test_bad_flows_raise(frame: pd.DataFrame, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        ge.solve(frame, None, 4)
+
+
+def test_bad_options_raise() -> None:
+    pe = pd.DataFrame({"exporter": ["A"], "importer": ["Z"], "effect": [0.1]})
+    with pytest.raises(SpecificationError, match="Z"):
+        ge.solve(_two(), pe, 4)
+    with pytest.raises(SpecificationError, match="theta"):
+        ge.solve(_two(), None, -1)
+    with pytest.raises(SpecificationError, match="closure"):
+        ge.solve(_two(), None, 4, closure="sideways")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="numeraire"):
+        ge.solve(_two(), None, 4, numeraire="ZZZ")
+    with pytest.raises(SpecificationError, match="psi"):
+        ge.solve(_two(), None, 4, psi=-0.5)
+    with pytest.raises(TypeError):
+        ge.solve(_two(), None, 4, sigma=5)  # type: ignore[call-arg]
+
+
+def test_unconverged_solution_raises_geerror() -> None:
+    flows = to_frame(random_flows(6, 3))
+    with pytest.raises(GEError, match="residual"):
+        ge.solve(flows, random_effects(6, 3), 4, maxiter=2)
+
+
+def test_result_layout_and_sorting() -> None:
+    flows = to_frame(random_flows(5, 0))
+    res = ge.solve(flows.sample(frac=1.0, random_state=1), random_effects(5, 0), 5)
+    assert list(res.countries.index) == sorted(res.countries.index)
+    assert res.countries.index.name == "country"
+    for col in ge.RATIO_COLUMNS:
+        np.testing.assert_allclose(res.countries[f"{col}_pct"], 100 * (res.countries[col] - 1))
+    assert list(res.flows.columns) == [
+        "exporter",
+        "importer",
+        "value",
+        "baseline_value",
+        "change_pct",
+    ]
+    assert res.flows[["exporter", "importer"]].equals(
+        res.flows[["exporter", "importer"]].sort_values(["exporter", "importer"])
+    )
+    assert res.converged and res.n_iter > 0
+    assert set(res.residuals) >= {"market_clearing", "budget"}
+
+
+def test_anderson_and_damped_reach_the_same_point() -> None:
+    flows = to_frame(random_flows(8, 4))
+    pe = random_effects(8, 4)
+    a = ge.solve(flows, pe, 4, method="anderson")
+    d = ge.solve(flows, pe, 4, method="damped")
+    np.testing.assert_allclose(a.countries["welfare"], d.countries["welfare"], rtol=1e-10)
+    assert a.n_iter < d.n_iter
+
+
+def test_positive_shock_raises_partner_trade_and_welfare() -> None:
+    pe = pd.DataFrame({"exporter": ["A", "B"], "importer": ["B", "A"], "effect": [0.2, 0.2]})
+    res = ge.solve(_two(), pe, 4)
+    assert (res.countries["welfare"] > 1).all()
+    assert (res.countries["exports"] > 1).all()
+    assert (res.countries["domestic"] < 1).all()
+    # the book's direction (effect of the policy = baseline relative to counterfactual)
+    eff = res.policy_effect()
+    np.testing.assert_allclose(eff["welfare"], 100 * (1 / res.countries["welfare"] - 1))
+
+
+def test_conditional_keeps_output_and_spending() -> None:
+    flows = to_frame(random_flows(6, 2))
+    res = ge.solve(flows, random_effects(6, 2), 4, conditional=True)
+    np.testing.assert_allclose(res.countries["price"], 1.0)
+    sales = res.flows.groupby("exporter")["value"].sum()
+    base_sales = res.flows.groupby("exporter")["baseline_value"].sum()
+    np.testing.assert_allclose(sales, base_sales, rtol=1e-10)
+    spend = res.flows.groupby("importer")["value"].sum()
+    base_spend = res.flows.groupby("importer")["baseline_value"].sum()
+    np.testing.assert_allclose(spend, base_spend, rtol=1e-10)
+    both = ge.solve_both(flows, random_effects(6, 2), 4)
+    table = both.table()
+    assert table.shape == (6, 2 * len(ge.RATIO_COLUMNS))
+    np.testing.assert_allclose(
+        table["exports_pct_conditional"], both.conditional.countries["exports_pct"]
+    )
+    with pytest.raises(SpecificationError):
+        ge.solve_both(flows, None, 4, conditional=True)
+
+
+def test_additive_keeps_deficits_in_world_output_units() -> None:
+    flows = to_frame(random_flows(6, 5))
+    res = ge.solve(flows, random_effects(6, 5), 4, closure="additive")
+    base_y = res.flows.groupby("exporter")["baseline_value"].sum()
+    base_e = res.flows.groupby("importer")["baseline_value"].sum()
+    new_y = res.flows.groupby("exporter")["value"].sum()
+    new_e = res.flows.groupby("importer")["value"].sum()
+    np.testing.assert_allclose(new_e - new_y, base_e - base_y, rtol=1e-9, atol=1e-9)
+    assert new_y.sum() == pytest.approx(base_y.sum(), rel=1e-12)  # world output numeraire
+
+
+def test_multiplicative_keeps_deficit_shares_up_to_world_scale() -> None:
+    flows = to_frame(random_flows(6, 6))
+    res = ge.solve(flows, random_effects(6, 6), 4, closure="multiplicative")
+    base_ratio = (
+        res.flows.groupby("importer")["baseline_value"].sum()
+        / res.flows.groupby("exporter")["baseline_value"].sum()
+    )
+    new_ratio = (
+        res.flows.groupby("importer")["value"].sum() / res.flows.groupby("exporter")["value"].sum()
+    )
+    scale = new_ratio / base_ratio
+    np.testing.assert_allclose(scale, scale.iloc[0], rtol=1e-10)
+
+
+def test_tariff_revenue_enters_income() -> None:
+    flows = to_frame(random_flows(4, 7))
+    tariffs = flows[flows.exporter != flows.importer][["exporter", "importer"]].copy()
+    tariffs["baseline"] = 0.10
+    tariffs["counterfactual"] = 0.10
+    same = ge.solve(flows, None, 4, tariffs=tariffs)
+    np.testing.assert_allclose(same.countries["welfare"], 1.0, atol=1e-12)
+    cut = tariffs.assign(counterfactual=0.0)
+    sigma = 5.0
+    pe = cut[["exporter", "importer"]].assign(effect=-sigma * (np.log(1.0) - np.log(1.1)))
+    res = ge.solve(flows, pe, sigma - 1, tariffs=cut)
+    assert res.residuals["budget"] < 1e-10
+    # duty-exclusive flows: spending now equals income (no revenue), sales equal output
+    new = res.flows
+    y = new.groupby("exporter")["value"].sum()
+    e = new.groupby("importer")["value"].sum()
+    base = new.groupby("importer")["baseline_value"].sum() - new.groupby("exporter")[
+        "baseline_value"
+    ].sum()
+    np.testing.assert_allclose(e - y, base, rtol=1e-8, atol=1e-8)
+    # the same cut without revenue accounting is a different (pure cost) experiment
+    no_rev = ge.solve(flows, pe, sigma - 1)
+    assert not np.allclose(no_rev.countries["welfare"], res.countries["welfare"])
+
+
+def test_supply_elasticity_solves_and_amplifies_output() -> None:
+    flows = to_frame(random_flows(6, 8, balanced=True))
+    pe = random_effects(6, 8, scale=0.2).assign(effect=lambda d: d["effect"].abs())
+    base = ge.solve(flows, pe, 4, closure="multiplicative")
+    elastic = ge.solve(flows, pe, 4, closure="multiplicative", psi=1.0)
+    assert elastic.residuals["market_clearing"] < 1e-10
+    quantity = elastic.countries["output"] / elastic.countries["price"]
+    real_price = elastic.countries["price"] / elastic.countries["imr"]
+    np.testing.assert_allclose(quantity, real_price**1.0, rtol=1e-10)
+    assert not np.allclose(base.countries["real_gdp"], elastic.countries["real_gdp"])
+
+
+def test_scenario_is_accepted_and_described() -> None:
+    s = ge.agreement(["A", "B"], 0.2, name="AB")
+    res = ge.solve(_two(), s, 4)
+    assert "AB" in res.description
+    assert "converged" in res.summary()
+
+
+def test_250_countries_under_a_second() -> None:
+    import time
+
+    flows = to_frame(random_flows(250, 9))
+    pe = random_effects(250, 9, scale=0.1)
+    start = time.perf_counter()
+    res = ge.solve(flows, pe, 5)
+    elapsed = time.perf_counter() - start
+    assert res.converged
+    assert elapsed < 3.0  # target < 1 s (benchmarks/ge.py); loose bound for a shared CI box

@@ -1,0 +1,180 @@
+"""The `ca-trade` command line: exit codes, one-line errors, --check, configs that misbehave."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ca_trade
+from ca_trade.cli import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--version")
+    assert code == EXIT_OK
+    assert out.strip() == f"ca-trade {ca_trade.__version__}"
+    code, out, _ = _run(capsys, "--help")
+    assert code == EXIT_OK
+    for cmd in ("sample", "ingest", "reconcile", "panel", "estimate", "simulate", "report"):
+        assert cmd in out
+    assert "Exit codes" in out
+
+
+def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "frobnicate")
+    assert code == EXIT_USAGE
+    assert "invalid choice" in err
+    code, _, err = _run(capsys)
+    assert code == EXIT_USAGE
+    code, _, err = _run(capsys, "estimate", "p.parquet")
+    assert code == EXIT_USAGE
+    assert "--formula" in err
+    code, _, err = _run(capsys, "estimate", "p.parquet", "--formula", "y ~ x", "--vcov", "nope")
+    assert code == EXIT_USAGE
+    assert "vcov must be" in err
+
+
+def test_config_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = _run(capsys, "run", str(tmp_path / "missing.toml"))
+    assert code == EXIT_USAGE
+    assert err.startswith("ca-trade: error: ")
+    assert "config file not found" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_config_escaping_the_project_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\nroot = "../../../tmp/evil"\n')
+    code, _, err = _run(capsys, "run", str(cfg))
+    assert code == EXIT_USAGE
+    assert "climbs out with '..'" in err
+    cfg.write_text('[run]\nroot = "/etc/evil"\n')
+    code, _, err = _run(capsys, "run", str(cfg))
+    assert code == EXIT_USAGE
+    assert "absolute path" in err
+    assert not Path("/etc/evil").exists()
+
+
+def test_config_cannot_run_code(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    marker = tmp_path / "PWNED"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[run]\nroot = "out"\n[[specifications]]\nname = "a"\n'
+        f"formula = \"y ~ __import__('pathlib').Path('{marker}').touch()\"\n"
+    )
+    code, _, err = _run(capsys, "run", str(cfg))
+    assert code == EXIT_USAGE
+    assert "formula" in err
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_errors_exit_1_and_debug_shows_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    code, _, err = _run(capsys, "report", str(bad), "--out", str(tmp_path / "t.md"))
+    assert code == EXIT_ERROR
+    assert err.strip() == f"ca-trade: error: {bad}: not a ca_trade results file (write one with " \
+        "`ca-trade estimate --json`)"
+    code, _, err = _run(capsys, "--debug", "report", str(bad), "--out", str(tmp_path / "t.md"))
+    assert code == EXIT_ERROR
+    assert "Traceback" in err
+    code, _, err = _run(
+        capsys, "estimate", str(tmp_path / "none.parquet"), "--formula", "y ~ x"
+    )
+    assert code == EXIT_ERROR
+    assert "no such file" in err
+
+
+def test_unsafe_formula_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "estimate", "x.parquet", "--formula", "y ~ os.system(1)")
+    assert code == EXIT_USAGE
+    assert "attribute access" in err
+
+
+def test_report_from_saved_estimates(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from ca_trade.report.stored import save_results
+    from tests.report.fakes import two_models
+
+    paths = []
+    for i, m in enumerate(two_models()):
+        paths.append(save_results(m, tmp_path / f"m{i}.json"))
+    out = tmp_path / "t.tex"
+    code, stdout, _ = _run(capsys, "report", *map(str, paths), "--out", str(out))
+    assert code == EXIT_OK
+    text = out.read_text()
+    assert "$-0.841^{***}$" in text
+    assert (tmp_path / "t.tex.json").is_file()
+    code, _, err = _run(capsys, "report", str(paths[0]), "--out", str(tmp_path / "t.pdf"))
+    assert code == EXIT_USAGE
+    assert ".tex, .md or .html" in err
+
+
+def test_entry_point_runs_as_a_process() -> None:
+    exe = Path(sys.executable).with_name("ca-trade")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ca_trade.cli"]
+    proc = subprocess.run([*cmd, "run", "nope.toml"], capture_output=True, text=True, check=False)
+    assert proc.returncode == EXIT_USAGE
+    assert proc.stderr.startswith("ca-trade: error: ")
+    assert proc.stdout == ""
+
+
+SMALL = """
+[run]
+name = "small"
+root = "reports/small"
+[source]
+kind = "sample"
+seed = 7
+years = [2018, 2019]
+[[specifications]]
+name = "twoway"
+formula = "value_usd ~ ln_dist + contig + rta | exporter^year + importer^year"
+international_only = true
+[outputs]
+tables = ["md", "tex"]
+figures = ["png"]
+"""
+
+
+@pytest.mark.slow
+def test_run_then_check_passes_then_fails_after_a_modification(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL)
+    code, out, err = _run(capsys, "--quiet", "run", str(cfg))
+    assert code == EXIT_OK, err
+    root = tmp_path / "reports" / "small"
+    table = root / "tables" / "estimates.md"
+    assert table.is_file()
+    assert "SYNTHETIC" in table.read_text()
+    assert (root / "figures" / "coefficients.png").is_file()
+    assert (root / "estimates" / "twoway.json").is_file()
+    code, out, err = _run(capsys, "run", str(cfg), "--check")
+    assert code == EXIT_OK, err
+    assert "up to date" in out
+    table.write_text(table.read_text().replace("Observations", "Obs."))
+    (root / "tables" / "stale.md").write_text("old")
+    code, out, err = _run(capsys, "run", str(cfg), "--check")
+    assert code == EXIT_CHECK_FAILED
+    assert "changed: tables/estimates.md" in err
+    assert "not produced by the config: tables/stale.md" in err
+    assert "ca-trade: error: outputs of" in err
