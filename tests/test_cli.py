@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -90,14 +91,14 @@ def test_data_errors_exit_1_and_debug_shows_traceback(
     bad.write_text("{}")
     code, _, err = _run(capsys, "report", str(bad), "--out", str(tmp_path / "t.md"))
     assert code == EXIT_ERROR
-    assert err.strip() == f"ca-trade: error: {bad}: not a ca_trade results file (write one with " \
+    assert (
+        err.strip() == f"ca-trade: error: {bad}: not a ca_trade results file (write one with "
         "`ca-trade estimate --json`)"
+    )
     code, _, err = _run(capsys, "--debug", "report", str(bad), "--out", str(tmp_path / "t.md"))
     assert code == EXIT_ERROR
     assert "Traceback" in err
-    code, _, err = _run(
-        capsys, "estimate", str(tmp_path / "none.parquet"), "--formula", "y ~ x"
-    )
+    code, _, err = _run(capsys, "estimate", str(tmp_path / "none.parquet"), "--formula", "y ~ x")
     assert code == EXIT_ERROR
     assert "no such file" in err
 
@@ -116,7 +117,7 @@ def test_report_from_saved_estimates(capsys: pytest.CaptureFixture[str], tmp_pat
     for i, m in enumerate(two_models()):
         paths.append(save_results(m, tmp_path / f"m{i}.json"))
     out = tmp_path / "t.tex"
-    code, stdout, _ = _run(capsys, "report", *map(str, paths), "--out", str(out))
+    code, _, _ = _run(capsys, "report", *map(str, paths), "--out", str(out))
     assert code == EXIT_OK
     text = out.read_text()
     assert "$-0.841^{***}$" in text
@@ -145,7 +146,7 @@ seed = 7
 years = [2018, 2019]
 [[specifications]]
 name = "twoway"
-formula = "value_usd ~ ln_dist + contig + rta | exporter^year + importer^year"
+formula = "value_usd ~ ln_dist + contig + rta + ln_tariff | exporter^year + importer^year"
 international_only = true
 [outputs]
 tables = ["md", "tex"]
@@ -178,3 +179,40 @@ def test_run_then_check_passes_then_fails_after_a_modification(
     assert "changed: tables/estimates.md" in err
     assert "not produced by the config: tables/stale.md" in err
     assert "ca-trade: error: outputs of" in err
+
+    # the simulate stage on the run's panel and saved estimates
+    sim = tmp_path / "sim"
+    code, out, err = _run(
+        capsys,
+        "--quiet",
+        "simulate",
+        str(root / "data" / "panel.parquet"),
+        "--estimates",
+        str(root / "estimates" / "twoway.json"),
+        "--scenario",
+        "customs_union",
+        "--draws",
+        "20",
+        "--synthetic",
+        "--out",
+        str(sim),
+    )
+    assert code == EXIT_OK, err
+    table = (sim / "tables" / "scenario_customs_union.md").read_text()
+    assert "| KAZ |" in table and "\\[" in table and "SYNTHETIC" in table
+    side = json.loads((sim / "tables" / "scenario_customs_union.md.json").read_text())
+    assert side["uncertainty"]["draws"] == 20
+    assert side["inputs"]["estimates"]["path"] == "twoway.json"
+    code, _, err = _run(
+        capsys,
+        "simulate",
+        str(root / "data" / "panel.parquet"),
+        "--estimates",
+        str(root / "estimates" / "twoway.json"),
+        "--scenario",
+        "corridor",
+        "--out",
+        str(sim),
+    )
+    assert code == EXIT_USAGE
+    assert "needs --links" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -134,6 +135,116 @@ def test_agreement_dates() -> None:
     assert entry("CU_BLR_KAZ_RUS", "RUS") == "2010-01-01"
     assert entry("EAEU_VNM", "VNM") == "2016-10-05"
     assert "TKM" not in set(a.loc[a.agreement == "EAEU", "iso3"])
+
+
+def test_cis_fta_parties_and_dates() -> None:
+    a = facts.agreements()
+
+    def members(agreement: str) -> set[str]:
+        return set(a.loc[a.agreement == agreement, "iso3"])
+
+    # 1994 agreement: ratified by ten, provisionally applied by Russia (CIS Executive Committee
+    # via Wikipedia; docs.cntd.ru); Turkmenistan left out because sources disagree.
+    assert members("CIS_FTA_1994") == {
+        "ARM",
+        "AZE",
+        "BLR",
+        "GEO",
+        "KAZ",
+        "KGZ",
+        "MDA",
+        "RUS",
+        "TJK",
+        "UKR",
+        "UZB",
+    }
+    # 2011 treaty: the eight signatories plus Uzbekistan by the 2013 protocol; never TKM/AZE.
+    assert members("CIS_FTA") == {"ARM", "BLR", "KAZ", "KGZ", "MDA", "RUS", "TJK", "UKR", "UZB"}
+    first = a[a.agreement == "CIS_FTA"].set_index("iso3")["entry"].dt.strftime("%Y-%m-%d")
+    # confirmed dates: 20 Sep 2012 for RUS/BLR/UKR (TASS), 17 Oct 2012 for ARM (topgorod.com)
+    assert {first[c] for c in ("RUS", "BLR", "UKR")} == {"2012-09-20"}
+    assert first["ARM"] == "2012-10-17"
+    # dates whose day could not be confirmed say so in their source text
+    src = a[a.agreement == "CIS_FTA"].set_index("iso3")["source"]
+    for iso3 in ("KAZ", "MDA", "KGZ", "TJK", "UZB"):
+        assert "unverified" in src[iso3], iso3
+    # the unverified days cannot move membership across a year under the mid-year rule
+    cov = facts.pair_covariates(["RUS", "KAZ", "KGZ", "TJK", "UZB"], [2013, 2014, 2015, 2016])
+    idx = cov.set_index(["exporter", "importer", "year"])
+    assert idx.loc[("KAZ", "RUS", 2013), "cis_fta"] == 1
+    assert idx.loc[("KGZ", "RUS", 2014), "cis_fta"] == 1
+    assert idx.loc[("UZB", "RUS", 2014), "cis_fta"] == 1
+
+
+def test_every_packaged_date_cites_a_source_or_says_unverified() -> None:
+    for frame in (facts.agreements(), facts.wto(), facts.suspensions()):
+        assert (frame["source"].str.len() > 20).all()
+
+
+def test_russia_ukraine_suspension_is_bilateral() -> None:
+    s = facts.suspensions()
+    assert set(s["agreement"]) <= set(facts.agreements()["agreement"])
+    assert (s["iso3_a"] < s["iso3_b"]).all()
+    cov = facts.pair_covariates(["KAZ", "RUS", "UKR"], [2015, 2016, 2020])
+    idx = cov.set_index(["exporter", "importer", "year"])
+    # Russia suspended the CIS FTA for Ukraine from 1 January 2016 (mid-year rule: 2016 on)
+    assert idx.loc[("RUS", "UKR", 2015), "cis_fta"] == 1
+    for year in (2016, 2020):
+        for pair in (("RUS", "UKR"), ("UKR", "RUS")):
+            assert idx.loc[(*pair, year), ["cis_fta", "fta", "rta"]].tolist() == [0, 0, 0]
+    # ... for that pair only: Ukraine keeps the treaty with Kazakhstan, Russia with Kazakhstan
+    assert idx.loc[("KAZ", "UKR", 2016), "cis_fta"] == 1
+    assert idx.loc[("KAZ", "RUS", 2016), "cis_fta"] == 1
+
+
+def test_russia_1994_provisional_application_codes_1990s_ftas() -> None:
+    cov = facts.pair_covariates(["GEO", "RUS", "UZB"], [2000, 2010])
+    idx = cov.set_index(["exporter", "importer", "year"])
+    assert idx.loc[("RUS", "GEO", 2000), "fta"] == 1
+    assert idx.loc[("RUS", "UZB", 2010), "cis_fta"] == 1
+
+
+def test_1994_parties_are_covered_in_every_year_so_bilateral_ftas_add_nothing() -> None:
+    # facts.py documents that 1990s bilateral FTAs among 1994-agreement parties are omitted
+    # because the multilateral agreement already codes every such pair; check that claim.
+    a = facts.agreements()
+    known = set(facts.countries()["iso3"])
+    parties = sorted(set(a.loc[a.agreement == "CIS_FTA_1994", "iso3"]) & known)
+    assert {"KAZ", "KGZ", "TJK", "UZB", "UKR", "RUS"} <= set(parties)
+    cov = facts.pair_covariates(parties, range(1995, 2024))
+    intl = cov[cov.exporter != cov.importer]
+    suspended = intl.exporter.isin(["RUS", "UKR"]) & intl.importer.isin(["RUS", "UKR"])
+    live = intl[~suspended | (intl.year < 2016)]
+    assert (live["cis_fta"] == 1).all() and (live["rta"] == 1).all()
+
+
+def test_bad_suspension_files_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_read = facts._read
+
+    def fake(rows: list[dict[str, str]]) -> Callable[[str], pd.DataFrame]:
+        def read(name: str) -> pd.DataFrame:
+            if name == "agreement_suspensions.csv":
+                return pd.DataFrame(rows, dtype=str)
+            return real_read(name)
+
+        return read
+
+    base = {"agreement": "CIS_FTA", "iso3_a": "RUS", "iso3_b": "UKR", "start": "2016-01-01"}
+    cases = [
+        ({**base, "agreement": "NOPE", "end": "", "source": "x"}, "unknown agreement 'NOPE'"),
+        ({**base, "iso3_a": "UKR", "iso3_b": "RUS", "end": "", "source": "x"}, "iso3_a < iso3_b"),
+        ({**base, "end": "2015-01-01", "source": "x"}, "ends before it starts"),
+    ]
+    try:
+        for row, message in cases:
+            facts._suspensions.cache_clear()
+            monkeypatch.setattr(facts, "_read", fake([row]))
+            with pytest.raises(DataValidationError, match=message):
+                facts.suspensions()
+    finally:
+        monkeypatch.undo()
+        facts._suspensions.cache_clear()
+    assert len(facts.suspensions()) >= 1
 
 
 def test_wto_dates() -> None:

@@ -70,7 +70,7 @@ def test_demo_config_is_valid_and_matches_the_module() -> None:
 )
 def test_paths_outside_the_project_are_refused(tmp_path: Path, root: str) -> None:
     text = MINIMAL.replace('root = "reports/t"', f'root = "{root}"')
-    with pytest.raises(ConfigError, match="inside the project|outside the project"):
+    with pytest.raises(ConfigError, match=r"inside the project|outside the project"):
         load_config(_write(tmp_path, text))
 
 
@@ -208,7 +208,9 @@ def test_compare_outputs_reports_changed_missing_extra(tmp_path: Path) -> None:
     base = parse_config({"run": {"root": "a"}}, Path("c.toml"), project_root=tmp_path)
     fresh = replace(base, root=tmp_path / "fresh")
     _fake_outputs(base.root, {"tables/t.md": b"1", "figures/f.png": b"x", "tables/old.md": b"o"})
-    _fake_outputs(fresh.root, {"tables/t.md": b"2", "figures/f.png": b"x", "estimates/e.json": b"{}"})
+    _fake_outputs(
+        fresh.root, {"tables/t.md": b"2", "figures/f.png": b"x", "estimates/e.json": b"{}"}
+    )
     _fake_outputs(base.root, {"data/ignored.parquet": b"zz"})
     rep = compare_outputs(fresh, base)
     assert rep.changed == ["tables/t.md"]
@@ -245,9 +247,11 @@ def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -
 def test_require_names_the_missing_stage() -> None:
     from ca_trade._pipeline_stages import require
 
-    with pytest.raises(NotBuiltYetError, match="stage 'simulate' needs ca_trade.ge.nothing_here"):
+    with pytest.raises(
+        NotBuiltYetError, match=r"stage .simulate. needs ca_trade\.ge\.nothing_here"
+    ):
         require("ge", "nothing_here", "simulate")
-    with pytest.raises(NotBuiltYetError, match="ca_trade.no_such_module"):
+    with pytest.raises(NotBuiltYetError, match=r"ca_trade\.no_such_module"):
         require("no_such_module", "f", "x")
 
 

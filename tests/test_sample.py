@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from ca_trade import facts, sample
 from ca_trade._sample_layouts import HEADERS, UNKNOWN_PARTNER_CODE
 from ca_trade._sample_reports import CHAPTER_OF_SECTION, MARGIN, cif_margin, reports_in
+from ca_trade.etl.layouts import sniff_header
 from ca_trade.exceptions import ConfigError
 from tests.conftest import require_reference
 
@@ -153,6 +154,26 @@ def test_every_layout_has_its_exact_header(info: sample.SampleInfo) -> None:
     assert seen == {"legacy_api", "legacy_bulk", "plus_api", "plus_bulk"}
     assert len(expected["legacy_api"]) == 35 and len(expected["plus_api"]) == 47
     assert len(expected["legacy_bulk"]) == 22
+
+
+def test_plus_bulk_header_has_the_columns_real_bulk_readers_use() -> None:
+    # harvard-growth-lab/comtrade-downloader reads real Comtrade+ bulk files (fetched with
+    # comtradeapicall.bulkDownloadFinalFile, gzip tsv) with pandas ``usecols`` = the names below
+    # (ComtradeDownloader.columns in an early version, BulkDownloader.columns in
+    # downloader/src/download/downloader.py); usecols raises if a name is absent, so real bulk
+    # headers carry every one of them, spelled exactly so.
+    used = (
+        "period reporterCode flowCode partnerCode partner2Code classificationCode cmdCode "
+        "customsCode mosCode motCode qtyUnitCode qty isQtyEstimated CIFValue FOBValue "
+        "primaryValue isAggregate"
+    ).split()
+    header = HEADERS["plus_bulk"]
+    assert set(used) <= set(header)
+    assert "cifvalue" not in header and "fobvalue" not in header  # the API csv spelling
+    assert len(header) == len(set(header))
+    # and the ETL recognises the header as the Comtrade+ bulk layout with nothing missing
+    info = sniff_header("\t".join(header).encode() + b"\n", gzip_file=True)
+    assert info.layout == "plus_bulk" and info.missing == ()
 
 
 def test_legacy_bulk_header_matches_the_real_comtrade_file() -> None:

@@ -175,10 +175,14 @@ def simulate(
     else:
         point = _require("solve")(flows, scenario, ge.theta, closure=ge.closure)
         countries = point.countries[[f"{o}_pct" for o in OUTCOMES]].copy()
+    from ca_trade.report.provenance import result_provenance
+
+    extra["estimates"] = result_provenance(result)
     extra["ge_solution"] = {
         "converged": bool(point.converged),
         "n_iter": int(point.n_iter),
-        "max_residual": float(max(point.residuals.values(), default=0.0)),
+        # rounded so the record does not depend on the last bits of the arithmetic
+        "max_residual": float(f"{max(point.residuals.values(), default=0.0):.0e}"),
         "description": scenario.description,
     }
     countries = countries.sort_index()

@@ -15,7 +15,10 @@ from typing import Any
 from ca_trade.exceptions import ConfigError, NotBuiltYetError
 from ca_trade.pipeline import Config, Progress, ScenarioSpec, Specification
 
-__all__ = ["RunOutcome", "execute", "parquet_bytes", "require"]
+__all__ = ["RunOutcome", "execute", "parquet_bytes", "report_scenario", "require"]
+
+# Countries shown beside the five Central Asian states in scenario figures (tables list all).
+_NEIGHBOURS = ("AFG", "CHN", "IRN", "PAK", "RUS", "TUR")
 
 
 def require(module: str, attr: str, stage: str) -> Callable[..., Any]:
@@ -213,7 +216,7 @@ def execute(cfg: Config, progress: Progress) -> RunOutcome:
                 frame, flows, extra = _scenarios.simulate(sc, cfg.ge, panel, out.results)
                 out.scenarios[sc.name] = frame
             with progress.stage(f"report: {sc.name} table and figures"):
-                out.written += _report_scenario(
+                out.written += report_scenario(
                     cfg, sc, frame, flows, inputs, {**base_extra, **extra}
                 )
     return out
@@ -282,7 +285,7 @@ def _report_estimates(
     return written
 
 
-def _report_scenario(
+def report_scenario(
     cfg: Config,
     sc: ScenarioSpec,
     frame: Any,
@@ -332,7 +335,8 @@ def _report_scenario(
             extra={**record_extra, "artefact": "figure"},
             git=cfg.record_git_commit,
         )
-        fig = outcome_plot(frame, synthetic=cfg.synthetic, title=title)
+        shown = [c for c in (*CENTRAL_ASIA, *_NEIGHBOURS) if c in frame.index]
+        fig = outcome_plot(frame, countries=shown, synthetic=cfg.synthetic, title=title)
         written += save_figure(
             fig,
             cfg.root / "figures" / f"outcomes_{sc.name}",

@@ -46,6 +46,12 @@ PLUS_API_HEADER = (
     "altQty,isAltQtyEstimated,netWgt,isNetWgtEstimated,grossWgt,isGrossWgtEstimated,cifvalue,"
     "fobvalue,primaryValue,legacyEstimationFlag,isReported,isAggregate"
 ).split(",")
+# Comtrade+ bulk: the API column order with the ISO/description columns dropped and
+# ``CIFValue``/``FOBValue`` spelling. Verified (tests/test_sample.py): 17 of these names are read
+# from real bulk files by harvard-growth-lab/comtrade-downloader with pandas ``usecols``; the
+# exact order and the five names refPeriodId, refYear, refMonth, classificationSearchCode and
+# isOriginalClassification could not be checked against a real bulk file. Readers must match
+# by name (case-insensitively), never by position.
 PLUS_BULK_HEADER = (
     "typeCode,freqCode,refPeriodId,refYear,refMonth,period,reporterCode,flowCode,partnerCode,"
     "partner2Code,classificationCode,classificationSearchCode,isOriginalClassification,cmdCode,"

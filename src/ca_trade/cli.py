@@ -8,7 +8,8 @@ Commands::
     ca-trade panel RECONCILED.parquet --out PANEL.parquet [--raw-dir DIR] [--sector TOTAL]
     ca-trade estimate PANEL.parquet --formula F [--model ppml|ols] [--vcov V] [--json FILE]
                       [--table FILE.{tex,md,html}]
-    ca-trade simulate CONFIG.toml            (the scenarios of a config, with their inputs)
+    ca-trade simulate PANEL.parquet --estimates EST.json --scenario customs_union
+                      [--members KAZ,...] [--cet simple_mean] [--links A-B,...] --out DIR
     ca-trade report ESTIMATES.json... --out FILE.{tex,md,html}
     ca-trade run CONFIG.toml [--check]
     ca-trade demo [--out DIR]
@@ -135,8 +136,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", type=Path, default=None, help="save the estimates (for `report`)")
     s.add_argument("--table", type=Path, default=None, help="write a .tex/.md/.html table")
 
-    s = sub.add_parser("simulate", help="run the GE scenarios of a config and write them")
-    s.add_argument("config", type=Path)
+    s = sub.add_parser("simulate", help="a GE scenario with confidence intervals on a panel")
+    s.add_argument("panel", type=Path, help="Parquet panel (with domestic flows)")
+    s.add_argument("--estimates", type=Path, required=True, help="file from `estimate --json`")
+    s.add_argument(
+        "--scenario",
+        required=True,
+        choices=["customs_union", "remove_internal_tariffs", "corridor"],
+    )
+    s.add_argument("--members", default="KAZ,KGZ,TJK,TKM,UZB", help="ISO3 list (tariff kinds)")
+    s.add_argument("--cet", default="simple_mean", help="simple_mean, weighted_mean, max, ISO3")
+    s.add_argument("--links", default=None, help="corridor links, e.g. CHN-KGZ,KGZ-UZB")
+    s.add_argument("--days-saved", type=float, default=None)
+    s.add_argument("--cost-reduction", type=float, default=None, help="fraction of transit time")
+    s.add_argument("--year", type=int, default=None, help="baseline year (default: last)")
+    s.add_argument("--theta", type=float, default=5.0, help="trade elasticity")
+    s.add_argument("--draws", type=int, default=200, help="parametric draws for the CIs")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--synthetic", action="store_true", help="label outputs SYNTHETIC")
+    s.add_argument("--out", type=Path, required=True, help="output directory")
 
     s = sub.add_parser("report", help="table of saved estimates")
     s.add_argument("estimates", type=Path, nargs="+", help="files from `estimate --json`")
@@ -239,13 +257,13 @@ def _cmd(args: argparse.Namespace) -> int:
         etable(results, _table_format(args.out), se=args.se, title=args.title, file=args.out)
         print(f"wrote {args.out}")
         return EXIT_OK
-    if cmd in ("run", "simulate"):
+    if cmd == "simulate":
+        return _simulate(args, progress)
+    if cmd == "run":
         from ca_trade.pipeline import load_config, run
 
         cfg = load_config(args.config)
-        if cmd == "simulate" and not cfg.scenarios:
-            raise ConfigError(f"{args.config}: no [[scenarios]] to simulate")
-        if getattr(args, "check", False):
+        if args.check:
             rep = run(cfg, check=True, progress=progress)
             if rep.ok:
                 print(f"ca-trade: outputs of {args.config} are up to date")
@@ -266,6 +284,56 @@ def _cmd(args: argparse.Namespace) -> int:
 
         return run_demo(args.out, progress=progress)
     raise _UsageError("ca-trade: a command is required (see `ca-trade --help`)")
+
+
+def _simulate(args: argparse.Namespace, progress: Any) -> int:
+    from dataclasses import replace
+
+    from ca_trade._pipeline_scenarios import simulate
+    from ca_trade._pipeline_schema import parse_config, parse_scenario
+    from ca_trade._pipeline_stages import report_scenario
+    from ca_trade.report.provenance import file_fingerprint
+    from ca_trade.report.stored import load_results
+
+    table: dict[str, Any] = {
+        "name": args.scenario,
+        "kind": args.scenario,
+        "specification": "estimates",
+    }
+    if args.scenario == "corridor":
+        if not args.links:
+            raise SpecificationError("--scenario corridor needs --links, e.g. CHN-KGZ,KGZ-UZB")
+        table["links"] = [link.split("-") for link in args.links.split(",")]
+        for key in ("days_saved", "cost_reduction"):
+            if getattr(args, key) is not None:
+                table[key] = getattr(args, key)
+    else:
+        table["members"] = [m.strip() for m in args.members.split(",") if m.strip()]
+        if args.scenario == "customs_union":
+            table["cet"] = args.cet
+    spec = parse_scenario(table, "ca-trade simulate", {"estimates"})
+    ge_table: dict[str, Any] = {"theta": args.theta, "draws": args.draws, "seed": args.seed}
+    if args.year is not None:
+        ge_table["year"] = args.year
+    cfg = parse_config(
+        {"run": {"name": "simulate"}, "ge": ge_table},
+        Path("ca-trade simulate"),
+        project_root=Path.cwd(),
+        root_override=args.out,
+    )
+    cfg = replace(cfg, synthetic=bool(args.synthetic), scenarios=(spec,))
+    panel = _read_parquet(args.panel)
+    results = {"estimates": load_results(args.estimates)}
+    with progress.stage(f"simulate: {spec.name} ({args.draws} draws)"):
+        frame, flows, extra = simulate(spec, cfg.ge, panel, results)
+    inputs = {
+        "panel": file_fingerprint(args.panel),
+        "estimates": file_fingerprint(args.estimates),
+    }
+    written = report_scenario(cfg, spec, frame, flows, inputs, extra)
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,11 +17,28 @@ Conventions used by :func:`pair_covariates`
   2016): ``cu`` = both in force in a common customs union (type ``CU``); ``fta`` = both in a
   common ``FTA``/``EIA`` and ``cu == 0`` (the deepest level counts, so ``fta`` and ``cu`` are
   mutually exclusive); ``rta = max(fta, cu)``; ``eaeu`` = both EAEU members; ``cis_fta`` = both
-  parties to the 1994 CIS FTA agreement or to the 2011 CIS FTA treaty.
+  parties to the 1994 CIS FTA agreement or to the 2011 CIS FTA treaty. A bilateral suspension
+  (:func:`suspensions`, e.g. Russia's suspension of the CIS FTA with Ukraine from 2016) removes
+  that agreement from that pair only, in the years when the suspension is in force at mid-year.
 - ``contig``, ``comlang`` (a common official language) and ``former_ussr`` (both former USSR
   republics) are 0 for domestic pairs; ``intl`` is 1 for international pairs.
 - ``wto_exp``/``wto_imp``: membership of the exporter/importer (domestic pairs included);
   ``wto_both = intl * wto_exp * wto_imp``.
+
+Known gaps of the agreement facts
+---------------------------------
+The facts were audited against public sources; the ``source`` text of each row of
+``agreements.csv`` and ``wto.csv`` says what was confirmed and what is ``unverified``.
+
+- Turkmenistan is in no agreement: its 1990s bilateral FTAs with CIS states could not be dated
+  from a citable source, and sources disagree on whether it applies the 1994 CIS agreement.
+- 1990s bilateral FTAs between parties of the 1994 CIS agreement (e.g. Kyrgyzstan-Uzbekistan,
+  Kazakhstan-Uzbekistan, Ukraine with the Central Asian states) are not listed separately: the
+  1994 agreement (in force 1994-12-30) already codes those pairs ``cis_fta`` = ``rta`` = 1 in every
+  year from 1995, so they would change no covariate.
+- Partial-scope preferential agreements (e.g. Türkiye-Uzbekistan, signed 2022-03-29, in force
+  July 2023, 12 tariff lines a side) are left out: coding them ``FTA`` would overstate them.
+- ``EURASEC`` is typed ``CU`` although it had no common external tariff before 2010.
 
 Examples
 --------
@@ -55,6 +72,7 @@ __all__ = [
     "in_force",
     "internal_distance_km",
     "pair_covariates",
+    "suspensions",
     "wto",
 ]
 
@@ -232,6 +250,62 @@ def agreements() -> pd.DataFrame:
     '2015-08-12'
     """
     return _agreements().copy()
+
+
+@functools.cache
+def _suspensions() -> pd.DataFrame:
+    raw = _read("agreement_suspensions.csv")
+    known = set(_agreements()["agreement"])
+    rows = zip(raw["agreement"], raw["iso3_a"], raw["iso3_b"], strict=True)
+    for i, (name, iso3_a, iso3_b) in enumerate(rows, start=2):
+        if name not in known:
+            raise DataValidationError(
+                f"ca_trade/data/agreement_suspensions.csv line {i}: unknown agreement "
+                f"{name!r}; it must be named in agreements.csv"
+            )
+        if not str(iso3_a) < str(iso3_b):
+            raise DataValidationError(
+                f"ca_trade/data/agreement_suspensions.csv line {i}: write each pair once with "
+                f"iso3_a < iso3_b (got {iso3_a!r}, {iso3_b!r})"
+            )
+    frame = pd.DataFrame(
+        {
+            "agreement": raw["agreement"],
+            "iso3_a": raw["iso3_a"],
+            "iso3_b": raw["iso3_b"],
+            "start": _dates(raw["start"]),
+            "end": _dates(raw["end"]),
+            "source": raw["source"],
+        }
+    )
+    if (frame["end"].notna() & (frame["end"] < frame["start"])).any():
+        raise DataValidationError(
+            "ca_trade/data/agreement_suspensions.csv: a suspension ends before it starts; "
+            "fix its 'start'/'end' dates"
+        )
+    return frame
+
+
+def suspensions() -> pd.DataFrame:
+    """Bilateral suspensions of an agreement between two of its members.
+
+    Membership spells (:func:`agreements`) cannot express that one member stops applying an
+    agreement to one partner only; these spells do. :func:`pair_covariates` drops the agreement
+    for the pair in the years when the suspension is in force on 1 July.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``agreement``, ``iso3_a``, ``iso3_b`` (unordered pair, ``iso3_a < iso3_b``),
+        ``start``, ``end`` (datetime64; ``NaT`` end = still suspended), ``source``.
+
+    Examples
+    --------
+    >>> s = suspensions().set_index(["agreement", "iso3_a", "iso3_b"])
+    >>> str(s.loc[("CIS_FTA", "RUS", "UKR"), "start"].date())
+    '2016-01-01'
+    """
+    return _suspensions().copy()
 
 
 @functools.cache
@@ -436,13 +510,19 @@ def pair_covariates(iso3s: Iterable[str], years: Iterable[int]) -> pd.DataFrame:
     dynamic: dict[str, list[np.ndarray]] = {
         k: [] for k in ("fta", "cu", "eaeu", "cis_fta", "rta", "wto_exp", "wto_imp", "wto_both")
     }
+    susp = _suspensions()
+    susp = susp.loc[susp["iso3_a"].isin(pos) & susp["iso3_b"].isin(pos)]
     for year in yrs:
         cu = np.zeros((n, n), dtype=bool)
         fta = np.zeros((n, n), dtype=bool)
         eaeu = np.zeros((n, n), dtype=bool)
         cis = np.zeros((n, n), dtype=bool)
+        live_susp = susp.loc[in_force(susp["start"], susp["end"], year)]
         for name, vec in _membership(agr, codes, year).items():
             both = np.outer(vec, vec) & intl
+            cut = live_susp.loc[live_susp["agreement"] == name, ["iso3_a", "iso3_b"]]
+            for a, b in cut.itertuples(index=False):
+                both[pos[a], pos[b]] = both[pos[b], pos[a]] = False
             if types[name] == "CU":
                 cu |= both
             else:

@@ -168,9 +168,10 @@ def test_tariff_revenue_enters_income() -> None:
     new = res.flows
     y = new.groupby("exporter")["value"].sum()
     e = new.groupby("importer")["value"].sum()
-    base = new.groupby("importer")["baseline_value"].sum() - new.groupby("exporter")[
-        "baseline_value"
-    ].sum()
+    base = (
+        new.groupby("importer")["baseline_value"].sum()
+        - new.groupby("exporter")["baseline_value"].sum()
+    )
     np.testing.assert_allclose(e - y, base, rtol=1e-8, atol=1e-8)
     # the same cut without revenue accounting is a different (pure cost) experiment
     no_rev = ge.solve(flows, pe, sigma - 1)

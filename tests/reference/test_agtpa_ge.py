@@ -90,3 +90,53 @@ def test_distance_to_the_books_full_endowment_figures(case: dict[str, pd.DataFra
     k = float(res.countries.loc["DEU", "imr"])
     price_gap = (100.0 * (res.countries["price"] / k - 1.0) - prod["change_price_FULL"]).abs()
     assert price_gap.max() < 0.5  # documented: 0.46 pp
+
+
+@pytest.fixture(scope="module")
+def data2006() -> pd.DataFrame:
+    data = pd.read_parquet(require_reference("agtpa", "trade_without_border_2006.parquet"))
+    for col in ("exporter", "importer"):
+        data[col] = data[col].astype(str).replace("ZZZ", "DEU")
+    return data
+
+
+def test_geppml_baseline_from_ct_ppml(
+    case: dict[str, pd.DataFrame], data2006: pd.DataFrame
+) -> None:
+    ct = pytest.importorskip("ca_trade.estimate")
+    res = ct.ppml("trade ~ ln_DIST + CNTG + INTL_BRDR | exporter + importer", data2006)
+    # the log's coefficients (TradeWithoutBorder.log), to the 7 digits printed there
+    for name, value in BETA.items():
+        assert float(res.params[name]) == pytest.approx(value, abs=5e-7)
+    base = ge.geppml_baseline(res, data2006)
+    merged = base.merge(case["baseline"], on=["exporter", "importer"], suffixes=("", "_fixed"))
+    # fitted flows at the estimate equal the fixed-coefficient fit up to coefficient rounding
+    np.testing.assert_allclose(merged["value"], merged["value_fixed"], rtol=1e-5)
+    cond = ge.solve(base, case["effects"], THETA, conditional=True)
+    pub = case["prod"].loc[cond.countries.index]
+    np.testing.assert_allclose(cond.countries["exports_pct"], pub["change_Xi_CDL"], atol=0.002)
+
+
+def test_pairs_bootstrap_with_ct_ppml(data2006: pd.DataFrame) -> None:
+    pytest.importorskip("ca_trade.estimate")
+    keep = sorted(data2006["exporter"].unique())[:15]
+    small = data2006[data2006.exporter.isin(keep) & data2006.importer.isin(keep)].copy()
+    small["pair"] = small["exporter"] + "_" + small["importer"]
+    flows = small[["exporter", "importer", "trade"]].rename(columns={"trade": "value"})
+    s = ge.Scenario(
+        small[["exporter", "importer"]].assign(INTL_BRDR=-small["INTL_BRDR"].astype(float)),
+        {"INTL_BRDR": BETA["INTL_BRDR"]},
+        "no borders",
+    )
+    u = ge.pairs_bootstrap(
+        small,
+        flows,
+        s,
+        THETA,
+        formula="trade ~ ln_DIST + CNTG + INTL_BRDR | exporter + importer",
+        n_draws=4,
+        seed=0,
+    )
+    assert u.n_draws == 4
+    assert u.n_failed + u.draws["draw"].nunique() == 4
+    assert u.coefficients.loc[~u.coefficients["failed"], "INTL_BRDR"].std() > 0

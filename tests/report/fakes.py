@@ -85,7 +85,9 @@ def two_models(synthetic: bool = False) -> list[FakeResult]:
         fixef_vars=("exporter^year", "importer^year", "pair"),
         vcov_type="hetero",
         pseudo_r2=0.99871,
-        provenance={"formula": "value_usd ~ rta + ln_tariff | exporter^year + importer^year + pair"},
+        provenance={
+            "formula": "value_usd ~ rta + ln_tariff | exporter^year + importer^year + pair"
+        },
     )
     return [m1, m2]
 

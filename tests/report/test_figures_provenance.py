@@ -117,8 +117,9 @@ def test_tables_written_with_sidecar_regenerate_identically(tmp_path: Path) -> N
     for sub in ("a", "b"):
         for fmt in ("tex", "md", "html"):
             ct.etable(two_models(True), fmt, git=False, file=tmp_path / sub / f"t.{fmt}")
-            scenario_table(OUTCOMES, fmt, outcomes=["welfare"], git=False,
-                           file=tmp_path / sub / f"s.{fmt}")
+            scenario_table(
+                OUTCOMES, fmt, outcomes=["welfare"], git=False, file=tmp_path / sub / f"s.{fmt}"
+            )
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert len(names) == 12
     for n in names:
@@ -132,7 +133,7 @@ def test_tables_written_with_sidecar_regenerate_identically(tmp_path: Path) -> N
     assert "timestamp" not in side
     assert "git_commit" not in side
     text = (tmp_path / "a" / "t.tex").read_text()
-    assert "% provenance: models[0].ssc: \"stata\"" in text
+    assert '% provenance: models[0].ssc: "stata"' in text
     assert "<!--" in (tmp_path / "a" / "t.md").read_text()
 
 

@@ -11,7 +11,11 @@ Public, stable API (other modules, e.g. :mod:`ca_trade.estimate.separation`, rel
 -> (x_tilde, converged, n_iter)``
     ``x`` is ``(n,)`` or ``(n, k)`` float64. Returns the weighted residual of ``x`` after
     projecting out all fixed effects (same shape as ``x``), a bool saying whether every column
-    met ``tol``, and the largest number of iterations any column needed.
+    met ``tol``, and the number of iterations (sweeps shared by all columns).
+
+``demean_inplace(u, fe, w, scale, *, tol, maxiter, inv_w=None) -> (converged, n_iter)`` and
+``level_weights(fe, w)``: the allocation-free kernel used by IRLS, which demeans its working
+response and regressors together in one ``(n, k + 1)`` block.
 
 Algorithm
 ---------
@@ -22,8 +26,13 @@ in the order ``0, 1, ..., D-1, ..., 1, 0``; ``T`` is self-adjoint in the ``w``-w
 product, so the fixed-effect component ``p = D a`` solves the positive semi-definite system
 ``(I - T) p = (I - T) x``, which we solve by conjugate gradients (the acceleration reghdfe
 uses). Each sweep is a fused numba loop that subtracts the level means of one dimension and
-accumulates the weighted sums of the next in the same pass. With one fixed effect a single
-projection is exact.
+accumulates the weighted sums of the next in the same pass, for all columns at once (rows are
+stored C order, so a pass reads each row's codes once and touches ``k`` adjacent values); the
+last pass also forms ``(I - T) v`` and the CG inner product. Every column keeps its own CG
+step lengths and stops on its own criterion; a finished column gets a zero search direction.
+Codes are int32 to halve the memory traffic. With one fixed effect a single projection is
+exact. The kernels are compiled with ``cache=True``: the first call in a fresh environment
+compiles them (a few seconds), later processes load them from ``__pycache__``.
 
 Convergence: the CG residual ``r = (I - T)(x - p)`` must satisfy
 ``||r||_w <= tol * ||x||_w`` (weighted 2-norms).
@@ -47,15 +56,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["FixedEffects", "demean"]
+__all__ = ["FixedEffects", "demean", "demean_inplace", "level_weights"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,13 @@ class FixedEffects:
         offsets[1:] = np.cumsum(n_levels)
         return cls(codes=out, n_levels=n_levels, counts=tuple(counts), offsets=offsets)
 
+    @cached_property
+    def kernel_codes(self) -> Int32Array:
+        """The codes as a C-contiguous int32 array (half the memory traffic in the sweeps)."""
+        if self.codes.shape[1] and int(self.n_levels.max()) >= 2**31:
+            raise ValueError("a fixed effect has 2**31 levels or more; the kernel uses int32")
+        return np.ascontiguousarray(self.codes, dtype=np.int32)
+
     @property
     def n_fe(self) -> int:
         """Number of fixed-effect dimensions."""
@@ -161,7 +179,8 @@ class FixedEffects:
 
 
 @njit(cache=True)
-def _level_weights(codes: IntArray, offsets: IntArray, w: FloatArray) -> FloatArray:
+def _level_weights(codes: Int32Array, offsets: IntArray, w: FloatArray) -> FloatArray:
+    """Inverse of the total weight of every level (0 for levels without weight)."""
     n_fe, n = codes.shape
     inv = np.zeros(offsets[n_fe])
     for d in range(n_fe):
@@ -174,101 +193,246 @@ def _level_weights(codes: IntArray, offsets: IntArray, w: FloatArray) -> FloatAr
 
 
 @njit(cache=True)
-def _sym_sweep(
+def _weighted_norms(x: FloatArray, w: FloatArray) -> FloatArray:
+    """Weighted 2-norm of every column of ``x`` (shape ``(n, k)``)."""
+    n, k = x.shape
+    out = np.zeros(k)
+    for i in range(n):
+        wi = w[i]
+        for j in range(k):
+            out[j] += wi * x[i, j] * x[i, j]
+    return np.sqrt(out)
+
+
+@njit(cache=True)
+def _i_minus_t(
     v: FloatArray,
     out: FloatArray,
-    codes: IntArray,
+    codes: Int32Array,
     offsets: IntArray,
     inv_w: FloatArray,
     w: FloatArray,
     buf: FloatArray,
+    dots: FloatArray,
 ) -> None:
-    """Set ``out = T v``, T the symmetric Kaczmarz sweep (fused passes)."""
+    """Set ``out = (I - T) v`` column by column and ``dots[j] = <v_j, out_j>_w``.
+
+    ``T`` is the symmetric sweep over the dimensions ``0, 1, ..., D-1, ..., 1, 0``. All
+    columns of ``v`` (shape ``(n, k)``, C order) go through each pass together, so the level
+    codes are read once per pass whatever ``k`` is; the pass that subtracts the level means
+    of one dimension accumulates the weighted level sums of the next.
+    """
     n_fe, n = codes.shape
-    # order of dimensions: 0..D-1, D-2..0
+    k = v.shape[1]
     n_steps = 2 * n_fe - 1
-    buf[:] = 0.0
-    d0 = 0
-    off0 = offsets[d0]
+    off0 = offsets[0]
+    for g in range(off0, offsets[1]):
+        for j in range(k):
+            buf[g, j] = 0.0
     for i in range(n):
-        out[i] = v[i]
-        buf[off0 + codes[d0, i]] += w[i] * v[i]
+        g = off0 + codes[0, i]
+        wi = w[i]
+        for j in range(k):
+            buf[g, j] += wi * v[i, j]
+    for j in range(k):
+        dots[j] = 0.0
     for s in range(n_steps):
         d = s if s < n_fe else 2 * n_fe - 2 - s
         off = offsets[d]
         for g in range(off, offsets[d + 1]):
-            buf[g] *= inv_w[g]
+            ig = inv_w[g]
+            for j in range(k):
+                buf[g, j] *= ig
+        src = v if s == 0 else out
         if s + 1 < n_steps:
             dn = s + 1 if s + 1 < n_fe else 2 * n_fe - 3 - s
             offn = offsets[dn]
             for g in range(offn, offsets[dn + 1]):
-                buf[g] = 0.0
+                for j in range(k):
+                    buf[g, j] = 0.0
             for i in range(n):
-                val = out[i] - buf[off + codes[d, i]]
-                out[i] = val
-                buf[offn + codes[dn, i]] += w[i] * val
+                g = off + codes[d, i]
+                gn = offn + codes[dn, i]
+                wi = w[i]
+                for j in range(k):
+                    val = src[i, j] - buf[g, j]
+                    out[i, j] = val
+                    buf[gn, j] += wi * val
         else:
             for i in range(n):
-                out[i] -= buf[off + codes[d, i]]
+                g = off + codes[d, i]
+                wi = w[i]
+                for j in range(k):
+                    val = v[i, j] - (src[i, j] - buf[g, j])
+                    out[i, j] = val
+                    dots[j] += wi * v[i, j] * val
 
 
 @njit(cache=True)
-def _wdot(a: FloatArray, b: FloatArray, w: FloatArray) -> float:
-    s = 0.0
-    for i in range(a.shape[0]):
-        s += w[i] * a[i] * b[i]
-    return s
-
-
-@njit(cache=True)
-def _cg_demean(
-    x: FloatArray,
+def _cg_block(
     u: FloatArray,
-    codes: IntArray,
+    scale: FloatArray,
+    codes: Int32Array,
     offsets: IntArray,
     inv_w: FloatArray,
     w: FloatArray,
     tol: float,
     maxiter: int,
 ) -> tuple[bool, int]:
-    """Demean x in place of u (u holds the initial guess of x_tilde on entry)."""
-    n = x.shape[0]
-    buf = np.zeros(inv_w.shape[0])
-    scale = np.sqrt(_wdot(x, x, w))
-    if scale == 0.0:
-        for i in range(n):
-            u[i] = 0.0
-        return True, 0
+    """Demean every column of ``u`` (shape ``(n, k)``, C order) in place by block CG.
+
+    Each column runs its own conjugate-gradient recursion (own step lengths), but all
+    columns share every sweep. A column stops when its residual meets ``tol * scale[j]``;
+    its search direction is then zeroed so later sweeps leave it unchanged.
+    """
+    n, k = u.shape
+    buf = np.empty((inv_w.shape[0], k))
+    dots = np.empty(k)
+    r = np.empty((n, k))
+    _i_minus_t(u, r, codes, offsets, inv_w, w, buf, dots)
     if codes.shape[0] == 1:
-        _sym_sweep(x, u, codes, offsets, inv_w, w, buf)
+        # one fixed effect: (I - T) u is the level-mean part, removed exactly
+        for i in range(n):
+            for j in range(k):
+                u[i, j] -= r[i, j]
         return True, 1
-    tu = np.empty(n)
-    _sym_sweep(u, tu, codes, offsets, inv_w, w, buf)
-    r = u - tu
-    rs = _wdot(r, r, w)
-    if np.sqrt(rs) <= tol * scale:
+    rs = _weighted_norms(r, w) ** 2
+    active = np.empty(k, dtype=np.bool_)
+    ok = np.ones(k, dtype=np.bool_)
+    for j in range(k):
+        if scale[j] == 0.0:
+            for i in range(n):
+                u[i, j] = 0.0
+            active[j] = False
+        else:
+            active[j] = np.sqrt(rs[j]) > tol * scale[j]
+    if not active.any():
         return True, 0
     d = r.copy()
-    ad = np.empty(n)
+    for j in range(k):
+        if not active[j]:
+            for i in range(n):
+                d[i, j] = 0.0
+    ad = np.empty((n, k))
+    alpha = np.zeros(k)
+    beta = np.zeros(k)
+    rs_new = np.zeros(k)
+    n_iter = 0
     for it in range(1, maxiter + 1):
-        _sym_sweep(d, ad, codes, offsets, inv_w, w, buf)
+        n_iter = it
+        _i_minus_t(d, ad, codes, offsets, inv_w, w, buf, dots)
+        for j in range(k):
+            alpha[j] = 0.0
+            if active[j]:
+                if dots[j] <= 0.0:
+                    # breakdown: no further progress possible in this column
+                    active[j] = False
+                    ok[j] = np.sqrt(rs[j]) <= tol * scale[j] * 10.0
+                else:
+                    alpha[j] = rs[j] / dots[j]
+            rs_new[j] = 0.0
         for i in range(n):
-            ad[i] = d[i] - ad[i]
-        dad = _wdot(d, ad, w)
-        if dad <= 0.0:
-            return np.sqrt(rs) <= tol * scale * 10.0, it
-        alpha = rs / dad
+            wi = w[i]
+            for j in range(k):
+                a = alpha[j]
+                u[i, j] -= a * d[i, j]
+                rij = r[i, j] - a * ad[i, j]
+                r[i, j] = rij
+                rs_new[j] += wi * rij * rij
+        for j in range(k):
+            beta[j] = 0.0
+            if active[j]:
+                if np.sqrt(rs_new[j]) <= tol * scale[j]:
+                    active[j] = False
+                else:
+                    beta[j] = rs_new[j] / rs[j]
+                rs[j] = rs_new[j]
+        if not active.any():
+            break
         for i in range(n):
-            u[i] -= alpha * d[i]
-            r[i] -= alpha * ad[i]
-        rs_new = _wdot(r, r, w)
-        if np.sqrt(rs_new) <= tol * scale:
-            return True, it
-        beta = rs_new / rs
-        rs = rs_new
-        for i in range(n):
-            d[i] = r[i] + beta * d[i]
-    return False, maxiter
+            for j in range(k):
+                d[i, j] = r[i, j] + beta[j] * d[i, j] if active[j] else 0.0
+    all_ok = True
+    for j in range(k):
+        if active[j] or not ok[j]:
+            all_ok = False
+    return all_ok, n_iter
+
+
+def demean_inplace(
+    u: FloatArray,
+    fe: FixedEffects,
+    w: FloatArray,
+    scale: FloatArray,
+    *,
+    tol: float = 1e-10,
+    maxiter: int = 10_000,
+    inv_w: FloatArray | None = None,
+) -> tuple[bool, int]:
+    """Demean the columns of ``u`` in place (the low-level kernel behind :func:`demean`).
+
+    Parameters
+    ----------
+    u : ndarray of float64, shape (n, k), C-contiguous
+        On entry a warm start (``x`` itself, or ``x`` minus an element of the span of the
+        fixed-effect dummies); on exit the demeaned ``x``.
+    fe : FixedEffects
+    w : ndarray of float64, shape (n,)
+        Non-negative weights (not checked).
+    scale : ndarray of float64, shape (k,)
+        Weighted norm of each original column; column ``j`` is converged when its residual
+        norm is at most ``tol * scale[j]``. A zero scale sets the column to zero.
+    tol : float, default 1e-10
+    maxiter : int, default 10_000
+    inv_w : ndarray, optional
+        Precomputed inverse level weights (from :func:`level_weights`) for these ``w``.
+
+    Returns
+    -------
+    converged : bool
+    n_iter : int
+        Conjugate-gradient iterations (each costs one sweep over all columns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fe = FixedEffects.from_codes([np.array([0, 0, 1]), np.array([0, 1, 1])])
+    >>> u = np.array([[1.0], [2.0], [4.0]])
+    >>> w = np.ones(3)
+    >>> ok, it = demean_inplace(u, fe, w, np.sqrt((u**2).sum(axis=0)))
+    >>> bool(ok), np.allclose(u, 0.0)
+    (True, True)
+    """
+    if not (u.flags.c_contiguous and u.dtype == np.float64 and u.ndim == 2):
+        raise ValueError("demean_inplace needs a C-contiguous float64 array of shape (n, k)")
+    if u.shape[1] == 0:
+        return True, 0
+    iw = level_weights(fe, w) if inv_w is None else inv_w
+    ok, it = _cg_block(u, scale, fe.kernel_codes, fe.offsets, iw, w, float(tol), int(maxiter))
+    return bool(ok), int(it)
+
+
+def level_weights(fe: FixedEffects, w: FloatArray) -> FloatArray:
+    """Inverse total weight of every fixed-effect level, stacked over dimensions.
+
+    Parameters
+    ----------
+    fe : FixedEffects
+    w : ndarray of float64, shape (n,)
+
+    Returns
+    -------
+    ndarray of float64, shape (fe.offsets[-1],)
+        ``1 / sum_{i in g} w_i`` (0 for a level with no weight).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fe = FixedEffects.from_codes([np.array([0, 0, 1])])
+    >>> level_weights(fe, np.array([1.0, 3.0, 2.0])).tolist()
+    [0.25, 0.5]
+    """
+    return _level_weights(fe.kernel_codes, fe.offsets, w)
 
 
 def demean(
@@ -293,7 +457,7 @@ def demean(
     tol : float, default 1e-10
         Relative tolerance on the weighted norm of the CG residual (see module docstring).
     maxiter : int, default 10_000
-        Cap on conjugate-gradient iterations per column.
+        Cap on conjugate-gradient iterations (all columns advance together).
     init : array_like, optional
         Initial guess of the result, same shape as ``x``; ``x - init`` must lie in the span
         of the fixed-effect dummies (a warm start from a previous solution).
@@ -305,7 +469,7 @@ def demean(
     converged : bool
         Whether every column met ``tol`` within ``maxiter``.
     n_iter : int
-        Largest number of iterations over the columns.
+        Number of conjugate-gradient iterations (sweeps shared by all columns).
 
     Examples
     --------
@@ -332,16 +496,11 @@ def demean(
         ia = np.asarray(init, dtype=np.float64)
         if ia.shape != xa.shape:
             raise ValueError(f"init has shape {ia.shape}; expected {xa.shape} like x")
-        i2 = ia.reshape(-1, 1) if one_d else ia
-    inv_w = _level_weights(fe.codes, fe.offsets, w)
-    out = np.empty_like(x2, dtype=np.float64)
-    converged = True
-    n_iter = 0
-    for j in range(x2.shape[1]):
-        col = np.ascontiguousarray(x2[:, j])
-        u = np.ascontiguousarray(i2[:, j]).copy() if init is not None else col.copy()
-        ok, it = _cg_demean(col, u, fe.codes, fe.offsets, inv_w, w, float(tol), int(maxiter))
-        out[:, j] = u
-        converged = converged and bool(ok)
-        n_iter = max(n_iter, int(it))
-    return (out[:, 0] if one_d else out), converged, n_iter
+        u = np.array(ia.reshape(-1, 1) if one_d else ia, dtype=np.float64, order="C")
+    else:
+        u = np.array(x2, dtype=np.float64, order="C")
+    if u.shape[1] == 0:
+        return (u[:, 0] if one_d else u), True, 0
+    scale = _weighted_norms(np.ascontiguousarray(x2), w)
+    converged, n_iter = demean_inplace(u, fe, w, scale, tol=tol, maxiter=maxiter)
+    return (u[:, 0] if one_d else u), converged, n_iter

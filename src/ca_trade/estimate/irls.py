@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.linalg
+from numba import njit
 
-from ca_trade.estimate.demean import FixedEffects, demean
+from ca_trade.estimate.demean import FixedEffects, demean, demean_inplace, level_weights
 
 __all__ = ["IRLSFit", "find_collinear", "poisson_deviance", "poisson_irls", "wls"]
 
@@ -227,6 +228,147 @@ def wls(
     )
 
 
+@njit(cache=True)
+def _log_y(y: FloatArray) -> FloatArray:
+    """``log(y)`` where ``y > 0``, 0 elsewhere (used by the deviance kernels)."""
+    out = np.zeros(y.shape[0])
+    for i in range(y.shape[0]):
+        if y[i] > 0.0:
+            out[i] = np.log(y[i])
+    return out
+
+
+@njit(cache=True)
+def _working(
+    y: FloatArray,
+    eta: FloatArray,
+    mu: FloatArray,
+    off: FloatArray,
+    pw: FloatArray,
+    X: FloatArray,
+    u: FloatArray,
+    zbuf: FloatArray,
+    w: FloatArray,
+    scale: FloatArray,
+    first: bool,
+) -> None:
+    """Working weights and response; warm start of the demeaning block ``u``.
+
+    Sets ``w = pw mu``, ``z = eta - off + (y - mu) / mu``, ``u[:, 0] = z - p`` where ``zbuf``
+    holds ``p`` (the previous fixed-effect component of ``z``; ignored on the first call) and
+    then ``zbuf = z``; ``scale`` gets the weighted norms of ``z`` and of the columns of ``X``.
+    """
+    n, k = X.shape
+    has_off = off.shape[0] == n
+    has_pw = pw.shape[0] == n
+    for j in range(k + 1):
+        scale[j] = 0.0
+    for i in range(n):
+        m = mu[i]
+        wi = pw[i] * m if has_pw else m
+        w[i] = wi
+        zi = eta[i] + (y[i] - m) / m
+        if has_off:
+            zi -= off[i]
+        u[i, 0] = zi if first else zi - zbuf[i]
+        zbuf[i] = zi
+        scale[0] += wi * zi * zi
+        for j in range(k):
+            scale[j + 1] += wi * X[i, j] * X[i, j]
+    for j in range(k + 1):
+        scale[j] = np.sqrt(scale[j])
+
+
+@njit(cache=True)
+def _gram(u: FloatArray, w: FloatArray) -> FloatArray:
+    """``u' W u`` for ``u`` of shape ``(n, m)``."""
+    n, m = u.shape
+    g = np.zeros((m, m))
+    for i in range(n):
+        wi = w[i]
+        for a in range(m):
+            wa = wi * u[i, a]
+            for b in range(a, m):
+                g[a, b] += wa * u[i, b]
+    for a in range(m):
+        for b in range(a):
+            g[a, b] = g[b, a]
+    return g
+
+
+@njit(cache=True)
+def _update(
+    u: FloatArray,
+    zbuf: FloatArray,
+    beta: FloatArray,
+    off: FloatArray,
+    y: FloatArray,
+    logy: FloatArray,
+    pw: FloatArray,
+    eta_new: FloatArray,
+    mu_new: FloatArray,
+) -> float:
+    """Compute the new linear predictor ``eta = z - (z~ - X~ b) + off`` and its deviance.
+
+    Also turns ``zbuf`` from ``z`` into the fixed-effect component ``z - z~`` (the warm start
+    of the next iteration).
+    """
+    n, m = u.shape
+    has_off = off.shape[0] == n
+    has_pw = pw.shape[0] == n
+    dev = 0.0
+    for i in range(n):
+        fit = 0.0
+        for j in range(1, m):
+            fit += u[i, j] * beta[j - 1]
+        p = zbuf[i] - u[i, 0]
+        e = p + fit
+        if has_off:
+            e += off[i]
+        zbuf[i] = p
+        eta_new[i] = e
+        mi = np.exp(e)
+        mu_new[i] = mi
+        term = y[i] * (logy[i] - e) - (y[i] - mi) if y[i] > 0.0 else mi
+        dev += pw[i] * term if has_pw else term
+    return 2.0 * dev
+
+
+@njit(cache=True)
+def _halve(
+    eta: FloatArray,
+    eta_new: FloatArray,
+    mu_new: FloatArray,
+    y: FloatArray,
+    logy: FloatArray,
+    pw: FloatArray,
+) -> float:
+    """Step-halving: ``eta_new = (eta + eta_new) / 2``; returns the new deviance."""
+    n = eta.shape[0]
+    has_pw = pw.shape[0] == n
+    dev = 0.0
+    for i in range(n):
+        e = 0.5 * (eta[i] + eta_new[i])
+        eta_new[i] = e
+        mi = np.exp(e)
+        mu_new[i] = mi
+        term = y[i] * (logy[i] - e) - (y[i] - mi) if y[i] > 0.0 else mi
+        dev += pw[i] * term if has_pw else term
+    return 2.0 * dev
+
+
+def _solve_gram(g: FloatArray) -> FloatArray:
+    """Solve ``(X~'WX~) b = X~'W z~`` from the Gram matrix of ``[z~, X~]``."""
+    xtx, xtz = g[1:, 1:], g[1:, 0]
+    if xtx.shape[0] == 0:
+        return np.zeros(0)
+    try:
+        c = scipy.linalg.cho_factor(xtx)
+        return np.asarray(scipy.linalg.cho_solve(c, xtz), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        return np.asarray(np.linalg.lstsq(xtx, xtz, rcond=None)[0], dtype=np.float64)
+
+
 def poisson_irls(
     y: FloatArray,
     X: FloatArray,
@@ -260,7 +402,8 @@ def poisson_irls(
     fixef_tol, fixef_maxiter
         Final demeaning tolerance and cap per demeaning call.
     X_tilde_init : ndarray, optional
-        Warm start for the partialled-out regressors.
+        Warm start for the partialled-out regressors (``X`` minus an element of the span of
+        the fixed-effect dummies).
 
     Returns
     -------
@@ -275,46 +418,46 @@ def poisson_irls(
     3.0
     """
     n, k = X.shape
-    pw = np.ones(n) if weights is None else weights
-    off = np.zeros(n) if offset is None else offset
-    ybar = float((pw * y).sum() / pw.sum())
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    empty = np.zeros(0)
+    pw = empty if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
+    off = empty if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
+    sum_pw = float(n) if weights is None else float(pw.sum())
+    ybar = float((y if weights is None else pw * y).sum() / sum_pw)
+    logy = _log_y(y)
+    # state: eta/mu and their candidates; u = [z~, X~] (demeaned in place, warm-started)
     mu = 0.5 * (y + ybar)
     eta = np.log(mu)
-    if offset is not None:
-        # start from the offset-adjusted mean, so that exp(eta) is not far off
-        eta = eta.copy()
-    dev_old = poisson_deviance(y, mu, pw)
+    eta_new = np.empty(n)
+    mu_new = np.empty(n)
+    u = np.empty((n, k + 1))
+    u[:, 1:] = X if X_tilde_init is None else X_tilde_init
+    zbuf = np.empty(n)
+    w = np.empty(n)
+    scale = np.empty(k + 1)
+    dev_old = poisson_deviance(y, mu, None if weights is None else pw)
     inner_tol = max(1e-4, fixef_tol) if fe is not None else fixef_tol
-    Xt_prev = X_tilde_init
-    p_z: FloatArray | None = None  # fixed-effect component of the previous working response
     converged = False
     fix_ok = True
     beta = np.zeros(k)
-    Xt = X
-    w = pw * mu
     it = 0
     for it in range(1, maxiter + 1):
-        w = pw * mu
-        z = eta - off + (y - mu) / mu
-        Xt, ok_x = _partial(X, fe, w, inner_tol, fixef_maxiter, Xt_prev)
-        z_init = None if p_z is None else z - p_z
-        zt, ok_z = _partial(z, fe, w, inner_tol, fixef_maxiter, z_init)
-        fix_ok = ok_x and ok_z
-        Xt_prev = Xt
-        p_z = z - zt
-        beta = _solve(Xt, zt, w)
-        e = zt - Xt @ beta
-        eta_new = z - e + off
-        mu_new = np.exp(eta_new)
-        dev = poisson_deviance(y, mu_new, pw)
+        _working(y, eta, mu, off, pw, X, u, zbuf, w, scale, it == 1)
+        if fe is not None:
+            fix_ok, _ = demean_inplace(
+                u, fe, w, scale, tol=inner_tol, maxiter=fixef_maxiter, inv_w=level_weights(fe, w)
+            )
+        beta = _solve_gram(_gram(u, w))
+        dev = _update(u, zbuf, beta, off, y, logy, pw, eta_new, mu_new)
         halvings = 0
         while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12)) and halvings < 10 and it > 1:
-            eta_new = 0.5 * (eta + eta_new)
-            mu_new = np.exp(eta_new)
-            dev = poisson_deviance(y, mu_new, pw)
+            dev = _halve(eta, eta_new, mu_new, y, logy, pw)
             halvings += 1
         eps = abs(dev - dev_old) / max(min(dev, dev_old), 0.1)
-        eta, mu, dev_old = eta_new, mu_new, dev
+        eta, eta_new = eta_new, eta
+        mu, mu_new = mu_new, mu
+        dev_old = dev
         if eps < tol and inner_tol <= fixef_tol * (1 + 1e-12):
             converged = True
             break
@@ -326,7 +469,7 @@ def poisson_irls(
         beta=beta,
         eta=eta,
         mu=mu,
-        X_tilde=np.ascontiguousarray(Xt),
+        X_tilde=np.ascontiguousarray(u[:, 1:]),
         weights=w,
         deviance=dev_old,
         n_iter=it,

@@ -465,10 +465,14 @@ def _rectifier_core(
 ) -> BoolArray:
     """Run the iterated rectifier on already validated, active observations.
 
-    Rectifier rounds alternate with certificate checks (:func:`_certify`); once some rows are
-    certified as separated they are removed and the rectifier restarts on the rest, which is
-    exact: a certificate on the full sample plus a large multiple of one on the rest certifies
-    the union, and a certificate on the full sample restricted to the rest is one there.
+    Each run of the rectifier (:func:`_rectify`) returns rows it has proven separated (by its
+    stopping rule or by a certificate check); they are removed and the rectifier restarts on
+    the rest, until a run finds nothing. Restarting is exact: a certificate on the full sample
+    plus a large multiple of one on the rest certifies the union, and a certificate on the
+    full sample restricted to the rest is one there. It is also needed: the stopping rule
+    proves the rows it flags separated, but may miss others (a separated row can get a zero
+    fit); the final run's first iteration regresses ``1{y == 0}`` itself, and a zero fit there
+    proves that nothing is left (``sum(z) = 0`` on the zeros for every certificate ``z``).
     """
     n = y.shape[0]
     if x.shape[1]:  # drop all-zero columns, scale to unit max so tolerances are comparable
@@ -480,13 +484,13 @@ def _rectifier_core(
     while True:
         idx = np.flatnonzero(active)
         sub_codes = [c[idx] for c in codes]
-        found, final, used = _rectify(y[idx], x[idx], sub_codes, tol, left, ls_maxiter)
+        found, used = _rectify(y[idx], x[idx], sub_codes, tol, left, ls_maxiter)
         left -= used
         if found is None:
             break
-        separated[idx[found]] = True
-        if final:
+        if not found.any():
             return separated
+        separated[idx[found]] = True
         active[idx[found]] = False
     msg = (
         f"iterated-rectifier separation check reached its cap of {maxiter} iterations before "
@@ -532,16 +536,25 @@ def _rectify(
     tol: float,
     maxiter: int,
     ls_maxiter: int,
-) -> tuple[BoolArray | None, bool, int]:
-    """Rectifier iterations; return (separated rows, whether final, iterations used).
+) -> tuple[BoolArray | None, int]:
+    """Rectifier iterations; return (rows proven separated, iterations used).
 
-    ``separated`` is None when the cap is reached. ``final`` is False when the rows were
-    certified by :func:`_certify` before the rectifier converged (more may remain).
+    The rows are None when the cap is reached; an empty mask means none was found.
+
+    Besides the rectifier step, two exact devices keep the number of iterations small:
+
+    - *dual certificate*: the residual ``r = u - fit`` of a weighted least-squares fit is
+      orthogonal (in the weights) to every candidate certificate ``z``; where ``r >= 0`` on
+      all zero rows, ``sum_i w_i r_i z_i = 0`` with ``z >= 0`` forces ``z_i = 0`` wherever
+      ``r_i > 0`` (Farkas' lemma): those rows are proven *not* separated and join the
+      equality-constrained rows (ppmlhdfe stops here instead, declaring separated the rows
+      with a positive fit and a zero residual, which can flag rows that are not separated);
+    - *certificate checks* of the current candidates (:func:`_certify`) every few iterations.
     """
     boundary = y == 0
-    interior = ~boundary
+    heavy = ~boundary  # rows where every certificate is zero: y > 0, or proven not separated
     regtol = max(tol**2, 1e-13)
-    weights = np.where(interior, _M_WEIGHT, 1.0)
+    weights = np.where(heavy, _M_WEIGHT, 1.0)
     design = _WeightedDesign(x, codes, weights)
     u = boundary.astype(np.float64)
     negative_streak = np.zeros(y.shape[0], dtype=np.int64)
@@ -549,38 +562,41 @@ def _rectify(
         fit, ok = design.fit(u, regtol, ls_maxiter)
         _warn_ls(ok, ls_maxiter)
         resid = u - fit
-        delta = _implied_delta(x, interior, u, tol)
+        delta = _implied_delta(x, heavy, u, tol)
+        free = ~heavy
 
-        fit[interior] = 0.0
-        fit[boundary & (fit > -0.1 * delta) & (fit < delta)] = 0.0
-        if np.all(fit[boundary] >= 0):
-            return boundary & (fit > 0), True, it
+        fit[heavy] = 0.0
+        fit[free & (fit > -0.1 * delta) & (fit < delta)] = 0.0
+        if np.all(fit[free] >= 0):
+            return free & (fit > 0), it
 
-        # ppmlhdfe stops when no residual is negative, declaring separated the rows with a
-        # positive fit and a zero residual; that shortcut can flag rows that are not separated
-        # (our linear-programming tests found cases), so here it only proposes candidates,
-        # which must pass the certificate check like the periodic ones
         resid[np.abs(resid) < _ZERO_TOL] = 0.0
-        no_negative_resid = bool(np.all(resid[boundary] >= 0))
-        if no_negative_resid or it == 3 or it % 10 == 0:
-            candidates = boundary & (fit > 0)
-            if no_negative_resid:
-                candidates &= resid <= delta
-            certified = _certify(x, codes, candidates, tol, ls_maxiter)
+        rebuild = False
+        if np.all(resid[free] >= 0):
+            proven = free & (resid > delta)
+            if not np.any(free & ~proven):
+                return np.zeros(y.shape[0], dtype=bool), it
+            heavy |= proven
+            weights[proven] = _M_WEIGHT
+            rebuild = True
+        elif it == 3 or it % 10 == 0:
+            certified = _certify(x, codes, free & (fit > 0), tol, ls_maxiter)
             if certified is not None:
-                return certified, False, it
+                return certified, it
 
         # acceleration (after ppmlhdfe's): zero rows whose fit stays negative are very likely
         # not separated (a certificate is zero there); weighting them more pulls the fit to
         # zero on them faster. Rows flagged at the end are still verified by the stopping rule.
-        negative_streak = np.where(boundary & (fit < 0), negative_streak + 1, 0)
+        negative_streak = np.where(~heavy & (fit < 0), negative_streak + 1, 0)
         stuck = negative_streak >= 3
         if stuck.any():
             weights[stuck] = np.minimum(weights[stuck] * 4.0, _ACCEL_MAX_WEIGHT)
             negative_streak[stuck] = 0
+            rebuild = True
+        if rebuild:
             design = _WeightedDesign(x, codes, weights)
-        u = np.where(boundary, np.maximum(fit, 0.0), 0.0)
-    return None, False, maxiter
+        u = np.where(heavy, 0.0, np.maximum(fit, 0.0))
+    return None, maxiter
 
 
 def _certify(

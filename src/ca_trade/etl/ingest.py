@@ -42,18 +42,19 @@ import polars as pl
 from ca_trade.etl.countries import CodeTable, code_table
 from ca_trade.etl.layouts import normalise_name, read_head, scan_layout, sniff_header
 from ca_trade.etl.quarantine import count_data_lines, empty_quarantine, whole_file_record
-from ca_trade.etl.schema import FLOW_SCHEMA, FLOW_SORT_KEY, QUARANTINE_SCHEMA
+from ca_trade.etl.schema import FLOW_SCHEMA, QUARANTINE_SCHEMA
 from ca_trade.etl.sources import detect_source
 from ca_trade.etl.store import (
     TMP_NAME,
     read_manifest,
     recover,
     sha256_file,
+    sink_parquet,
     swap_in,
     write_json,
     write_parquet,
 )
-from ca_trade.etl.validate import transform
+from ca_trade.etl.validate import DUP_KEY, transform
 from ca_trade.exceptions import DataValidationWarning
 
 __all__ = ["ETL_VERSION", "FileReport", "IngestReport", "ingest"]
@@ -64,16 +65,6 @@ _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".gz"}
 # A header without a known layout but with one of these words is a damaged Comtrade file
 # (quarantined); other unrecognised files are listed as ignored.
 _COMTRADE_WORDS = ("reporter", "partner", "commodity", "cmdcode", "tradevalue", "primaryvalue")
-_DUP_KEY = [
-    "classification",
-    "year",
-    "classification_version",
-    "period",
-    "reporter_code",
-    "partner_code",
-    "flow",
-    "cmd_code",
-]
 _PARSE_ERRORS: tuple[type[BaseException], ...] = (
     pl.exceptions.PolarsError,
     OSError,
@@ -317,7 +308,7 @@ def ingest(
     --------
     >>> import tempfile, pathlib
     >>> raw = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (raw / "a.csv").write_text("x,y\n1,2\n")
+    >>> _ = (raw / "a.csv").write_text("reporter,partner\n398,156\n")
     >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
@@ -350,7 +341,7 @@ def ingest(
         sha = sha256_file(path)
         # The staged rows carry the file name, so the cache key covers name and content.
         name_id = hashlib.sha256(rel.encode()).hexdigest()[:8]
-        key = f"{sha[:32]}-{name_id}-{codes.digest}-v{ETL_VERSION}"
+        key = f"{sha[:32]}-{name_id}-{codes.digest}-v{ETL_VERSION}-pl{pl.__version__}"
         stage = staging / f"{key}.parquet"
         prev: dict[str, Any] = old_files.get(rel) or {}
         cached = prev.get("key") == key
@@ -457,10 +448,16 @@ def ingest(
 
 
 def _build(stages: list[Path], tmp: Path, by_file: dict[str, FileReport]) -> pl.DataFrame:
-    """Pass 2: count, de-duplicate, partition and write; return quarantined rows."""
+    """Pass 2: count, de-duplicate, partition and write; return quarantined rows.
+
+    Streaming: each partition is one filtered scan of the staged files sunk to Parquet, rows
+    in (source file, source line) order. Duplicates are found on the key hash first, then
+    confirmed on the key columns, so only candidate rows are ever held in memory.
+    """
     lf = pl.scan_parquet(stages)
-    counts = lf.group_by("source_file", "_status").len().collect()
-    for f, st, n in counts.iter_rows():
+    counts = lf.group_by("source_file", "_status", "classification", "year").len().collect()
+    parts: dict[str, set[tuple[str, int]]] = {"ok": set(), "f:partner_world": set()}
+    for f, st, cls, year, n in counts.iter_rows():
         r = by_file[f]
         r.rows_read += int(n)
         if st == "ok":
@@ -470,25 +467,26 @@ def _build(stages: list[Path], tmp: Path, by_file: dict[str, FileReport]) -> pl.
         else:
             rule = st[2:]
             r.rows_filtered[rule] = r.rows_filtered.get(rule, 0) + int(n)
+        if st in parts:
+            parts[st].add((cls, year))
 
     ok = lf.filter(pl.col("_status") == "ok")
-    dups = (
-        ok.group_by(_DUP_KEY)
-        .agg(pl.len().alias("_n"), pl.col("value_usd").n_unique().alias("_nv"))
-        .filter(pl.col("_n") > 1)
-        .collect()
-    )
-    drop = pl.DataFrame(schema={"source_file": pl.String, "source_line": pl.Int64})
+    cand = ok.group_by("_key").len().filter(pl.col("len") > 1).select("_key").collect()
     dq = empty_quarantine()
-    if dups.height:
+    drop: dict[str, list[int]] = {}
+    if cand.height:
         rows = (
-            ok.join(dups.lazy(), on=_DUP_KEY, how="inner")
-            .sort("source_file", "source_line")
-            .with_columns(_rank=pl.int_range(pl.len()).over(_DUP_KEY))
+            ok.join(cand.lazy(), on="_key", how="semi")
             .collect()
+            .sort("source_file", "source_line")
+            .with_columns(
+                _n=pl.len().over(DUP_KEY),
+                _nv=pl.col("value_usd").n_unique().over(DUP_KEY),
+                _rank=pl.int_range(pl.len()).over(DUP_KEY),
+            )
         )
-        conflict = rows.filter(pl.col("_nv") > 1)
-        exact = rows.filter((pl.col("_nv") == 1) & (pl.col("_rank") > 0))
+        conflict = rows.filter((pl.col("_n") > 1) & (pl.col("_nv") > 1))
+        exact = rows.filter((pl.col("_n") > 1) & (pl.col("_nv") == 1) & (pl.col("_rank") > 0))
         for frame, reason in ((conflict, "duplicate_conflict"), (exact, "duplicate_record")):
             for f, n in frame.group_by("source_file").len().iter_rows():
                 r = by_file[f]
@@ -497,7 +495,8 @@ def _build(stages: list[Path], tmp: Path, by_file: dict[str, FileReport]) -> pl.
                     r.rows_quarantined += int(n)
                 else:
                     r.rows_filtered[reason] = r.rows_filtered.get(reason, 0) + int(n)
-        drop = pl.concat([conflict, exact]).select("source_file", "source_line")
+        for f, line in pl.concat([conflict, exact]).select("source_file", "source_line").rows():
+            drop.setdefault(f, []).append(int(line))
         dq = conflict.select(
             pl.col("source_file").alias("file"),
             pl.col("source_line").alias("line"),
@@ -506,19 +505,18 @@ def _build(stages: list[Path], tmp: Path, by_file: dict[str, FileReport]) -> pl.
             pl.lit("duplicate_conflict").alias("reason"),
             pl.lit(1, pl.Int64).alias("rows"),
         )
-        ok = ok.join(drop.lazy(), on=["source_file", "source_line"], how="anti")
+    for f, lines in sorted(drop.items()):
+        ok = ok.filter(~((pl.col("source_file") == f) & pl.col("source_line").is_in(lines)))
 
     world = lf.filter(pl.col("_status") == "f:partner_world")
-    for name, part in (("flows", ok), ("controls", world)):
-        keys = part.select("classification", "year").unique().collect()
-        for cls, year in sorted(keys.iter_rows()):
-            frame = (
-                part.filter((pl.col("classification") == cls) & (pl.col("year") == year))
-                .select(list(FLOW_SCHEMA))
-                .sort(FLOW_SORT_KEY)
-                .collect()
-            )
-            _write_partition(frame, tmp / name / f"classification={cls}" / f"year={year}")
+    for name, part, keys in (
+        ("flows", ok, parts["ok"]),
+        ("controls", world, parts["f:partner_world"]),
+    ):
+        for cls, year in sorted(keys):
+            folder = tmp / name / f"classification={cls}" / f"year={year}"
+            subset = part.filter((pl.col("classification") == cls) & (pl.col("year") == year))
+            _write_partition(subset.select(list(FLOW_SCHEMA)), folder)
 
     q = (
         lf.filter(pl.col("_status").str.starts_with("q:"))
@@ -535,6 +533,6 @@ def _build(stages: list[Path], tmp: Path, by_file: dict[str, FileReport]) -> pl.
     return pl.concat([q, dq], how="vertical")
 
 
-def _write_partition(frame: pl.DataFrame, folder: Path) -> None:
-    """Write one partition as ``folder/part-0.parquet``."""
-    write_parquet(frame, folder / "part-0.parquet")
+def _write_partition(frame: pl.LazyFrame, folder: Path) -> None:
+    """Stream one partition to ``folder/part-0.parquet`` (via a temporary name)."""
+    sink_parquet(frame, folder / "part-0.parquet")

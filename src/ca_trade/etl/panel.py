@@ -105,6 +105,48 @@ def _domestic_values(
     return out
 
 
+def _sector_level(sector: str) -> str:
+    if sector == "TOTAL":
+        return "total"
+    if len(sector) == 3 and sector.startswith("S") and sector[1:].isdigit():
+        return "section"
+    return "chapter"
+
+
+def _known_zeros(reconciled: pd.DataFrame, grid: pd.DataFrame, sector: str) -> np.ndarray:
+    """Whether a missing (exporter, importer, year) flow in ``sector`` is a known zero.
+
+    From the exporter side: the exporter reported exports at this sector level that year,
+    and either it reported this pair at this level, or nobody reported the pair at all (a
+    pair reported only at a coarser level says nothing about this sector). Likewise from the
+    importer side.
+    """
+    level = reconciled["sector"].astype(str).map(_sector_level)
+    at_level = reconciled[level == _sector_level(sector)]
+    pair_any = set(zip(reconciled["exporter"], reconciled["importer"], reconciled["year"]))
+    masks = []
+    for side, sources in (
+        ("exporter", ["both", "exporter_only"]),
+        ("importer", ["both", "importer_only"]),
+    ):
+        lvl_rep = at_level[at_level["source"].isin(sources)]
+        reporter = set(zip(lvl_rep[side], lvl_rep["year"]))
+        pair_lvl = set(zip(lvl_rep["exporter"], lvl_rep["importer"], lvl_rep["year"]))
+        masks.append(
+            np.fromiter(
+                (
+                    (r, y) in reporter and ((e, i, y) in pair_lvl or (e, i, y) not in pair_any)
+                    for e, i, y, r in zip(
+                        grid["exporter"], grid["importer"], grid["year"], grid[side]
+                    )
+                ),
+                dtype=bool,
+                count=len(grid),
+            )
+        )
+    return masks[0] | masks[1]
+
+
 def build_panel(
     reconciled: pd.DataFrame,
     *,
@@ -166,6 +208,13 @@ def build_panel(
             f"reconciled flows lack columns {sorted(need - set(reconciled.columns))}; "
             "pass the output of ca_trade.etl.reconcile"
         )
+    if sector != "TOTAL" and not (reconciled["sector"] == "TOTAL").any():
+        warnings.warn(
+            f"reconciled flows have no TOTAL rows: pairs reported only in total cannot be told "
+            f"from zeros in sector {sector}; reconcile with sectors=['total', ...]",
+            DataValidationWarning,
+            stacklevel=2,
+        )
     r = reconciled[reconciled["sector"].astype(str) == sector]
     if years is not None:
         r = r[r["year"].isin(list(years))]
@@ -176,7 +225,7 @@ def build_panel(
     )
     known = set(facts.countries()["iso3"])
     if countries is None:
-        present = set(r["exporter"]) | set(r["importer"])
+        present = set(reconciled["exporter"]) | set(reconciled["importer"])
         dropped = sorted(present - known)
         if dropped:
             warnings.warn(
@@ -193,7 +242,7 @@ def build_panel(
             raise DataValidationError(
                 f"countries {unknown} have no packaged facts (ca_trade.facts.countries)"
             )
-    yrs = sorted({int(y) for y in r["year"]}) if years is None else sorted(set(years))
+    yrs = sorted({int(y) for y in reconciled["year"]}) if years is None else sorted(set(years))
     if not cset or not yrs:
         raise DataValidationError("no countries or years left to build a panel from")
     r = r[r["exporter"].isin(cset) & r["importer"].isin(cset)]
@@ -202,15 +251,9 @@ def build_panel(
         [cset, cset, yrs], names=["exporter", "importer", "year"]
     ).to_frame(index=False)
     p = grid.merge(r[["exporter", "importer", "year", "value_usd", "source"]], how="left")
-    rep_x = reconciled[reconciled["source"].isin(["both", "exporter_only"])]
-    rep_m = reconciled[reconciled["source"].isin(["both", "importer_only"])]
-    xr = set(zip(rep_x["exporter"], rep_x["year"]))
-    mr = set(zip(rep_m["importer"], rep_m["year"]))
     dom = p["exporter"] == p["importer"]
-    known_zero = [
-        (e, y) in xr or (i, y) in mr for e, i, y in zip(p["exporter"], p["importer"], p["year"])
-    ]
-    zero = p["value_usd"].isna() & ~dom & np.asarray(known_zero, dtype=bool)
+    known_zero = _known_zeros(reconciled, p, sector)
+    zero = p["value_usd"].isna() & ~dom & known_zero
     p.loc[zero, "value_usd"] = 0.0
     p.loc[zero, "source"] = "zero"
     p = p[dom | p["source"].notna()].copy()

@@ -22,9 +22,9 @@ __all__ = [
     "FILTER_RULES",
     "FLOW_COLUMNS",
     "FLOW_SCHEMA",
-    "FLOW_SORT_KEY",
     "QUARANTINE_REASONS",
     "QUARANTINE_SCHEMA",
+    "ROW_ORDER",
     "flow_schema_markdown",
 ]
 
@@ -65,17 +65,9 @@ FLOW_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
 
 FLOW_SCHEMA: dict[str, pl.DataType] = {k: v[0] for k, v in FLOW_COLUMNS.items()}
 
-#: Rows inside one partition are sorted by this key (deterministic output).
-FLOW_SORT_KEY: list[str] = [
-    "reporter",
-    "partner",
-    "flow",
-    "cmd_code",
-    "period",
-    "classification_version",
-    "source_file",
-    "source_line",
-]
+#: Order of rows inside one partition: source file name, then line (deterministic, and
+#: it lets ingest stream partitions without a global sort).
+ROW_ORDER: list[str] = ["source_file", "source_line"]
 
 #: Quarantine record columns: one row per quarantined input row (``rows`` = 1) or one
 #: whole-file record (``line`` null, ``rows`` = the number of data lines in the file).

@@ -59,7 +59,7 @@ def fixed_point(
     tol: float,
     maxiter: int,
     method: str = "anderson",
-    memory: int = 6,
+    memory: int = 10,
     damping: float = 1.0,
 ) -> FixedPointOutcome:
     """Solve ``x = g(x)``.
@@ -76,7 +76,7 @@ def fixed_point(
         Iteration cap (both phases together).
     method : {"anderson", "damped"}
         Anderson acceleration with damped fallback, or the damped iteration only.
-    memory : int, default 6
+    memory : int, default 10
         Anderson memory.
     damping : float, default 1.0
         Step of the damped iteration (halved while the residual grows).

@@ -162,6 +162,7 @@ class _Solution:
 
     ratios: dict[str, np.ndarray]
     new_flows: np.ndarray
+    log_price: np.ndarray
     converged: bool
     n_iter: int
     residuals: dict[str, float]
@@ -239,9 +240,8 @@ def solve_problem(
     def normalize(x: np.ndarray) -> np.ndarray:
         if problem.numeraire is not None:
             return x - x[problem.numeraire]
-        if cond:
-            c = np.log(np.sum(y_base)) - np.log(np.sum(y_base * np.exp(x)))
-            return x + c
+        if cond or psi == 0.0:  # output moves with the price: no resistance needed
+            return x + (np.log(np.sum(y_base)) - np.log(np.sum(y_base * np.exp(x))))
         _, _, _, log_y, *_ = state(x)
         return x + (np.log(np.sum(y_base)) - np.log(np.sum(y_base * np.exp(log_y))))
 
@@ -295,7 +295,7 @@ def solve_problem(
         "imports": imports,
         "domestic": np.diag(new) / np.diag(x_base),
     }
-    return _Solution(ratios, new, converged, out.n_iter, residuals, out.method)
+    return _Solution(ratios, new, x, converged, out.n_iter, residuals, out.method)
 
 
 def _to_result(

@@ -13,6 +13,7 @@ solution fails (no convergence, residual check, estimation error) are counted an
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ca_trade.exceptions import CaTradeError, SpecificationError
+from ca_trade.exceptions import CaTradeError, GEError, SpecificationError
 from ca_trade.ge._inputs import pair_matrix
 from ca_trade.ge.results import RATIO_COLUMNS, GEResult
 from ca_trade.ge.scenario import Scenario
@@ -150,6 +151,7 @@ class _Job:
     theta_offset: float
     tol: float
     maxiter: int
+    x0: np.ndarray | None = None
 
 
 def _solve_draws(job: _Job) -> list[tuple[int, np.ndarray | None, np.ndarray | None, str]]:
@@ -165,7 +167,7 @@ def _solve_draws(job: _Job) -> list[tuple[int, np.ndarray | None, np.ndarray | N
             log_b = np.zeros((problem.n, problem.n))
             for reg, mat in job.changes.items():
                 log_b += coef[reg] * mat
-            sol = solve_problem(problem, log_b, tol=job.tol, maxiter=job.maxiter)
+            sol = solve_problem(problem, log_b, tol=job.tol, maxiter=job.maxiter, x0=job.x0)
             if not sol.converged:
                 raise CaTradeError(f"no converged fixed point (residuals {sol.residuals})")
             ratios = np.column_stack([sol.ratios[c] for c in RATIO_COLUMNS])
@@ -187,11 +189,14 @@ def _run(
     theta_offset: float,
     tol: float,
     maxiter: int,
+    x0: np.ndarray | None = None,
 ) -> list[tuple[int, np.ndarray | None, np.ndarray | None, str]]:
     indexed = list(enumerate(coefs))
     n_chunks = max(1, min(len(indexed), 4 * max(n_jobs, 1)))
     chunks = [indexed[i::n_chunks] for i in range(n_chunks)]
-    jobs = [_Job(problem, changes, c, theta_from, theta_offset, tol, maxiter) for c in chunks if c]
+    jobs = [
+        _Job(problem, changes, c, theta_from, theta_offset, tol, maxiter, x0) for c in chunks if c
+    ]
     if n_jobs <= 1:
         results = [_solve_draws(j) for j in jobs]
     else:
@@ -226,7 +231,8 @@ def _summarise(
     if good:
         stack = np.stack([r for _, r, _ in good])  # draws x countries x ratios
         flows = np.stack([f for _, _, f in good])
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: pairs with zero flows
             lo = np.nanpercentile(stack, lo_q, axis=0)
             hi = np.nanpercentile(stack, hi_q, axis=0)
             sd = np.nanstd(stack, axis=0, ddof=1) if len(good) > 1 else np.full_like(lo, np.nan)
@@ -382,6 +388,11 @@ def parametric_draws(
         np.zeros((problem.n, problem.n)),
     )
     point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
+    if not point_sol.converged:
+        raise GEError(
+            f"the solution at the point estimates failed its check (residuals "
+            f"{point_sol.residuals}); fix the scenario before drawing."
+        )
     point = _to_result(point_problem, point_sol, "anderson", scenario.description)
     outcomes = _run(
         problem,
@@ -392,6 +403,7 @@ def parametric_draws(
         theta_offset=1.0,
         tol=tol,
         maxiter=maxiter,
+        x0=point_sol.log_price,
     )
     return _summarise(point, problem, outcomes, coefs, method="parametric", alpha=alpha, seed=seed)
 
@@ -446,7 +458,9 @@ def _estimate_draws(job: _BootJob) -> list[tuple[int, dict[str, float] | None, s
         sample = job.data.iloc[rows].reset_index(drop=True)
         try:
             params = job.estimator(sample)
-            coef = {n: float(params[n]) for n in job.names}
+            coef = {n: float(params[n]) for n in job.names if n in params}
+            if not coef:
+                raise CaTradeError(f"the estimator returned none of {job.names}")
             if not all(np.isfinite(list(coef.values()))):
                 raise CaTradeError("non-finite coefficient")
             out.append((k, coef, ""))
@@ -482,7 +496,8 @@ def pairs_bootstrap(
     flows : pandas.DataFrame
         Baseline flows of the GE problem (calibrated baseline kept fixed across draws).
     scenario : Scenario
-        The policy; its regressors must be estimated coefficients of the model.
+        The policy; its coefficients that the model estimates are re-estimated in every draw,
+        the others (e.g. a user-given elasticity) stay fixed.
     theta : float
         Trade elasticity.
     estimator : callable, optional
@@ -529,6 +544,18 @@ def pairs_bootstrap(
     problem = prepare(flows, theta, **solve_kwargs)
     changes = _change_matrices(scenario, problem.countries)
     names = scenario.regressors
+    fixed = dict(scenario.coefficients)
+    point_problem = problem
+    if theta_from is not None:
+        point_problem = replace(problem, theta=-float(fixed[theta_from]) - 1.0)
+    log_b = sum((fixed[r] * m for r, m in changes.items()), np.zeros((problem.n, problem.n)))
+    point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
+    if not point_sol.converged:
+        raise GEError(
+            f"the solution at the point estimates failed its check (residuals "
+            f"{point_sol.residuals}); fix the scenario before drawing."
+        )
+    point = _to_result(point_problem, point_sol, "anderson", scenario.description)
     children = np.random.SeedSequence(seed).spawn(n_draws)
     indexed = list(enumerate(children))
     n_chunks = max(1, min(n_draws, 4 * n_jobs))
@@ -543,8 +570,9 @@ def pairs_bootstrap(
         with ProcessPoolExecutor(max_workers=n_jobs) as pool:
             est_out = list(pool.map(_estimate_draws, jobs))
     estimates = sorted((r for chunk in est_out for r in chunk), key=lambda r: r[0])
-    fixed = dict(scenario.coefficients)
-    coef_rows = [{**fixed, **(c or {n: np.nan for n in names})} for _, c, _ in estimates]
+    coef_rows = [
+        {**fixed, **(c if c is not None else dict.fromkeys(names, np.nan))} for _, c, _ in estimates
+    ]
     est_failures = {k: msg for k, c, msg in estimates if c is None}
     ok_rows = [(k, coef_rows[k]) for k, c, _ in estimates if c is not None]
     outcomes = _run(
@@ -556,14 +584,9 @@ def pairs_bootstrap(
         theta_offset=1.0,
         tol=tol,
         maxiter=maxiter,
+        x0=point_sol.log_price,
     )
     remapped = [(ok_rows[i][0], r, f, m) for i, r, f, m in outcomes]
-    point_problem = problem
-    if theta_from is not None:
-        point_problem = replace(problem, theta=-float(fixed[theta_from]) - 1.0)
-    log_b = sum((fixed[r] * m for r, m in changes.items()), np.zeros((problem.n, problem.n)))
-    point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
-    point = _to_result(point_problem, point_sol, "anderson", scenario.description)
     return _summarise(
         point,
         problem,

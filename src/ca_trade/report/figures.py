@@ -137,7 +137,12 @@ def coefplot(
 
     Examples
     --------
-    >>> fig = coefplot([res1, res2], keep=["rta", "ln_dist"])  # doctest: +SKIP
+    >>> import pandas as pd
+    >>> from ca_trade.report.stored import StoredResults
+    >>> r = StoredResults(pd.Series({"rta": 0.5}), pd.DataFrame([[0.01]], ["rta"], ["rta"]), 99)
+    >>> fig = coefplot([r], truth={"rta": 0.45})
+    >>> fig.axes[0].get_yticklabels()[0].get_text()
+    'rta'
     """
     if not 0.0 < float(alpha) < 1.0:
         raise SpecificationError(f"alpha must lie in (0, 1); got {alpha!r}")

@@ -1,0 +1,681 @@
+"""Schema of run configurations: dataclasses, validation and safe path resolution (internal).
+
+The public names are re-exported by :mod:`ca_trade.pipeline`, whose docstring documents the
+TOML schema.
+
+Examples
+--------
+>>> from ca_trade._pipeline_schema import check_formula
+>>> check_formula("y ~ x | fe", where="cfg")
+'y ~ x | fe'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ca_trade.exceptions import ConfigError
+
+__all__ = [
+    "Config",
+    "GESettings",
+    "ScenarioSpec",
+    "Specification",
+    "check_formula",
+    "find_project_root",
+    "load_config",
+    "parse_config",
+    "parse_scenario",
+]
+
+_MODELS = ("ppml", "ols")
+_RECONCILE = ("baci", "importer_first", "exporter_first")
+_TABLE_FORMATS = ("tex", "md", "html")
+_FIGURE_FORMATS = ("png", "pdf")
+_SCENARIO_KINDS: dict[str, tuple[set[str], set[str]]] = {
+    # kind: (required keys, optional keys) besides name/kind/description/specification
+    "customs_union": ({"members"}, {"cet", "elasticity"}),
+    "remove_internal_tariffs": ({"members"}, {"elasticity"}),
+    "corridor": ({"links"}, {"days_saved", "cost_reduction", "ave_per_day", "elasticity"}),
+}
+_SAFE_FUNCS = {"log", "log1p", "exp", "sqrt"}
+_FORMULA_CHARS = re.compile(r"^[A-Za-z0-9_\s~+\-*:^|(),.]*$")
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+
+
+# --------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Specification:
+    """One estimation of a run.
+
+    Parameters
+    ----------
+    name : str
+        Identifier (column name in tables, file name of saved estimates).
+    model : {"ppml", "ols"}
+        Estimator.
+    formula : str
+        fixest-style formula, checked by :func:`check_formula`.
+    vcov : str or dict
+        Covariance.
+    ssc : str
+        Small-sample convention.
+    years : tuple of int, optional
+        Inclusive year window.
+    international_only : bool
+        Drop domestic pairs.
+    tol : float, optional
+        Estimator tolerance.
+    """
+
+    name: str
+    model: str
+    formula: str
+    vcov: str | dict[str, str] = "hetero"
+    ssc: str = "stata"
+    years: tuple[int, int] | None = None
+    international_only: bool = False
+    tol: float | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One counterfactual of a run.
+
+    Parameters
+    ----------
+    name : str
+        Identifier.
+    kind : str
+        ``customs_union``, ``remove_internal_tariffs`` or ``corridor``.
+    specification : str
+        Name of the specification whose coefficients build the partial effects.
+    params : dict
+        The kind's parameters (members, cet, links, days_saved, ...).
+    description : str
+        Human description (default generated).
+    """
+
+    name: str
+    kind: str
+    specification: str
+    params: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class GESettings:
+    """General-equilibrium settings shared by the scenarios of a run.
+
+    Parameters
+    ----------
+    year : int, optional
+        Baseline year (default: the panel's last year with domestic flows).
+    theta : float
+        Trade elasticity.
+    closure : str
+        ``additive`` or ``multiplicative`` trade imbalances.
+    draws : int
+        Parametric draws for confidence intervals (0: none).
+    seed : int
+        Seed of the draws.
+    alpha : float
+        Intervals are ``1 - alpha``.
+    """
+
+    year: int | None = None
+    theta: float = 5.0
+    closure: str = "additive"
+    draws: int = 200
+    seed: int = 2024
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated run configuration (see the module docstring for the TOML schema).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The TOML file.
+    project_root : pathlib.Path
+        Paths must resolve inside it unless ``allow_outside_project``.
+    root : pathlib.Path
+        Resolved output root of the run.
+    name : str
+        Run name.
+    synthetic : bool
+        Label outputs SYNTHETIC.
+    record_git_commit : bool
+        Record the git commit in artefacts.
+    allow_outside_project : bool
+        Whether paths may leave the project.
+    source_kind : str
+        ``sample`` or ``raw``.
+    raw_dir : pathlib.Path
+        Raw files (read, or written by the sample generator).
+    seed : int
+        Sample seed.
+    years : tuple of int
+        Sample years.
+    reconcile_method : str
+        Mirror reconciliation method.
+    sector : str
+        Panel sector.
+    specifications : tuple of Specification
+        Estimations.
+    ge : GESettings
+        GE settings.
+    scenarios : tuple of ScenarioSpec
+        Counterfactuals.
+    table_formats, figure_formats : tuple of str
+        Output formats.
+    """
+
+    path: Path
+    project_root: Path
+    root: Path
+    name: str = "run"
+    synthetic: bool = False
+    record_git_commit: bool = False
+    allow_outside_project: bool = False
+    source_kind: str = "sample"
+    raw_dir: Path = Path("data/raw")
+    seed: int = 2024
+    years: tuple[int, int] = (2000, 2023)
+    reconcile_method: str = "baci"
+    sector: str = "TOTAL"
+    specifications: tuple[Specification, ...] = ()
+    ge: GESettings = field(default_factory=GESettings)
+    scenarios: tuple[ScenarioSpec, ...] = ()
+    table_formats: tuple[str, ...] = _TABLE_FORMATS
+    figure_formats: tuple[str, ...] = _FIGURE_FORMATS
+
+    @property
+    def data_dir(self) -> Path:
+        """Directory of intermediate data (sample, processed flows, panel)."""
+        return self.root / "data"
+
+    @property
+    def output_dirs(self) -> tuple[Path, ...]:
+        """Directories whose files ``--check`` compares."""
+        return (self.root / "tables", self.root / "figures", self.root / "estimates")
+
+
+def find_project_root(start: str | os.PathLike[str]) -> Path:
+    """Return the nearest ancestor of ``start`` holding ``pyproject.toml`` or ``.git``.
+
+    Parameters
+    ----------
+    start : path-like
+        A file or directory.
+
+    Returns
+    -------
+    pathlib.Path
+        That ancestor, or the directory of ``start`` when there is none.
+
+    Examples
+    --------
+    >>> find_project_root("/").is_dir()
+    True
+    """
+    p = Path(start).resolve()
+    base = p if p.is_dir() else p.parent
+    for cand in (base, *base.parents):
+        if (cand / "pyproject.toml").is_file() or (cand / ".git").exists():
+            return cand
+    return base
+
+
+def check_formula(formula: Any, *, where: str) -> str:
+    """Check that a formula uses only the safe formula grammar; return it unchanged.
+
+    Allowed: variable names, numbers, whitespace, ``~ + - * : ^ | ( ) ,`` and calls of
+    ``log``, ``log1p``, ``exp`` and ``sqrt``. Attribute access, quotes, brackets, ``=``,
+    dunder names and any other function are refused, so a configuration can never make
+    the formula machinery run code.
+
+    Parameters
+    ----------
+    formula : str
+        The formula.
+    where : str
+        Location for the error message (file and key).
+
+    Returns
+    -------
+    str
+        The formula.
+
+    Raises
+    ------
+    ConfigError
+        When the formula leaves the grammar.
+
+    Examples
+    --------
+    >>> check_formula("y ~ x | fe", where="cfg")
+    'y ~ x | fe'
+    """
+    if not isinstance(formula, str) or "~" not in formula:
+        raise ConfigError(f"{where}: formula must be a string like 'y ~ x | fe'; got {formula!r}")
+    if not _FORMULA_CHARS.match(formula):
+        bad = sorted({c for c in formula if not _FORMULA_CHARS.match(c)})
+        raise ConfigError(
+            f"{where}: formula {formula!r} contains characters {bad} outside the formula "
+            "grammar (names, numbers, ~ + - * : ^ | ( ) ,)"
+        )
+    if "__" in formula or re.search(r"[A-Za-z_]\s*\.", formula):
+        raise ConfigError(
+            f"{where}: formula {formula!r} uses attribute access or dunder names; configs "
+            "are data, not code"
+        )
+    for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", formula):
+        if m.group(1) not in _SAFE_FUNCS:
+            raise ConfigError(
+                f"{where}: formula {formula!r} calls {m.group(1)}(); only "
+                f"{', '.join(sorted(_SAFE_FUNCS))} are allowed"
+            )
+    return formula
+
+
+class _Reader:
+    """Typed access to one TOML table with unknown-key detection."""
+
+    def __init__(self, table: Any, where: str, allowed: set[str]) -> None:
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table; got {type(table).__name__}")
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: "
+                + ", ".join(sorted(allowed))
+            )
+        self.table = table
+        self.where = where
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        if key not in self.table:
+            return default
+        val = self.table[key]
+        if isinstance(val, bool) and kind in (int, float, (int, float)):
+            raise ConfigError(f"{self.where}.{key} must be a number; got {val!r}")
+        if not isinstance(val, kind):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise ConfigError(f"{self.where}.{key} must be {names}; got {val!r}")
+        return val
+
+    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
+        val = self.get(key, str, default)
+        if val not in options:
+            raise ConfigError(f"{self.where}.{key} must be one of {options}; got {val!r}")
+        return str(val)
+
+    def years(self, key: str, default: tuple[int, int] | None) -> tuple[int, int] | None:
+        val = self.get(key, list, None)
+        if val is None:
+            return default
+        if len(val) != 2 or not all(isinstance(y, int) and not isinstance(y, bool) for y in val):
+            raise ConfigError(f"{self.where}.{key} must be [first, last] years; got {val!r}")
+        if not 1900 <= val[0] <= val[1] <= 2100:
+            raise ConfigError(f"{self.where}.{key} must be increasing years; got {val!r}")
+        return (int(val[0]), int(val[1]))
+
+
+def _resolve(raw: Any, base: Path, project_root: Path, allow_outside: bool, where: str) -> Path:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{where} must be a non-empty path string; got {raw!r}")
+    p = Path(raw)
+    if not allow_outside:
+        if p.is_absolute():
+            raise ConfigError(
+                f"{where} = {raw!r} is an absolute path; paths must stay inside the project "
+                f"({project_root}) unless [run] allow_outside_project = true"
+            )
+        if ".." in p.parts:
+            raise ConfigError(
+                f"{where} = {raw!r} climbs out with '..'; paths must stay inside the project "
+                f"({project_root}) unless [run] allow_outside_project = true"
+            )
+    resolved = (base / p).resolve()
+    if not allow_outside and not resolved.is_relative_to(project_root):
+        raise ConfigError(
+            f"{where} = {raw!r} resolves to {resolved}, outside the project ({project_root}); "
+            "set [run] allow_outside_project = true to allow it"
+        )
+    return resolved
+
+
+def _iso_list(val: Any, where: str) -> list[str]:
+    if not isinstance(val, list) or not val or not all(isinstance(x, str) for x in val):
+        raise ConfigError(f"{where} must be a non-empty list of ISO3 codes; got {val!r}")
+    bad = [x for x in val if not _ISO3.match(x)]
+    if bad:
+        raise ConfigError(f"{where}: not ISO3 codes: {bad}")
+    return sorted(set(val))
+
+
+def parse_scenario(table: Any, where: str, spec_names: set[str]) -> ScenarioSpec:
+    """Validate one ``[[scenarios]]`` table.
+
+    Parameters
+    ----------
+    table : dict
+        The table (``name``, ``kind``, ``specification`` and the kind's keys).
+    where : str
+        Location for error messages.
+    spec_names : set of str
+        Specification names the scenario may refer to.
+
+    Returns
+    -------
+    ScenarioSpec
+        The validated scenario.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown kind or key, a missing key or an invalid value.
+
+    Examples
+    --------
+    >>> t = {"name": "cu", "kind": "remove_internal_tariffs", "specification": "s",
+    ...      "members": ["UZB", "KAZ"]}
+    >>> parse_scenario(t, "cli", {"s"}).params["members"]
+    ['KAZ', 'UZB']
+    """
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    kind = table.get("kind")
+    if kind not in _SCENARIO_KINDS:
+        raise ConfigError(f"{where}.kind must be one of {sorted(_SCENARIO_KINDS)}; got {kind!r}")
+    required, optional = _SCENARIO_KINDS[kind]
+    r = _Reader(
+        table, where, {"name", "kind", "description", "specification"} | required | optional
+    )
+    missing = sorted(required - set(table))
+    if missing:
+        raise ConfigError(f"{where}: kind {kind!r} needs key(s) {', '.join(missing)}")
+    name = r.get("name", str)
+    if name is None or not _NAME.match(name):
+        raise ConfigError(f"{where}.name must be a simple identifier; got {name!r}")
+    spec = r.get("specification", str)
+    if spec is None or spec not in spec_names:
+        raise ConfigError(
+            f"{where}.specification must name one of the specifications {sorted(spec_names)}; "
+            f"got {spec!r}"
+        )
+    params: dict[str, Any] = {}
+    if "members" in table:
+        params["members"] = _iso_list(table["members"], f"{where}.members")
+    if "cet" in table:
+        cet = r.get("cet", str)
+        if cet not in ("simple_mean", "weighted_mean", "max") and not _ISO3.match(cet):
+            raise ConfigError(
+                f"{where}.cet must be simple_mean, weighted_mean, max or a member's ISO3; "
+                f"got {cet!r}"
+            )
+        params["cet"] = cet
+    if "links" in table:
+        links = table["links"]
+        if not isinstance(links, list) or not links:
+            raise ConfigError(f"{where}.links must be a list of [ISO3, ISO3] pairs")
+        params["links"] = [tuple(_iso_list(link, f"{where}.links")) for link in links]
+        if any(len(x) != 2 for x in params["links"]):
+            raise ConfigError(f"{where}.links must be pairs of two distinct ISO3 codes")
+    for key in ("days_saved", "cost_reduction", "ave_per_day", "elasticity"):
+        if key in table:
+            val = r.get(key, (int, float))
+            params[key] = float(val)
+    return ScenarioSpec(
+        name=name,
+        kind=kind,
+        specification=spec,
+        params=params,
+        description=str(r.get("description", str, "")),
+    )
+
+
+def _specification(table: Any, where: str) -> Specification:
+    r = _Reader(
+        table,
+        where,
+        {"name", "model", "formula", "vcov", "ssc", "years", "international_only", "tol"},
+    )
+    name = r.get("name", str)
+    if name is None or not _NAME.match(name):
+        raise ConfigError(f"{where}.name must be a simple identifier; got {name!r}")
+    vcov = r.get("vcov", (str, dict), "hetero")
+    if isinstance(vcov, str):
+        if vcov not in ("iid", "hetero"):
+            raise ConfigError(f"{where}.vcov must be 'iid', 'hetero' or {{CRV1 = '...'}}")
+    else:
+        if set(vcov) != {"CRV1"} or not isinstance(vcov["CRV1"], str):
+            raise ConfigError(f"{where}.vcov table must be {{CRV1 = 'var'}}; got {vcov!r}")
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_^]*(\+[A-Za-z_][A-Za-z0-9_^]*)?$", vcov["CRV1"]):
+            raise ConfigError(f"{where}.vcov.CRV1 must name one or two columns; got {vcov!r}")
+        vcov = {"CRV1": vcov["CRV1"]}
+    tol = r.get("tol", (int, float))
+    if tol is not None and not 0 < float(tol) < 1:
+        raise ConfigError(f"{where}.tol must lie in (0, 1); got {tol!r}")
+    return Specification(
+        name=name,
+        model=r.choice("model", _MODELS, "ppml"),
+        formula=check_formula(r.get("formula", str), where=f"{where}.formula"),
+        vcov=vcov,
+        ssc=r.choice("ssc", ("stata", "fixest"), "stata"),
+        years=r.years("years", None),
+        international_only=bool(r.get("international_only", bool, False)),
+        tol=float(tol) if tol is not None else None,
+    )
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    path: Path,
+    *,
+    project_root: Path,
+    root_override: Path | None = None,
+) -> Config:
+    """Validate a parsed TOML mapping into a :class:`Config`.
+
+    Parameters
+    ----------
+    data : mapping
+        The parsed TOML.
+    path : pathlib.Path
+        The file it came from (for messages).
+    project_root : pathlib.Path
+        Paths must stay inside it unless allowed.
+    root_override : pathlib.Path, optional
+        Output root chosen on the command line (``ca-trade demo --out``); it may lie
+        anywhere, since the user named it explicitly.
+
+    Returns
+    -------
+    Config
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        On any unknown key, wrong type, unsafe formula or escaping path.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = parse_config({"run": {"root": "out"}}, Path("x.toml"), project_root=Path("/p"))
+    >>> cfg.root
+    PosixPath('/p/out')
+    """
+    where = str(path)
+    top = _Reader(
+        dict(data),
+        where,
+        {"run", "source", "reconcile", "panel", "specifications", "ge", "scenarios", "outputs"},
+    )
+    if "run" not in data:
+        raise ConfigError(f"{where}: missing [run] table")
+    run_t = _Reader(
+        data["run"],
+        f"{where} [run]",
+        {"name", "root", "allow_outside_project", "synthetic", "record_git_commit"},
+    )
+    allow = bool(run_t.get("allow_outside_project", bool, False))
+    project_root = project_root.resolve()
+    if root_override is not None:
+        root = root_override.resolve()
+    else:
+        root = _resolve(
+            run_t.get("root", str, "reports/run"),
+            project_root,
+            project_root,
+            allow,
+            f"{where} [run].root",
+        )
+    source_t = _Reader(
+        top.get("source", dict, {}),
+        f"{where} [source]",
+        {"kind", "raw_dir", "seed", "years"},
+    )
+    kind = source_t.choice("kind", ("sample", "raw"), "sample")
+    if kind == "sample":
+        raw_dir = _resolve(
+            source_t.get("raw_dir", str, "data/raw"),
+            root,
+            root if root_override else project_root,
+            allow or root_override is not None,
+            f"{where} [source].raw_dir",
+        )
+    else:
+        raw_dir = _resolve(
+            source_t.get("raw_dir", str, "data/raw"),
+            project_root,
+            project_root,
+            allow,
+            f"{where} [source].raw_dir",
+        )
+    seed = source_t.get("seed", int, 2024)
+    years = source_t.years("years", (2000, 2023))
+    recon_t = _Reader(top.get("reconcile", dict, {}), f"{where} [reconcile]", {"method"})
+    panel_t = _Reader(top.get("panel", dict, {}), f"{where} [panel]", {"sector"})
+    sector = panel_t.get("sector", str, "TOTAL")
+    if not re.match(r"^[A-Za-z0-9_]{1,10}$", sector):
+        raise ConfigError(f"{where} [panel].sector must be a sector code; got {sector!r}")
+    specs_raw = top.get("specifications", list, [])
+    specs = tuple(
+        _specification(s, f"{where} [[specifications]] #{i + 1}") for i, s in enumerate(specs_raw)
+    )
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: specification names must be unique; got {names}")
+    ge_t = _Reader(
+        top.get("ge", dict, {}),
+        f"{where} [ge]",
+        {"year", "theta", "closure", "draws", "seed", "alpha"},
+    )
+    ge = GESettings(
+        year=ge_t.get("year", int),
+        theta=float(ge_t.get("theta", (int, float), 5.0)),
+        closure=ge_t.choice("closure", ("additive", "multiplicative"), "additive"),
+        draws=int(ge_t.get("draws", int, 200)),
+        seed=int(ge_t.get("seed", int, 2024)),
+        alpha=float(ge_t.get("alpha", float, 0.05)),
+    )
+    if ge.theta <= 0 or not 0 < ge.alpha < 1 or not 0 <= ge.draws <= 100_000:
+        raise ConfigError(f"{where} [ge]: theta must be > 0, alpha in (0, 1), draws in [0, 100000]")
+    scen_raw = top.get("scenarios", list, [])
+    scenarios = tuple(
+        parse_scenario(s, f"{where} [[scenarios]] #{i + 1}", set(names))
+        for i, s in enumerate(scen_raw)
+    )
+    snames = [s.name for s in scenarios]
+    if len(set(snames)) != len(snames):
+        raise ConfigError(f"{where}: scenario names must be unique; got {snames}")
+    out_t = _Reader(top.get("outputs", dict, {}), f"{where} [outputs]", {"tables", "figures"})
+    tables = tuple(out_t.get("tables", list, list(_TABLE_FORMATS)))
+    figures = tuple(out_t.get("figures", list, list(_FIGURE_FORMATS)))
+    if not set(tables) <= set(_TABLE_FORMATS) or not set(figures) <= set(_FIGURE_FORMATS):
+        raise ConfigError(
+            f"{where} [outputs]: tables must be among {_TABLE_FORMATS}, figures among "
+            f"{_FIGURE_FORMATS}"
+        )
+    name = run_t.get("name", str, path.stem)
+    return Config(
+        path=path,
+        project_root=project_root,
+        root=root,
+        name=name,
+        synthetic=bool(run_t.get("synthetic", bool, False)) or kind == "sample",
+        record_git_commit=bool(run_t.get("record_git_commit", bool, False)),
+        allow_outside_project=allow,
+        source_kind=kind,
+        raw_dir=raw_dir,
+        seed=int(seed),
+        years=years or (2000, 2023),
+        reconcile_method=recon_t.choice("method", _RECONCILE, "baci"),
+        sector=sector,
+        specifications=specs,
+        ge=ge,
+        scenarios=scenarios,
+        table_formats=tables,
+        figure_formats=figures,
+    )
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    *,
+    project_root: str | os.PathLike[str] | None = None,
+    root_override: str | os.PathLike[str] | None = None,
+) -> Config:
+    """Read and validate a TOML run configuration.
+
+    Parameters
+    ----------
+    path : path-like
+        The TOML file.
+    project_root : path-like, optional
+        Default: the nearest ancestor of the file holding ``pyproject.toml`` or ``.git``.
+    root_override : path-like, optional
+        Output root chosen on the command line.
+
+    Returns
+    -------
+    Config
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be read or is invalid.
+
+    Examples
+    --------
+    >>> cfg = load_config("configs/demo.toml")  # doctest: +SKIP
+    """
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{p}: config file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from exc
+    root = Path(project_root) if project_root is not None else find_project_root(p)
+    override = Path(root_override) if root_override is not None else None
+    return parse_config(data, p, project_root=root, root_override=override)

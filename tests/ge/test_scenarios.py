@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ca_trade.ge as ge
+from ca_trade.exceptions import SpecificationError
+from ca_trade.ge.scenarios import coefficient_of
+
+CA5 = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
+
+
+class _Result:
+    params = pd.Series({"rta": 0.4, "ln_tariff": -6.0, "ln_dist": -0.9})
+
+
+def _tariffs() -> pd.DataFrame:
+    cs = ["CHN", "KAZ", "KGZ", "RUS"]
+    rows = []
+    rates = {
+        ("CHN", "KAZ"): 0.08,
+        ("CHN", "KGZ"): 0.04,
+        ("RUS", "KAZ"): 0.0,
+        ("RUS", "KGZ"): 0.02,
+        ("KAZ", "KGZ"): 0.05,
+        ("KGZ", "KAZ"): 0.03,
+        ("KAZ", "CHN"): 0.07,
+    }
+    weights = {("CHN", "KAZ"): 300.0, ("CHN", "KGZ"): 100.0}
+    for i in cs:
+        for j in cs:
+            if i != j:
+                rows.append((i, j, rates.get((i, j), 0.06), weights.get((i, j), 10.0)))
+    return pd.DataFrame(rows, columns=["exporter", "importer", "tariff", "value_usd"])
+
+
+def _cf(s: ge.Scenario, i: str, j: str) -> float:
+    t = s.tariffs
+    assert t is not None
+    row = t[(t.exporter == i) & (t.importer == j)]
+    return float(row["counterfactual"].iloc[0]) if len(row) else float("nan")
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("simple", (0.08 + 0.04) / 2),
+        ("weighted", (0.08 * 300 + 0.04 * 100) / 400),
+        ("max", 0.08),
+        ("KAZ", 0.08),
+    ],
+)
+def test_common_external_tariff_rules(rule: str, expected: float) -> None:
+    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external=rule)
+    assert _cf(s, "CHN", "KGZ") == pytest.approx(expected)
+    assert _cf(s, "KAZ", "KGZ") == 0.0 and _cf(s, "KGZ", "KAZ") == 0.0
+    eff = s.effects.set_index(["exporter", "importer"])["effect"]
+    assert eff[("KAZ", "KGZ")] == pytest.approx(-6.0 * (np.log(1.0) - np.log(1.05)))
+    # non-members' tariffs are untouched
+    assert ("KAZ", "CHN") not in eff.index
+    assert rule in s.description or "average" in s.description or "highest" in s.description
+
+
+def test_tariff_options_and_errors() -> None:
+    keep = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], _Result(), internal="keep")
+    assert keep.coefficients == {"ln_tariff": -6.0}
+    assert np.isnan(_cf(keep, "KAZ", "KGZ"))
+    only_internal = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="keep")
+    assert set(map(tuple, only_internal.changes[["exporter", "importer"]].values)) == {
+        ("KAZ", "KGZ"),
+        ("KGZ", "KAZ"),
+    }
+    with pytest.raises(SpecificationError, match="external"):
+        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="CHN")
+    with pytest.raises(SpecificationError, match="two members"):
+        ge.tariff_harmonization(_tariffs(), ["KAZ"], -6.0)
+    dup = pd.concat([_tariffs(), _tariffs().iloc[:1]])
+    with pytest.raises(SpecificationError, match="more than once"):
+        ge.tariff_harmonization(dup, ["KAZ", "KGZ"], -6.0)
+    with pytest.raises(SpecificationError, match="no coefficient"):
+        coefficient_of(_Result(), "cu")
+
+
+def test_agreement_join_and_leave() -> None:
+    s = ge.agreement(CA5, _Result())
+    assert len(s.changes) == 20 and (s.changes["rta"] == 1).all()
+    assert s.coefficients == {"rta": 0.4}
+    base = pd.DataFrame({"exporter": ["KAZ", "KGZ"], "importer": ["KGZ", "KAZ"], "rta": [1.0, 1.0]})
+    joined = ge.agreement(["KAZ", "KGZ", "UZB"], 0.4, baseline=base)
+    assert len(joined.changes) == 4  # only pairs involving UZB change
+    left = ge.agreement(["KAZ", "KGZ"], 0.4, baseline=base, leave=True)
+    assert (left.changes["rta"] == -1).all() and len(left.changes) == 2
+    assert "leave" in left.description
+
+
+def test_scenarios_compose() -> None:
+    a = ge.agreement(["KAZ", "KGZ"], 0.4)
+    b = ge.agreement(["KGZ", "UZB"], 0.4)
+    both = a + b
+    assert len(both.effects) == 4
+    assert a.description in both.description and b.description in both.description
+    t = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0)
+    mixed = a + t
+    eff = mixed.effects.set_index(["exporter", "importer"])["effect"]
+    assert eff[("KAZ", "KGZ")] == pytest.approx(0.4 - 6.0 * (0.0 - np.log(1.05)))
+    assert mixed.tariffs is not None
+    with pytest.raises(SpecificationError, match="different coefficients"):
+        _ = a + ge.agreement(["KAZ", "UZB"], 0.5)
+    assert (a + ge.Scenario()).effects.equals(a.effects)
+
+
+def test_routes_table_is_complete_and_cited() -> None:
+    r = ge.load_routes()
+    assert set(CA5) <= set(r["from"]) | set(r["to"])
+    assert r["source"].str.len().min() > 20
+    assert (r["distance_km"] > 0).all() and (r["transit_days"] > 0).all()
+    assert set(r["mode"]) <= {"rail", "road", "sea"}
+    days = ge.transit_days()
+    assert np.isfinite(days.loc[CA5, CA5].to_numpy()).all()
+
+
+def test_corridor_reaches_third_countries() -> None:
+    link = pd.DataFrame({"from": ["KGZ"], "to": ["CHN"], "days_saved": [5.0]})
+    countries = ["CHN", "KAZ", "KGZ", "UZB", "TJK", "DEU"]
+    s = ge.corridor(link, countries, -5.0, name="CKU")
+    eff = s.effects.set_index(["exporter", "importer"])["effect"]
+    before, after = ge.transit_days(), ge.RouteGraph(ge.load_routes()).with_changes(link).days()
+    # Uzbekistan reaches China through Kyrgyzstan after the project
+    assert after.loc["UZB", "CHN"] < before.loc["UZB", "CHN"]
+    expected = -5.0 * (
+        np.log1p(0.01 * after.loc["UZB", "CHN"]) - np.log1p(0.01 * before.loc["UZB", "CHN"])
+    )
+    assert eff[("UZB", "CHN")] == pytest.approx(expected)
+    assert eff[("CHN", "UZB")] == pytest.approx(expected)
+    assert (eff > 0).all()
+    assert not any("DEU" in pair for pair in eff.index)  # not on the route graph
+    assert "Hummels & Schaur" in s.description
+    dist = ge.corridor(link, countries, _Result(), mapping="distance")
+    assert dist.coefficients == {"ln_dist": -0.9}
+    cut = ge.corridor(
+        pd.DataFrame({"from": ["KGZ"], "to": ["CHN"], "cost_reduction": [0.5]}), countries, -5.0
+    )
+    assert len(cut.effects) > 0
+    new = ge.corridor(
+        pd.DataFrame({"from": ["TJK"], "to": ["KAZ"], "transit_days": [2.0]}), countries, -5.0
+    )
+    assert ("TJK", "KAZ") in set(map(tuple, new.effects[["exporter", "importer"]].values))
+
+
+def test_corridor_errors() -> None:
+    with pytest.raises(SpecificationError, match="not in the route graph"):
+        ge.corridor(pd.DataFrame({"from": ["KAZ"], "to": ["IRN"], "days_saved": [1.0]}), CA5, -5)
+    with pytest.raises(SpecificationError, match="> 0"):
+        ge.corridor(pd.DataFrame({"from": ["KGZ"], "to": ["UZB"], "days_saved": [50]}), CA5, -5)
+    with pytest.raises(SpecificationError, match="mapping"):
+        ge.corridor(
+            pd.DataFrame({"from": ["KGZ"], "to": ["UZB"], "days_saved": [1]}),
+            CA5,
+            -5,
+            mapping="miles",  # type: ignore[arg-type]
+        )
+
+
+def test_scenario_validation() -> None:
+    with pytest.raises(SpecificationError, match="without a coefficient"):
+        ge.Scenario(pd.DataFrame({"exporter": ["A"], "importer": ["B"], "rta": [1.0]}), {})
+    with pytest.raises(SpecificationError, match="exporter"):
+        ge.Scenario(pd.DataFrame({"importer": ["B"]}), {})
+    s = ge.agreement(["A", "B"], 0.3)
+    assert s.effects_with({"rta": 0.1})["effect"].tolist() == [0.1, 0.1]
+    assert "Scenario(" in repr(s)
