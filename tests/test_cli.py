@@ -216,3 +216,41 @@ def test_run_then_check_passes_then_fails_after_a_modification(
     )
     assert code == EXIT_USAGE
     assert "needs --links" in err
+
+
+@pytest.mark.slow
+def test_stage_commands_chain(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    raw, proc = tmp_path / "raw", tmp_path / "processed"
+    rec, panel = tmp_path / "rec.parquet", tmp_path / "panel.parquet"
+    steps = [
+        ["sample", "--out", str(raw), "--years", "2019", "--seed", "5"],
+        ["ingest", str(raw), str(proc)],
+        ["reconcile", str(proc), "--out", str(rec)],
+        ["panel", str(rec), "--raw-dir", str(raw), "--out", str(panel)],
+        [
+            "estimate",
+            str(panel),
+            "--formula",
+            "value_usd ~ ln_dist + contig | exporter + importer",
+            "--vcov",
+            "CRV1:pair",
+            "--json",
+            str(tmp_path / "est.json"),
+            "--table",
+            str(tmp_path / "est.tex"),
+        ],
+        ["report", str(tmp_path / "est.json"), "--out", str(tmp_path / "t.html"), "--se", "ci"],
+    ]
+    outs = []
+    for step in steps:
+        code, out, err = _run(capsys, "--quiet", *step)
+        assert code == EXIT_OK, (step[0], err)
+        outs.append(out)
+    assert "SYNTHETIC sample" in outs[0]
+    assert outs[1].startswith("ingested ") and "quarantined" in outs[1]
+    assert "reconciled flows" in outs[2]
+    assert "ln_dist" in outs[4]
+    assert "CRV1: pair" in (tmp_path / "est.tex").read_text()
+    html = (tmp_path / "t.html").read_text()
+    assert "95% confidence intervals in brackets." in html
+    assert json.loads((tmp_path / "t.html.json").read_text())["models"][0]["nobs"] > 100

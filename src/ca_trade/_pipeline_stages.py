@@ -15,7 +15,14 @@ from typing import Any
 from ca_trade.exceptions import ConfigError, NotBuiltYetError
 from ca_trade.pipeline import Config, Progress, ScenarioSpec, Specification
 
-__all__ = ["RunOutcome", "execute", "parquet_bytes", "report_scenario", "require"]
+__all__ = [
+    "RunOutcome",
+    "execute",
+    "ingest_counts",
+    "parquet_bytes",
+    "report_scenario",
+    "require",
+]
 
 # Countries shown beside the five Central Asian states in scenario figures (tables list all).
 _NEIGHBOURS = ("AFG", "CHN", "IRN", "PAK", "RUS", "TUR")
@@ -108,7 +115,7 @@ def _dir_fingerprint(path: Path) -> dict[str, Any]:
     return {"files": len(files), "sha256": digest.hexdigest(), "rows": rows}
 
 
-def _ingest_counts(report: Any) -> dict[str, Any]:
+def ingest_counts(report: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("rows_read", "rows_written", "rows_quarantined", "rows_filtered"):
         val = getattr(report, key, None)
@@ -173,7 +180,7 @@ def execute(cfg: Config, progress: Progress) -> RunOutcome:
     processed = data_dir / "processed"
     with progress.stage("ingest: Comtrade files -> validated Parquet"):
         report = require("etl", "ingest", "ingest")(cfg.raw_dir, processed)
-        out.ingest_counts = _ingest_counts(report)
+        out.ingest_counts = ingest_counts(report)
     with progress.stage(f"reconcile: mirror flows ({cfg.reconcile_method})"):
         reconciled = require("etl", "reconcile", "reconcile")(
             processed, method=cfg.reconcile_method

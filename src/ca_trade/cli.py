@@ -205,7 +205,16 @@ def _cmd(args: argparse.Namespace) -> int:
             rep = require("etl", "ingest", "ingest")(
                 args.raw_dir, args.processed_dir, force=args.force
             )
-        print(rep.summary() if callable(getattr(rep, "summary", None)) else rep)
+        from ca_trade._pipeline_stages import ingest_counts
+
+        counts = ingest_counts(rep)
+        files = getattr(rep, "files", [])
+        filtered = ", ".join(f"{k} {v}" for k, v in sorted(counts.get("rows_filtered", {}).items()))
+        print(
+            f"ingested {len(files)} files into {args.processed_dir}: rows read "
+            f"{counts.get('rows_read', 0)}, written {counts.get('rows_written', 0)}, "
+            f"quarantined {counts.get('rows_quarantined', 0)}, filtered: {filtered or 'none'}"
+        )
         return EXIT_OK
     if cmd == "reconcile":
         from ca_trade._pipeline_stages import require
