@@ -93,7 +93,6 @@ def theirs(data: pd.DataFrame, pair: tuple[str, str], reference: str) -> pd.Data
         else:
             raise RuntimeError("gegravity found no workable omr_rescale")
         exp = model.baseline_data.copy()
-        a, b = pair
         sel = (
             exp["exporter"].isin(pair)
             & exp["importer"].isin(pair)

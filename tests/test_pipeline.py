@@ -259,3 +259,65 @@ def test_find_project_root(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "a" / "b").mkdir(parents=True)
     assert find_project_root(tmp_path / "a" / "b") == tmp_path.resolve()
+
+
+def test_demo_stops_cleanly_when_a_stage_is_not_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ca_trade.sample
+    from ca_trade.demo import run_demo
+
+    monkeypatch.delattr(ca_trade.sample, "generate")
+    code = run_demo(tmp_path / "demo", progress=Progress(quiet=True))
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "stopped: stage 'sample' needs ca_trade.sample.generate, which is not built yet" in err
+    assert "Nothing was faked" in err
+    assert out == ""
+    assert not (tmp_path / "demo" / "tables").exists()
+
+
+SMALL_GE = """
+[run]
+root = "out"
+[source]
+seed = 3
+years = [2019, 2019]
+[[specifications]]
+name = "s"
+formula = "value_usd ~ ln_dist + contig + ln_tariff | exporter + importer"
+international_only = true
+[ge]
+draws = 5
+[[scenarios]]
+name = "cu"
+kind = "remove_internal_tariffs"
+members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
+specification = "s"
+[outputs]
+tables = ["md"]
+figures = []
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ca_trade.exceptions.DataValidationWarning")
+def test_run_writes_earlier_stages_then_stops_at_a_missing_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ca_trade.ge
+    from ca_trade.pipeline import run
+
+    cfg = load_config(_write(tmp_path, SMALL_GE))
+    monkeypatch.delattr(ca_trade.ge, "parametric_draws")
+    with pytest.raises(NotBuiltYetError, match=r"ca_trade\.ge\.parametric_draws"):
+        run(cfg, progress=Progress(quiet=True))
+    assert (cfg.root / "tables" / "estimates.md").is_file()
+    assert (cfg.root / "estimates" / "s.json").is_file()
+    assert not (cfg.root / "tables" / "scenario_cu.md").exists()
+    monkeypatch.undo()
+    outcome = run(cfg, progress=Progress(quiet=True))
+    frame = outcome.scenarios["cu"]
+    assert {"welfare_pct", "welfare_pct_lo", "welfare_pct_hi"} <= set(frame.columns)
+    assert (frame["welfare_pct_lo"] <= frame["welfare_pct_hi"]).all()
+    assert (cfg.root / "tables" / "scenario_cu.md").is_file()

@@ -160,6 +160,7 @@ def simulate(
             alpha=ge.alpha,
             seed=ge.seed,
             n_jobs=1,
+            theta_from=ge.theta_from,
             closure=ge.closure,
         )
         point = unc.point
@@ -173,12 +174,21 @@ def simulate(
             "seed": int(unc.seed),
         }
     else:
-        point = _require("solve")(flows, scenario, ge.theta, closure=ge.closure)
+        theta = ge.theta
+        if ge.theta_from is not None:
+            if ge.theta_from not in scenario.coefficients:
+                raise ConfigError(
+                    f"[ge].theta_from = {ge.theta_from!r} is not a coefficient of scenario "
+                    f"{spec.name} ({sorted(scenario.coefficients)})"
+                )
+            theta = -float(scenario.coefficients[ge.theta_from]) - 1.0
+        point = _require("solve")(flows, scenario, theta, closure=ge.closure)
         countries = point.countries[[f"{o}_pct" for o in OUTCOMES]].copy()
     from ca_trade.report.provenance import result_provenance
 
     extra["estimates"] = result_provenance(result)
     extra["ge_solution"] = {
+        "theta": float(point.settings.get("theta", ge.theta)),
         "converged": bool(point.converged),
         "n_iter": int(point.n_iter),
         # rounded so the record does not depend on the last bits of the arithmetic

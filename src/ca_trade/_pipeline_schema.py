@@ -123,7 +123,11 @@ class GESettings:
     year : int, optional
         Baseline year (default: the panel's last year with domestic flows).
     theta : float
-        Trade elasticity.
+        Trade elasticity (used when ``theta_from`` is not set).
+    theta_from : str, optional
+        Tie the trade elasticity to the scenario's estimated ``ln(1+t)`` coefficient:
+        ``theta = -beta - 1`` (the coefficient is ``-sigma`` with duty-exclusive flows), in
+        the point solution and in every draw.
     closure : str
         ``additive`` or ``multiplicative`` trade imbalances.
     draws : int
@@ -136,6 +140,7 @@ class GESettings:
 
     year: int | None = None
     theta: float = 5.0
+    theta_from: str | None = None
     closure: str = "additive"
     draws: int = 200
     seed: int = 2024
@@ -585,11 +590,15 @@ def parse_config(
     ge_t = _Reader(
         top.get("ge", dict, {}),
         f"{where} [ge]",
-        {"year", "theta", "closure", "draws", "seed", "alpha"},
+        {"year", "theta", "theta_from", "closure", "draws", "seed", "alpha"},
     )
+    theta_from = ge_t.get("theta_from", str)
+    if theta_from is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", theta_from):
+        raise ConfigError(f"{where} [ge].theta_from must name a coefficient; got {theta_from!r}")
     ge = GESettings(
         year=ge_t.get("year", int),
         theta=float(ge_t.get("theta", (int, float), 5.0)),
+        theta_from=theta_from,
         closure=ge_t.choice("closure", ("additive", "multiplicative"), "additive"),
         draws=int(ge_t.get("draws", int, 200)),
         seed=int(ge_t.get("seed", int, 2024)),

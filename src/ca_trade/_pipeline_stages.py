@@ -247,6 +247,17 @@ def _frame_fp(frame: Any) -> dict[str, Any]:
     return frame_fingerprint(frame)
 
 
+def _sample_truth(cfg: Config) -> dict[str, float] | None:
+    """Return the true coefficients of the SYNTHETIC sample (``truth.json``), if any."""
+    import json
+
+    path = cfg.raw_dir / "truth.json"
+    if cfg.source_kind != "sample" or not path.is_file():
+        return None
+    coefs = json.loads(path.read_text(encoding="utf-8")).get("model", {}).get("coefficients")
+    return {str(k): float(v) for k, v in coefs.items()} if isinstance(coefs, dict) else None
+
+
 def _report_estimates(
     cfg: Config, results: dict[str, Any], inputs: dict[str, Any], extra: dict[str, Any]
 ) -> list[Path]:
@@ -285,7 +296,9 @@ def _report_estimates(
             extra={**record_extra, "artefact": "coefplot"},
             git=cfg.record_git_commit,
         )
-        fig = coefplot(results, synthetic=cfg.synthetic, title="Coefficients (95% CI)")
+        truth = _sample_truth(cfg)
+        title = "Coefficients (95% CI)" + ("; x = true value" if truth else "")
+        fig = coefplot(results, synthetic=cfg.synthetic, title=title, truth=truth)
         written += save_figure(
             fig, cfg.root / "figures" / "coefficients", record, formats=cfg.figure_formats
         )
@@ -315,7 +328,8 @@ def report_scenario(
         },
         "ge": {
             "year": cfg.ge.year,
-            "theta": cfg.ge.theta,
+            "theta": cfg.ge.theta if cfg.ge.theta_from is None else None,
+            "theta_from": cfg.ge.theta_from,
             "closure": cfg.ge.closure,
             "draws": cfg.ge.draws,
             "alpha": cfg.ge.alpha,

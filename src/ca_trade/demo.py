@@ -65,16 +65,20 @@ vcov = { CRV1 = "pair" }
 international_only = true
 
 # Three-way fixed effects (exporter-year, importer-year, pair) with agreements and tariffs,
-# domestic flows included (Yotov et al. 2016).
+# identified from changes over time within pairs. International pairs only: the sample's
+# domestic flows are derived as production - exports, not drawn from the gravity model.
 [[specifications]]
 name = "threeway"
 model = "ppml"
 formula = "value_usd ~ rta + eaeu + ln_tariff | exporter^year + importer^year + pair"
 vcov = { CRV1 = "pair" }
+international_only = true
 
+# The trade elasticity is tied to the estimated ln(1+t) coefficient, theta = -beta - 1
+# (the coefficient is -sigma with duty-exclusive flows), in the point solution and every draw.
 [ge]
 year = 2019
-theta = 5.0
+theta_from = "ln_tariff"
 closure = "additive"
 draws = 200
 seed = 2024

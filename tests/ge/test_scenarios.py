@@ -65,7 +65,8 @@ def test_common_external_tariff_rules(rule: str, expected: float) -> None:
 def test_tariff_options_and_errors() -> None:
     keep = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], _Result(), internal="keep")
     assert keep.coefficients == {"ln_tariff": -6.0}
-    assert np.isnan(_cf(keep, "KAZ", "KGZ"))
+    assert _cf(keep, "KAZ", "KGZ") == 0.05  # kept: the pair is listed, unchanged
+    assert ("KAZ", "KGZ") not in set(map(tuple, keep.changes[["exporter", "importer"]].values))
     only_internal = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="keep")
     assert set(map(tuple, only_internal.changes[["exporter", "importer"]].values)) == {
         ("KAZ", "KGZ"),
@@ -170,3 +171,19 @@ def test_scenario_validation() -> None:
     s = ge.agreement(["A", "B"], 0.3)
     assert s.effects_with({"rta": 0.1})["effect"].tolist() == [0.1, 0.1]
     assert "Scenario(" in repr(s)
+
+
+def test_tariff_scenario_brings_its_tariffs_to_the_solver() -> None:
+    cs = ["CHN", "KAZ", "KGZ", "RUS"]
+    rng = np.random.default_rng(0)
+    mat = rng.uniform(1, 5, (4, 4)) + np.diag([50.0, 30.0, 10.0, 40.0])
+    flows = pd.DataFrame(
+        {"exporter": np.repeat(cs, 4), "importer": np.tile(cs, 4), "value": mat.ravel()}
+    )
+    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -5.0, external="weighted")
+    implicit = ge.solve(flows, s, 4.0)
+    explicit = ge.solve(flows, s.effects, 4.0, tariffs=s.tariffs)
+    pd.testing.assert_frame_equal(implicit.countries, explicit.countries)
+    without = ge.solve(flows, s.effects, 4.0)
+    assert not np.allclose(without.countries["welfare"], implicit.countries["welfare"])
+    assert implicit.residuals["budget"] < 1e-10

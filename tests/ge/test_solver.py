@@ -207,3 +207,16 @@ def test_250_countries_under_a_second() -> None:
     elapsed = time.perf_counter() - start
     assert res.converged
     assert elapsed < 3.0  # target < 1 s (benchmarks/ge.py); loose bound for a shared CI box
+
+
+def test_negative_income_under_additive_imbalances_is_refused() -> None:
+    # A runs a surplus of 70 % of its output; a large fall in its exports would leave its
+    # income (output + fixed deficit) negative: the equations solve, the economics does not
+    flows = pd.DataFrame(
+        {"exporter": list("AABB"), "importer": list("ABAB"), "value": [2.0, 8.0, 1.0, 9.0]}
+    )
+    pe = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [-3.0]})
+    with pytest.raises(GEError, match=r"\['A'\].*multiplicative"):
+        ge.solve(flows, pe, 4)
+    res = ge.solve(flows, pe, 4, closure="multiplicative")
+    assert (res.countries["welfare"] > 0).all() and (res.flows["value"] > 0).all()

@@ -104,6 +104,15 @@ def test_heatmap_values_and_missing_pairs() -> None:
         trade_heatmap(FLOWS.drop(columns="baseline_value"))
 
 
+def test_interval_not_containing_the_estimate_is_drawn() -> None:
+    df = pd.DataFrame(
+        {"welfare_pct": [0.5], "welfare_pct_lo": [0.6], "welfare_pct_hi": [0.9]}, index=["TJK"]
+    )
+    fig = outcome_plot(df, outcomes=["welfare"])
+    segs = fig.axes[0].collections[-1].get_segments()
+    np.testing.assert_allclose(segs[0][:, 0], [0.6, 0.9])
+
+
 def test_figure_errors() -> None:
     with pytest.raises(SpecificationError, match="formats"):
         save_figure(outcome_plot(OUTCOMES), "x", {}, formats=("svg",))

@@ -214,8 +214,15 @@ def _i_minus_t(
     w: FloatArray,
     buf: FloatArray,
     dots: FloatArray,
+    r: FloatArray,
+    ca: FloatArray,
+    cb: FloatArray,
+    update: bool,
 ) -> None:
     """Set ``out = (I - T) v`` column by column and ``dots[j] = <v_j, out_j>_w``.
+
+    With ``update``, ``v`` is first replaced by ``ca[j] r + cb[j] v`` in the same pass (the
+    CG search-direction update), which saves one pass over the block.
 
     ``T`` is the symmetric sweep over the dimensions ``0, 1, ..., D-1, ..., 1, 0``. All
     columns of ``v`` (shape ``(n, k)``, C order) go through each pass together, so the level
@@ -229,11 +236,20 @@ def _i_minus_t(
     for g in range(off0, offsets[1]):
         for j in range(k):
             buf[g, j] = 0.0
-    for i in range(n):
-        g = off0 + codes[0, i]
-        wi = w[i]
-        for j in range(k):
-            buf[g, j] += wi * v[i, j]
+    if update:
+        for i in range(n):
+            g = off0 + codes[0, i]
+            wi = w[i]
+            for j in range(k):
+                vij = ca[j] * r[i, j] + cb[j] * v[i, j]
+                v[i, j] = vij
+                buf[g, j] += wi * vij
+    else:
+        for i in range(n):
+            g = off0 + codes[0, i]
+            wi = w[i]
+            for j in range(k):
+                buf[g, j] += wi * v[i, j]
     for j in range(k):
         dots[j] = 0.0
     for s in range(n_steps):
@@ -289,7 +305,9 @@ def _cg_block(
     buf = np.empty((inv_w.shape[0], k))
     dots = np.empty(k)
     r = np.empty((n, k))
-    _i_minus_t(u, r, codes, offsets, inv_w, w, buf, dots)
+    ca = np.ones(k)
+    cb = np.zeros(k)
+    _i_minus_t(u, r, codes, offsets, inv_w, w, buf, dots, r, ca, cb, False)
     if codes.shape[0] == 1:
         # one fixed effect: (I - T) u is the level-mean part, removed exactly
         for i in range(n):
@@ -315,12 +333,12 @@ def _cg_block(
                 d[i, j] = 0.0
     ad = np.empty((n, k))
     alpha = np.zeros(k)
-    beta = np.zeros(k)
     rs_new = np.zeros(k)
     n_iter = 0
     for it in range(1, maxiter + 1):
         n_iter = it
-        _i_minus_t(d, ad, codes, offsets, inv_w, w, buf, dots)
+        # it > 1: d = ca r + cb d (the direction update) is fused into the first pass
+        _i_minus_t(d, ad, codes, offsets, inv_w, w, buf, dots, r, ca, cb, it > 1)
         for j in range(k):
             alpha[j] = 0.0
             if active[j]:
@@ -340,18 +358,17 @@ def _cg_block(
                 r[i, j] = rij
                 rs_new[j] += wi * rij * rij
         for j in range(k):
-            beta[j] = 0.0
+            ca[j] = 0.0
+            cb[j] = 0.0
             if active[j]:
                 if np.sqrt(rs_new[j]) <= tol * scale[j]:
                     active[j] = False
                 else:
-                    beta[j] = rs_new[j] / rs[j]
+                    ca[j] = 1.0
+                    cb[j] = rs_new[j] / rs[j]
                 rs[j] = rs_new[j]
         if not active.any():
             break
-        for i in range(n):
-            for j in range(k):
-                d[i, j] = r[i, j] + beta[j] * d[i, j] if active[j] else 0.0
     all_ok = True
     for j in range(k):
         if active[j] or not ok[j]:

@@ -29,11 +29,23 @@ import numpy.typing as npt
 import scipy.linalg
 from numba import njit
 
-from ca_trade.estimate.demean import FixedEffects, demean, demean_inplace, level_weights
+from ca_trade.estimate.demean import FixedEffects, demean_inplace, level_weights
 
-__all__ = ["IRLSFit", "find_collinear", "poisson_deviance", "poisson_irls", "wls"]
+__all__ = [
+    "IRLSFit",
+    "find_collinear",
+    "initial_working",
+    "poisson_deviance",
+    "poisson_irls",
+    "wls",
+]
 
 FloatArray = npt.NDArray[np.float64]
+
+#: Demeaning tolerance of the first IRLS iterations, and the factor on the relative deviance
+#: change that tightens it (ppmlhdfe's schedule); it ends at ``fixef_tol``.
+_INNER_START = 1e-4
+_INNER_FACTOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -48,9 +60,10 @@ class IRLSFit:
     mu : ndarray, shape (n,)
         Fitted mean (``exp(eta)`` for Poisson, ``eta`` for OLS).
     X_tilde : ndarray, shape (n, k)
-        Regressors with fixed effects partialled out at the final weights.
+        Regressors with fixed effects partialled out at ``weights``.
     weights : ndarray, shape (n,)
-        Final working weights (prior weights times ``mu`` for Poisson).
+        Working weights at the estimate (prior weights times the final ``mu`` for Poisson),
+        at which the covariance is evaluated.
     deviance : float
     n_iter : int
     converged : bool
@@ -92,33 +105,6 @@ def poisson_deviance(y: FloatArray, mu: FloatArray, weights: FloatArray | None =
     if weights is not None:
         term = term * weights
     return float(2.0 * term.sum())
-
-
-def _partial(
-    x: FloatArray,
-    fe: FixedEffects | None,
-    w: FloatArray,
-    tol: float,
-    maxiter: int,
-    init: FloatArray | None,
-) -> tuple[FloatArray, bool]:
-    if fe is None or x.size == 0:
-        return x, True
-    xt, ok, _ = demean(x, fe, w, tol=tol, maxiter=maxiter, init=init)
-    return xt, ok
-
-
-def _solve(Xt: FloatArray, zt: FloatArray, w: FloatArray) -> FloatArray:
-    if Xt.shape[1] == 0:
-        return np.zeros(0)
-    xw = Xt * w[:, None]
-    xtx = xw.T @ Xt
-    xtz = xw.T @ zt
-    try:
-        c = scipy.linalg.cho_factor(xtx)
-        return np.asarray(scipy.linalg.cho_solve(c, xtz), dtype=np.float64)
-    except np.linalg.LinAlgError:
-        return np.asarray(np.linalg.lstsq(xtx, xtz, rcond=None)[0], dtype=np.float64)
 
 
 def find_collinear(Xt: FloatArray, X: FloatArray, w: FloatArray, tol: float = 1e-9) -> list[int]:
@@ -180,6 +166,7 @@ def wls(
     offset: FloatArray | None = None,
     fixef_tol: float = 1e-10,
     fixef_maxiter: int = 10_000,
+    init_block: FloatArray | None = None,
 ) -> IRLSFit:
     """Weighted least squares of ``y - offset`` on ``X`` and fixed effects.
 
@@ -191,6 +178,8 @@ def wls(
     weights, offset : ndarray, optional
     fixef_tol, fixef_maxiter
         Demeaning tolerance and cap.
+    init_block : ndarray, shape (n, k + 1), optional
+        ``[y - offset, X]`` already demeaned (a warm start; overwritten).
 
     Returns
     -------
@@ -205,14 +194,23 @@ def wls(
     >>> round(float(fit.beta[0]), 12)
     2.0
     """
-    n = y.shape[0]
-    w = np.ones(n) if weights is None else weights
-    off = np.zeros(n) if offset is None else offset
-    z = y - off
-    both = np.column_stack([z, X])
-    bt, ok = _partial(both, fe, w, fixef_tol, fixef_maxiter, None)
-    zt, Xt = bt[:, 0], bt[:, 1:]
-    beta = _solve(Xt, zt, w)
+    n, k = X.shape
+    w = np.ones(n) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
+    z = y if offset is None else y - offset
+    if init_block is not None and init_block.shape != (n, k + 1):
+        raise ValueError(f"init_block has shape {init_block.shape}; expected {(n, k + 1)}")
+    if init_block is None:
+        u = np.empty((n, k + 1))
+        u[:, 0] = z
+        u[:, 1:] = X
+    else:
+        u = np.ascontiguousarray(init_block, dtype=np.float64)
+    ok = True
+    if fe is not None:
+        scale = np.sqrt(np.concatenate([[float(w @ (z * z))], (w @ (X * X)).reshape(-1)]))
+        ok, _ = demean_inplace(u, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)
+    zt, Xt = u[:, 0], u[:, 1:]
+    beta = _solve_gram(_gram(u, w))
     e = zt - Xt @ beta
     fitted = y - e
     return IRLSFit(
@@ -277,6 +275,17 @@ def _working(
             scale[j + 1] += wi * X[i, j] * X[i, j]
     for j in range(k + 1):
         scale[j] = np.sqrt(scale[j])
+
+
+@njit(cache=True)
+def _weighted_norms_2d(x: FloatArray, w: FloatArray) -> FloatArray:
+    """Weighted 2-norm of every column of ``x``."""
+    n, k = x.shape
+    out = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            out[j] += w[i] * x[i, j] * x[i, j]
+    return np.sqrt(out)
 
 
 @njit(cache=True)
@@ -357,6 +366,41 @@ def _halve(
     return 2.0 * dev
 
 
+def initial_working(
+    y: FloatArray, weights: FloatArray | None, offset: FloatArray | None
+) -> tuple[FloatArray, FloatArray]:
+    """Working weights and response of the first Poisson IRLS iteration.
+
+    ppmlhdfe's start ``mu = (y + ybar) / 2``, ``eta = log(mu)``, gives ``w0 = p mu`` and
+    ``z0 = eta - offset + (y - mu) / mu``. :func:`ca_trade.estimate.model.fit` demeans
+    ``[z0, X]`` at ``w0`` once, to check collinearity, and hands the result to
+    :func:`poisson_irls` as ``init_block``.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+    weights, offset : ndarray, optional
+
+    Returns
+    -------
+    w0, z0 : ndarray, shape (n,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w0, z0 = initial_working(np.array([0.0, 2.0]), None, None)
+    >>> w0.tolist()
+    [0.5, 1.5]
+    """
+    pw_sum = float(y.shape[0]) if weights is None else float(weights.sum())
+    ybar = float((y if weights is None else weights * y).sum() / pw_sum)
+    mu = 0.5 * (y + ybar)
+    z = np.log(mu) + (y - mu) / mu
+    if offset is not None:
+        z -= offset
+    return (mu if weights is None else weights * mu), z
+
+
 def _solve_gram(g: FloatArray) -> FloatArray:
     """Solve ``(X~'WX~) b = X~'W z~`` from the Gram matrix of ``[z~, X~]``."""
     xtx, xtz = g[1:, 1:], g[1:, 0]
@@ -380,7 +424,7 @@ def poisson_irls(
     maxiter: int = 1000,
     fixef_tol: float = 1e-10,
     fixef_maxiter: int = 10_000,
-    X_tilde_init: FloatArray | None = None,
+    init_block: FloatArray | None = None,
 ) -> IRLSFit:
     """Poisson pseudo-maximum likelihood by IRLS (see module docstring).
 
@@ -401,9 +445,9 @@ def poisson_irls(
         Cap on IRLS iterations; ``converged`` is False when it is reached.
     fixef_tol, fixef_maxiter
         Final demeaning tolerance and cap per demeaning call.
-    X_tilde_init : ndarray, optional
-        Warm start for the partialled-out regressors (``X`` minus an element of the span of
-        the fixed-effect dummies).
+    init_block : ndarray, shape (n, k + 1), optional
+        ``[z0, X]`` demeaned at the initial weights to ``fixef_tol`` (see
+        :func:`initial_working`); used as the first iteration's solution and overwritten.
 
     Returns
     -------
@@ -431,19 +475,28 @@ def poisson_irls(
     eta = np.log(mu)
     eta_new = np.empty(n)
     mu_new = np.empty(n)
-    u = np.empty((n, k + 1))
-    u[:, 1:] = X if X_tilde_init is None else X_tilde_init
     zbuf = np.empty(n)
+    cold = init_block is None or fe is None
+    if init_block is not None and fe is not None:
+        if init_block.shape != (n, k + 1):
+            raise ValueError(f"init_block has shape {init_block.shape}; expected {(n, k + 1)}")
+        u = np.ascontiguousarray(init_block, dtype=np.float64)
+        # zbuf holds the fixed-effect component z0 - z0~ of the first working response
+        zbuf[:] = initial_working(y, weights, offset)[1]
+        zbuf -= u[:, 0]
+    else:
+        u = np.empty((n, k + 1))
+        u[:, 1:] = X
     w = np.empty(n)
     scale = np.empty(k + 1)
     dev_old = poisson_deviance(y, mu, None if weights is None else pw)
-    inner_tol = max(1e-4, fixef_tol) if fe is not None else fixef_tol
+    inner_tol = max(_INNER_START, fixef_tol) if fe is not None else fixef_tol
     converged = False
     fix_ok = True
     beta = np.zeros(k)
     it = 0
     for it in range(1, maxiter + 1):
-        _working(y, eta, mu, off, pw, X, u, zbuf, w, scale, it == 1)
+        _working(y, eta, mu, off, pw, X, u, zbuf, w, scale, it == 1 and cold)
         if fe is not None:
             fix_ok, _ = demean_inplace(
                 u, fe, w, scale, tol=inner_tol, maxiter=fixef_maxiter, inv_w=level_weights(fe, w)
@@ -462,14 +515,25 @@ def poisson_irls(
             converged = True
             break
         if fe is not None:
-            inner_tol = max(min(inner_tol, 0.1 * eps), fixef_tol)
+            inner_tol = max(min(inner_tol, _INNER_FACTOR * eps), fixef_tol)
             if eps < tol:
                 inner_tol = fixef_tol
+    # The last weighted regression used the weights of the previous iterate, which at a
+    # deviance-based stop can still be ~1e-4 away from the estimate in mu; the sandwich must be
+    # evaluated at the estimate, so the regressors are partialled out once more at the final
+    # weights (warm-started: a few sweeps).
+    w = mu if weights is None else pw * mu
+    Xt = np.ascontiguousarray(u[:, 1:])
+    del u
+    if fe is not None and k:
+        scale = _weighted_norms_2d(X, w)
+        ok_final, _ = demean_inplace(Xt, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)
+        fix_ok = fix_ok and ok_final
     return IRLSFit(
         beta=beta,
         eta=eta,
         mu=mu,
-        X_tilde=np.ascontiguousarray(u[:, 1:]),
+        X_tilde=Xt,
         weights=w,
         deviance=dev_old,
         n_iter=it,

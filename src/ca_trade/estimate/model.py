@@ -24,9 +24,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ca_trade.estimate.demean import FixedEffects
+from ca_trade.estimate.demean import FixedEffects, demean_inplace
 from ca_trade.estimate.formula import build_design, parse_formula, to_pandas
-from ca_trade.estimate.irls import find_collinear, poisson_deviance, poisson_irls, wls
+from ca_trade.estimate.irls import (
+    find_collinear,
+    initial_working,
+    poisson_deviance,
+    poisson_irls,
+    wls,
+)
 from ca_trade.estimate.results import Dropped, GravityResults
 from ca_trade.estimate.vcov import fe_dof, is_nested, parse_vcov, sandwich_vcov, vcov_label
 from ca_trade.exceptions import (
@@ -294,18 +300,25 @@ def fit(
         fe_levels.append([lev[int(u)] for u in uniq])
         del c_dense
 
-    # collinearity on the partialled-out regressors at the initial weights
+    # collinearity on the partialled-out regressors at the initial weights; the demeaned
+    # block [z0, X] is the first IRLS iteration's solution, so it is handed on (not redone)
     pw = np.ones(idx.shape[0]) if wk is None else wk
-    w0 = pw * (0.5 * (yk + float((pw * yk).sum() / pw.sum()))) if model == "ppml" else pw
+    if model == "ppml":
+        w0, z0 = initial_working(yk, wk, offk)
+    else:
+        w0, z0 = pw, (yk if offk is None else yk - offk)
     xnames = list(design.xnames)
-    Xt0: FloatArray | None = None
+    block: FloatArray | None = None
+    collinear: list[str] = []
+    if fe is not None:
+        block = np.empty((yk.shape[0], X.shape[1] + 1))
+        block[:, 0] = z0
+        block[:, 1:] = X
+        scale = np.sqrt(np.einsum("i,ij,ij->j", w0, block, block))
+        demean_inplace(block, fe, w0, scale, tol=min(1e-10, fixef_tol), maxiter=fixef_maxiter)
+    del z0
     if X.shape[1]:
-        if fe is not None:
-            from ca_trade.estimate.demean import demean
-
-            Xt0 = np.asarray(demean(X, fe, w0, tol=1e-10, maxiter=fixef_maxiter)[0])
-        else:
-            Xt0 = X
+        Xt0 = X if block is None else block[:, 1:]
         drop = find_collinear(Xt0, X, w0)
         if drop:
             names = [xnames[j] for j in drop]
@@ -316,11 +329,11 @@ def fit(
                 stacklevel=3,
             )
             keepc = [j for j in range(X.shape[1]) if j not in drop]
-            X, Xt0 = X[:, keepc], Xt0[:, keepc]
+            X = X[:, keepc]
+            if block is not None:
+                block = block[:, [0] + [j + 1 for j in keepc]]
             xnames = [xnames[j] for j in keepc]
         collinear = [design.xnames[j] for j in drop]
-    else:
-        collinear = []
     X = np.ascontiguousarray(X)
     if model == "ppml":
         res = poisson_irls(
@@ -333,7 +346,7 @@ def fit(
             maxiter=maxiter,
             fixef_tol=fixef_tol,
             fixef_maxiter=fixef_maxiter,
-            X_tilde_init=Xt0 if fe is not None else None,
+            init_block=block,
         )
         u = yk - res.mu
         scores = res.X_tilde * (pw * u)[:, None]
@@ -342,7 +355,14 @@ def fit(
         rss = None
     else:
         res = wls(
-            yk, X, fe, weights=wk, offset=offk, fixef_tol=fixef_tol, fixef_maxiter=fixef_maxiter
+            yk,
+            X,
+            fe,
+            weights=wk,
+            offset=offk,
+            fixef_tol=fixef_tol,
+            fixef_maxiter=fixef_maxiter,
+            init_block=block,
         )
         u = yk - res.mu
         scores = res.X_tilde * (pw * u)[:, None]

@@ -4,12 +4,9 @@ A Poisson pseudo-maximum-likelihood estimate does not exist when some observatio
 *separated*: there is a linear combination ``z = X b + (fixed effects)`` with ``z = 0`` on every
 observation with ``y > 0`` and ``z >= 0`` on the observations with ``y = 0``, strictly positive
 on at least one of them. Those observations (``y = 0, z > 0``) have a fitted mean that goes to
-zero as the estimates go to infinity; they carry no information about the remaining parameters
-and must be dropped before estimation (Santos Silva & Tenreyro 2010; Correia, Guimarães &
-Zylkin 2021, "Verifying the existence of maximum likelihood estimates for generalized linear
-models", arXiv:1903.01633). This module finds them, together with *singletons* (observations
-alone in a fixed-effect level, whose fitted value equals their outcome and which inflate
-standard errors; Correia 2015), the way ppmlhdfe does:
+zero as the estimates go to infinity and must be dropped (Santos Silva & Tenreyro 2010;
+Correia, Guimarães & Zylkin 2021, arXiv:1903.01633). This module finds them, and *singletons*
+(alone in a fixed-effect level; they inflate standard errors, Correia 2015), as ppmlhdfe does:
 
 - :func:`drop_singletons`: iterated removal of fixed-effect levels with a single observation;
 - :func:`fe_separation`: fixed-effect levels whose outcome is zero on every observation,
@@ -29,10 +26,15 @@ the method of weighting: regress a working outcome ``u`` (initially ``1`` where 
 (about 6.7e7) on the observations with ``y > 0`` (forcing the fit ``û`` to zero there) and 1 on
 the others. If ``û >= 0`` on every ``y == 0`` observation, those with ``û > 0`` are separated
 (``û`` is the certificate ``z``); otherwise ``u`` is replaced by ``max(û, 0)`` on the ``y == 0``
-observations and the regression is repeated. The weighted regression on the fixed effects is
-done by weighted alternating projections; because the weights are the same in every iteration,
-the regressors are partialled out once, and the working outcome is updated incrementally
-(only the change ``u_new - u_old`` is projected), so iterations after the first are cheap.
+observations and the regression is repeated. Three exact devices, checked against a linear
+program in the tests, make it complete and fast where the plain algorithm is not (details and
+proofs in ``docs/methods-separation.md``): a dual (Farkas) certificate proves rows *not*
+separated, candidate rows are verified directly every few iterations, and the rectifier is
+rerun on the remaining rows until a run finds nothing.
+
+The weighted regressions are solved by LSMR on the sparse design ``sqrt(w) [X, dummies]``, as
+ppmlhdfe does; the HDFE kernel of :mod:`ca_trade.estimate.demean` stalled on ill-conditioned
+cases (weights spanning eight orders of magnitude; ppmlhdfe dataset 07) and was no faster.
 
 Examples
 --------
@@ -87,9 +89,7 @@ _CERTIFY_ROUNDS = 3
 _ACCEL_MAX_WEIGHT = 256.0
 
 
-# --------------------------------------------------------------------------------------------
-# Input validation
-# --------------------------------------------------------------------------------------------
+# --- Input validation -----------------------------------------------------------------------------
 
 
 def _validate_codes(fe_codes: Sequence[ArrayLike], n: int | None = None) -> list[IntArray]:
@@ -179,9 +179,7 @@ def _validate_weights(weights: ArrayLike | None, n: int) -> FloatArray | None:
     return arr
 
 
-# --------------------------------------------------------------------------------------------
-# Singletons and fixed-effect separation
-# --------------------------------------------------------------------------------------------
+# --- Singletons and fixed-effect separation -------------------------------------------------------
 
 
 def _singleton_pass(codes: list[IntArray], keep: BoolArray) -> bool:
@@ -308,18 +306,14 @@ def fe_separation(
             return separated
 
 
-# --------------------------------------------------------------------------------------------
-# Weighted least squares on regressors and fixed-effect dummies (LSMR)
-# --------------------------------------------------------------------------------------------
+# --- Weighted least squares on regressors and fixed-effect dummies (LSMR) -------------------------
 
 
 class _WeightedDesign:
     """Weighted least squares of a working outcome on ``[X, dummies]``, solved by LSMR.
 
-    The design ``sqrt(w) [X, D_1, ..., D_G]`` is built once as a sparse matrix with unit-norm
-    columns (Jacobi preconditioning, as ppmlhdfe's LSMR solver); each solve warm-starts from
-    the previous solution, which is close because the working outcome changes little between
-    rectifier iterations.
+    The design ``sqrt(w) [X, D_1, ..., D_G]`` is built once, as a CSR matrix with unit-norm
+    columns (Jacobi preconditioning); each solve starts from the previous solution.
     """
 
     def __init__(self, x: FloatArray, codes: list[IntArray], weights: FloatArray) -> None:
@@ -356,9 +350,7 @@ class _WeightedDesign:
         return (self.a @ self.theta) / self.sw, converged
 
 
-# --------------------------------------------------------------------------------------------
-# Iterated rectifier
-# --------------------------------------------------------------------------------------------
+# --- Iterated rectifier ---------------------------------------------------------------------------
 
 
 def rectifier_separation(
@@ -504,11 +496,7 @@ def _rectifier_core(
 
 
 def _implied_delta(x: FloatArray, heavy: BoolArray, u: FloatArray, tol: float) -> float:
-    """Tolerance on fitted values: ``tol`` plus the error implied by the method of weighting.
-
-    After ppmlhdfe (Van Loan 1985): ``u'u / M * max(|X_light|_1 / |X_heavy|_1, 1) ** 2``,
-    at least 1e-8.
-    """
+    """Return ``tol`` plus ``max(u'u / M * max(|X_light|_1 / |X_heavy|_1, 1)**2, 1e-8)``."""
     ratio = 1.0
     if x.shape[1] and heavy.any() and (~heavy).any():
         norm_light = float(np.max(np.sum(np.abs(x[~heavy]), axis=0)))
@@ -635,9 +623,7 @@ def _certify(
     return None
 
 
-# --------------------------------------------------------------------------------------------
-# Everything together
-# --------------------------------------------------------------------------------------------
+# --- Everything together --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -254,9 +254,7 @@ def _stage_file(
         )
     tmp = stage.with_name(stage.name + ".part")
     try:
-        transform(scan_layout(path, info), codes, rel).sink_parquet(
-            tmp, compression="zstd", compression_level=1
-        )
+        transform(scan_layout(path, info), codes, rel).sink_parquet(tmp, compression="lz4")
         tmp.replace(stage)
     except _PARSE_ERRORS as exc:
         tmp.unlink(missing_ok=True)

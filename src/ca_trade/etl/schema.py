@@ -105,7 +105,7 @@ FILTER_RULES: dict[str, str] = {
     "mot_breakdown": "mode of transport other than 0 (total) would double count",
     "mos_breakdown": "mode of supply other than 0 (total) would double count",
     "partner2_breakdown": "second partner other than 0 (World) would double count",
-    "duplicate_record": "exact duplicate of an earlier record (same key and same values)",
+    "duplicate_record": "repeat of an earlier record (same key, same value_usd): first kept",
     "blank_line": "empty line in the source file",
 }
 

@@ -133,7 +133,7 @@ def sink_parquet(frame: pl.LazyFrame, path: Path) -> None:
     frame.sink_parquet(
         tmp,
         compression="zstd",
-        compression_level=3,
+        compression_level=1,
         statistics=True,
         row_group_size=ROW_GROUP_SIZE,
         maintain_order=True,

@@ -239,16 +239,25 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
     checks.append((pl.col("mos_code").is_in(["0"]).not_(), "f:mos_breakdown", None))
     checks.append((pl.col("partner2_code").is_in(["0"]).not_(), "f:partner2_breakdown", None))
 
-    status: pl.Expr = pl.lit("ok")
-    qcol: pl.Expr = pl.lit(None, pl.String)
-    for cond, st, qc in reversed(checks):
-        cond_f = cond.fill_null(False)
-        status = pl.when(cond_f).then(pl.lit(st)).otherwise(status)
-        qcol = pl.when(cond_f).then(pl.lit(qc, pl.String)).otherwise(qcol)
-    lf = lf.with_columns(_status=status, _qcol=qcol)
-    qval = pl.lit(None, pl.String)
+    # One pass over the checks gives the index of the first failing one (0 = all passed);
+    # status, column and raw value are then cheap lookups on that small integer.
+    first: pl.Expr = pl.lit(0, pl.Int16)
+    for i in range(len(checks), 0, -1):
+        first = (
+            pl.when(checks[i - 1][0].fill_null(False)).then(pl.lit(i, pl.Int16)).otherwise(first)
+        )
+    status_of = {0: "ok", **{i + 1: c[1] for i, c in enumerate(checks)}}
+    col_of = {i + 1: c[2] for i, c in enumerate(checks) if c[2] is not None}
+    lf = lf.with_columns(_ci=first)
+    lf = lf.with_columns(
+        _status=pl.col("_ci").replace_strict(status_of, return_dtype=pl.String),
+        _qcol=pl.col("_ci").replace_strict(col_of, default=None, return_dtype=pl.String),
+    )
+    qval: pl.Expr = pl.lit(None, pl.String)
     for c in fields:
-        qval = pl.when(pl.col("_qcol") == c).then(pl.col(c)).otherwise(qval)
+        idx = [i for i, name in col_of.items() if name == c]
+        if idx:
+            qval = pl.when(pl.col("_ci").is_in(idx)).then(pl.col(c)).otherwise(qval)
     lf = lf.with_columns(_qval=qval)
 
     return (

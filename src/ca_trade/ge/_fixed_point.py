@@ -61,6 +61,7 @@ def fixed_point(
     method: str = "anderson",
     memory: int = 10,
     damping: float = 1.0,
+    fallback: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> FixedPointOutcome:
     """Solve ``x = g(x)``.
 
@@ -80,6 +81,9 @@ def fixed_point(
         Anderson memory.
     damping : float, default 1.0
         Step of the damped iteration (halved while the residual grows).
+    fallback : callable, optional
+        A more conservative map with the same fixed points, used by the damped phase when
+        acceleration fails (default: `g`).
 
     Returns
     -------
@@ -134,5 +138,5 @@ def fixed_point(
             x = x_new if np.all(np.isfinite(x_new)) else gx
         else:
             x = gx
-    rest = _damped(g, best_x, tol, maxiter - budget, damping)
+    rest = _damped(fallback or g, best_x, tol, maxiter - budget, damping)
     return FixedPointOutcome(rest.x, rest.converged, budget + rest.n_iter, rest.step, "damped")

@@ -32,6 +32,16 @@ class FlowMatrix:
         return len(self.countries)
 
 
+def _labels(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and string labels of a country column (fast on Arrow-backed strings)."""
+    codes, uniques = pd.factorize(column)
+    if (codes < 0).any():
+        raise DataValidationError(
+            f"column {column.name!r} has {int((codes < 0).sum())} missing country code(s)."
+        )
+    return codes.astype(np.int64), [str(u) for u in uniques]
+
+
 def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -77,27 +87,29 @@ def flow_matrix(flows: pd.DataFrame, value: str = "value") -> FlowMatrix:
            [2., 4.]])
     """
     _require_columns(flows, ("exporter", "importer", value), "flows")
-    exp = flows["exporter"].astype(str).to_numpy()
-    imp = flows["importer"].astype(str).to_numpy()
+    exp_codes, exp_labels = _labels(flows["exporter"])
+    imp_codes, imp_labels = _labels(flows["importer"])
     vals = pd.to_numeric(flows[value], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(vals)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
             f"{int(bad.sum())} flow value(s) in column {value!r} are missing or not finite "
-            f"(first: row {k}, {exp[k]} -> {imp[k]}); fill or drop them before solving."
+            f"(first: row {k}, {exp_labels[exp_codes[k]]} -> {imp_labels[imp_codes[k]]}); fill "
+            "or drop them before solving."
         )
     neg = vals < 0
     if neg.any():
         k = int(np.flatnonzero(neg)[0])
         raise DataValidationError(
-            f"{int(neg.sum())} flow value(s) are negative (first: row {k}, {exp[k]} -> {imp[k]}, "
+            f"{int(neg.sum())} flow value(s) are negative (first: row {k}, "
+            f"{exp_labels[exp_codes[k]]} -> {imp_labels[imp_codes[k]]}, "
             f"{vals[k]}); trade flows must be >= 0."
         )
-    countries = tuple(sorted(set(exp) | set(imp)))
-    index = {c: k for k, c in enumerate(countries)}
-    rows = np.fromiter((index[c] for c in exp), dtype=np.int64, count=len(exp))
-    cols = np.fromiter((index[c] for c in imp), dtype=np.int64, count=len(imp))
+    countries = tuple(sorted(set(exp_labels) | set(imp_labels)))
+    position = {c: k for k, c in enumerate(countries)}
+    rows = np.array([position[c] for c in exp_labels], dtype=np.int64)[exp_codes]
+    cols = np.array([position[c] for c in imp_labels], dtype=np.int64)[imp_codes]
     n = len(countries)
     flat = rows * n + cols
     uniq, counts = np.unique(flat, return_counts=True)
@@ -160,9 +172,9 @@ def pair_matrix(
         return mat
     _require_columns(frame, ("exporter", "importer", column), what)
     index = {c: k for k, c in enumerate(countries)}
-    exp = frame["exporter"].astype(str).to_numpy()
-    imp = frame["importer"].astype(str).to_numpy()
-    unknown = sorted({c for c in np.concatenate([exp, imp]) if c not in index})
+    exp_codes, exp_labels = _labels(frame["exporter"])
+    imp_codes, imp_labels = _labels(frame["importer"])
+    unknown = sorted({c for c in exp_labels + imp_labels if c not in index})
     if unknown:
         raise SpecificationError(
             f"{what} names countries that are not in the flow matrix: {unknown[:10]}; the flow "
@@ -173,10 +185,11 @@ def pair_matrix(
         k = int(np.flatnonzero(~np.isfinite(vals))[0])
         raise SpecificationError(
             f"{what}: column {column!r} has a missing or infinite value (row {k}, "
-            f"{exp[k]} -> {imp[k]}); give every listed pair a finite value."
+            f"{exp_labels[exp_codes[k]]} -> {imp_labels[imp_codes[k]]}); give every listed pair "
+            "a finite value."
         )
-    rows = np.array([index[c] for c in exp], dtype=np.int64)
-    cols = np.array([index[c] for c in imp], dtype=np.int64)
+    rows = np.array([index[c] for c in exp_labels], dtype=np.int64)[exp_codes]
+    cols = np.array([index[c] for c in imp_labels], dtype=np.int64)[imp_codes]
     flat = rows * n + cols
     uniq, counts = np.unique(flat, return_counts=True)
     if (counts > 1).any():

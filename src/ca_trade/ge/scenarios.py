@@ -125,7 +125,8 @@ def tariff_harmonization(
     Returns
     -------
     Scenario
-        Changes in ``ln(1+t)`` and the baseline/counterfactual tariffs (for revenue).
+        Changes in ``ln(1+t)`` and the baseline/counterfactual tariffs of every pair in
+        `tariffs` (for revenue).
 
     Examples
     --------
@@ -135,7 +136,7 @@ def tariff_harmonization(
     ...                   "tariff": [0.10, 0.05, 0.15, 0.02]})
     >>> s = tariff_harmonization(t, ["KAZ", "UZB"], -7.0, external="max")
     >>> s.tariffs[["exporter", "importer", "counterfactual"]].values.tolist()
-    [['CHN', 'KAZ', 0.15], ['KAZ', 'UZB', 0.0], ['UZB', 'KAZ', 0.0]]
+    [['CHN', 'KAZ', 0.15], ['CHN', 'UZB', 0.15], ['KAZ', 'UZB', 0.0], ['UZB', 'KAZ', 0.0]]
     """
     group = sorted({str(g) for g in group})
     if len(group) < 2:
@@ -191,7 +192,8 @@ def tariff_harmonization(
     delta = np.log1p(frame["counterfactual"]) - np.log1p(frame["baseline"])
     changed = delta != 0
     changes = frame.loc[changed, _KEYS].assign(**{regressor: delta[changed]})
-    tariff_frame = frame.loc[changed, [*_KEYS, "baseline", "counterfactual"]]
+    # all pairs travel with the scenario: revenue on unchanged tariffs is income too
+    tariff_frame = frame[[*_KEYS, "baseline", "counterfactual"]]
     label = name or "-".join(group)
     rule = {
         "keep": "members keep their external tariffs",

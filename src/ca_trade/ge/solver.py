@@ -22,6 +22,7 @@ spending equal to world income). The numeraire keeps world output constant by de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade.exceptions import GEError, SpecificationError
-from ca_trade.ge._fixed_point import fixed_point
+from ca_trade.ge._fixed_point import FixedPointOutcome, fixed_point
 from ca_trade.ge._inputs import flow_matrix, pair_matrix
 from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult
 from ca_trade.ge.scenario import Scenario
@@ -167,6 +168,26 @@ class _Solution:
     n_iter: int
     residuals: dict[str, float]
     method: str
+    negative_income: list[str]
+
+    def failure(self) -> str:
+        """Explain why the solution was rejected (empty when it was accepted)."""
+        if self.converged:
+            return ""
+        if self.negative_income:
+            return (
+                f"at the solution the income (output + fixed deficit) of {self.negative_income} "
+                "is not positive: with additive imbalances this shock has no economically "
+                "meaningful equilibrium. Use closure='multiplicative' (deficits as a share of "
+                "income) or a smaller shock."
+            )
+        return (
+            f"the GE fixed point failed its check after {self.n_iter} iterations (residuals "
+            f"{self.residuals}; required < {RESIDUAL_TOL} relative). Check the partial effects "
+            "for extreme values, raise maxiter, or try method='damped'. With additive "
+            "imbalances a large shock can push a country's income (output + fixed deficit) to "
+            "zero, where no equilibrium exists: use closure='multiplicative'."
+        )
 
 
 def solve_problem(
@@ -250,8 +271,46 @@ def solve_problem(
         f = np.log(sales) - np.log(y_base) - log_y
         return normalize(x + f / kappa)
 
+    def g_newton(x: np.ndarray) -> np.ndarray:
+        # diagonal Newton step: divide by each country's own slope of log excess supply,
+        # theta * (1 - sum_j w_ij pi_ij) + d ln Y_i - w_ii d ln E_i (w: sales shares, pi:
+        # import shares); much larger steps than 1 / (1 + theta) for home-biased countries
+        a, phi, _, log_y, e_new, sales, income = state(x)
+        f = np.log(sales) - np.log(y_base) - log_y
+        share = m * (a[:, None] / phi[None, :])
+        weights = m_net * a[:, None] * (e_new / phi)[None, :] / sales[:, None]
+        own = np.einsum("ij,ij->i", weights, share)
+        slope = theta * (1.0 - own)
+        if not cond:
+            d_y = 1.0 + psi * (1.0 - np.diag(share))
+            d_e = d_y * (y_base * np.exp(log_y) / income if additive else 1.0)
+            slope = slope + d_y - np.diag(weights) * d_e
+        return normalize(x + f / np.maximum(slope, 0.05 * min(theta, 1.0)))
+
     start = np.zeros(n) if x0 is None else np.asarray(x0, dtype=float)
-    out = fixed_point(g, normalize(start), tol=tol, maxiter=maxiter, method=method)
+    # non-finite trial points are rejected by the iteration and the residual check below
+    with np.errstate(all="ignore"):
+        if method == "anderson":
+            out = fixed_point(g_newton, normalize(start), tol=tol, maxiter=maxiter, fallback=g)
+        else:
+            out = fixed_point(g, normalize(start), tol=tol, maxiter=maxiter, method="damped")
+        return _finish(problem, out, state, m, net_share, gross, x_base, bmat, e_base, t1)
+
+
+def _finish(
+    problem: Problem,
+    out: FixedPointOutcome,
+    state: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+    m: np.ndarray,
+    net_share: np.ndarray,
+    gross: np.ndarray,
+    x_base: np.ndarray,
+    bmat: np.ndarray,
+    e_base: np.ndarray,
+    t1: np.ndarray,
+) -> _Solution:
+    n, theta, cond = problem.n, problem.theta, problem.conditional
+    y_base = x_base.sum(axis=1)
     x = out.x
     a, phi, log_pj, log_y, e_new, _, income = state(x)
     gross_new = m * a[:, None] * (e_new / phi)[None, :]
@@ -267,7 +326,10 @@ def solve_problem(
         "world_balance": balance,
         "step": out.step,
     }
-    if not np.all(np.isfinite(x)):
+    # with additive imbalances the equations also have solutions where a surplus country's
+    # income (output + fixed, negative deficit) is negative: no economic meaning, rejected
+    negative = [c for c, e in zip(problem.countries, e_new) if not e > 0]
+    if not np.all(np.isfinite(x)) or negative:
         converged = False
     else:
         converged = out.converged and max(mc, budget, balance) < RESIDUAL_TOL
@@ -295,7 +357,7 @@ def solve_problem(
         "imports": imports,
         "domestic": np.diag(new) / np.diag(x_base),
     }
-    return _Solution(ratios, new, x, converged, out.n_iter, residuals, out.method)
+    return _Solution(ratios, new, x, converged, out.n_iter, residuals, out.method, negative)
 
 
 def _to_result(
@@ -404,7 +466,8 @@ def solve(
     MissingDomesticFlowsError
         If some country has no domestic flow.
     GEError
-        If the solution does not meet the residual check (1e-10 relative).
+        If the solution does not meet the residual check (1e-10 relative), or (additive
+        imbalances) leaves some country with non-positive income.
 
     Examples
     --------
@@ -441,11 +504,7 @@ def solve(
     log_b = pair_matrix(pe_frame, problem.countries, "effect", "partial_effects")
     sol = solve_problem(problem, log_b, tol=tol, maxiter=maxiter, method=method)
     if not sol.converged:
-        raise GEError(
-            f"the GE fixed point failed its check after {sol.n_iter} iterations "
-            f"(residuals {sol.residuals}; required < {RESIDUAL_TOL} relative). Check the "
-            "partial effects for extreme values, raise maxiter, or try method='damped'."
-        )
+        raise GEError(sol.failure())
     return _to_result(problem, sol, method, description)
 
 

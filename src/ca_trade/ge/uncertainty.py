@@ -169,7 +169,7 @@ def _solve_draws(job: _Job) -> list[tuple[int, np.ndarray | None, np.ndarray | N
                 log_b += coef[reg] * mat
             sol = solve_problem(problem, log_b, tol=job.tol, maxiter=job.maxiter, x0=job.x0)
             if not sol.converged:
-                raise CaTradeError(f"no converged fixed point (residuals {sol.residuals})")
+                raise CaTradeError(sol.failure())
             ratios = np.column_stack([sol.ratios[c] for c in RATIO_COLUMNS])
             with np.errstate(divide="ignore", invalid="ignore"):
                 flow = 100.0 * (sol.new_flows / problem.flows - 1.0)
@@ -389,10 +389,7 @@ def parametric_draws(
     )
     point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
     if not point_sol.converged:
-        raise GEError(
-            f"the solution at the point estimates failed its check (residuals "
-            f"{point_sol.residuals}); fix the scenario before drawing."
-        )
+        raise GEError(f"the solution at the point estimates failed: {point_sol.failure()}")
     point = _to_result(point_problem, point_sol, "anderson", scenario.description)
     outcomes = _run(
         problem,
@@ -551,10 +548,7 @@ def pairs_bootstrap(
     log_b = sum((fixed[r] * m for r, m in changes.items()), np.zeros((problem.n, problem.n)))
     point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
     if not point_sol.converged:
-        raise GEError(
-            f"the solution at the point estimates failed its check (residuals "
-            f"{point_sol.residuals}); fix the scenario before drawing."
-        )
+        raise GEError(f"the solution at the point estimates failed: {point_sol.failure()}")
     point = _to_result(point_problem, point_sol, "anderson", scenario.description)
     children = np.random.SeedSequence(seed).spawn(n_draws)
     indexed = list(enumerate(children))

@@ -171,7 +171,7 @@ def coefplot(
                     los.append(ci[var][0])
                     his.append(ci[var][1])
             x = np.asarray(xs)
-            err = np.vstack([x - np.asarray(los), np.asarray(his) - x]) if xs else None
+            err = np.abs(np.vstack([x - np.asarray(los), np.asarray(his) - x])) if xs else None
             ax.errorbar(xs, ys, xerr=err, fmt="o", ms=4, capsize=2, lw=1, label=name)
         if truth:
             tx = [(float(truth[v]), y) for y, v in zip(ypos, variables) if v in truth]
@@ -253,8 +253,11 @@ def outcome_plot(
             ax.barh(ypos, est, color=colors, height=0.6)
             ok = np.isfinite(lo) & np.isfinite(hi)
             if ok.any():
-                err = np.vstack([est[ok] - lo[ok], hi[ok] - est[ok]])
-                ax.errorbar(est[ok], ypos[ok], xerr=err, fmt="none", ecolor="black", lw=0.8)
+                # percentile intervals need not contain the point estimate: draw them as
+                # segments from bound to bound, not as errors around the estimate
+                ax.hlines(ypos[ok], lo[ok], hi[ok], colors="black", lw=0.8)
+                for bound in (lo[ok], hi[ok]):
+                    ax.plot(bound, ypos[ok], "|", color="black", ms=5)
             ax.axvline(0.0, color="0.3", lw=0.8)
             ax.set_title(labels.get(o, OUTCOME_LABELS.get(o, o)) + " (%)")
             ax.set_yticks(ypos, [labels.get(c, c) for c in rows])
