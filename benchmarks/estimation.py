@@ -26,8 +26,8 @@ Usage::
 Examples
 --------
 >>> from benchmarks.estimation import agreement
->>> agreement({"a": 1.0, "b": 2.0}, {"a": 1.0 + 1e-9, "b": 2.0})
-5e-10
+>>> agreement({"a": 4.0, "b": 0.5}, {"a": 4.5, "b": 0.5})
+0.125
 """
 
 from __future__ import annotations
@@ -102,12 +102,16 @@ def _data(size: str, model: str) -> pd.DataFrame:
     return df
 
 
-def _fit_ca_trade(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str):
-    import ca_trade as ct
+Fit = tuple[dict[str, float], int]
+
+
+def _fit_ca_trade(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str) -> Fit:
+    from ca_trade.estimate.ols import ols
+    from ca_trade.estimate.ppml import ppml
 
     if model == "ppml":
         separation = ("fe",) if variant == "fe" else ("fe", "ir")
-        res = ct.ppml(
+        res = ppml(
             PPML_FORMULA,
             df,
             vcov="hetero",
@@ -116,11 +120,11 @@ def _fit_ca_trade(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, va
             separation=separation,
         )
     else:
-        res = ct.ols(OLS_FORMULA, df, vcov="hetero", fixef_tol=fixef_tol)
+        res = ols(OLS_FORMULA, df, vcov="hetero", fixef_tol=fixef_tol)
     return {k: float(res.params[k]) for k in REGRESSORS}, int(res.nobs)
 
 
-def _fit_pyfixest(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, backend: str):
+def _fit_pyfixest(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, backend: str) -> Fit:
     import pyfixest as pf
 
     if model == "ppml":
@@ -141,7 +145,9 @@ def _fit_pyfixest(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, ba
     return {k: float(coef[k]) for k in REGRESSORS}, int(res._N)
 
 
-def _fit_statsmodels(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str):
+def _fit_statsmodels(
+    df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str
+) -> Fit:
     import statsmodels.api as sm
 
     dummies = [
@@ -154,7 +160,9 @@ def _fit_statsmodels(df: pd.DataFrame, model: str, tol: float, fixef_tol: float,
     return {k: float(res.params[k]) for k in REGRESSORS}, int(res.nobs)
 
 
-def _fit_linearmodels(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str):
+def _fit_linearmodels(
+    df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str
+) -> Fit:
     from linearmodels.iv.absorbing import AbsorbingLS
 
     absorb = pd.DataFrame({c: df[c].astype("category") for c in FIXED_EFFECTS})
@@ -164,8 +172,8 @@ def _fit_linearmodels(df: pd.DataFrame, model: str, tol: float, fixef_tol: float
     return {k: float(res.params[k]) for k in REGRESSORS}, int(res.nobs)
 
 
-def _fitter(tool: str) -> Callable[[pd.DataFrame, str, float, float], tuple[dict, int]]:
-    table: dict[str, Callable[..., tuple[dict, int]]] = {
+def _fitter(tool: str) -> Callable[[pd.DataFrame, str, float, float], Fit]:
+    table: dict[str, Callable[[pd.DataFrame, str, float, float], Fit]] = {
         "ca_trade": lambda d, m, t, f: _fit_ca_trade(d, m, t, f, "default"),
         "ca_trade_fe": lambda d, m, t, f: _fit_ca_trade(d, m, t, f, "fe"),
         "pyfixest_numba": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "numba"),
@@ -298,10 +306,29 @@ def _report(results: Sequence[dict[str, Any]], agree_tol: float) -> str:
     return "\n".join(lines)
 
 
+def _header(args: argparse.Namespace) -> str:
+    """One line on the machine, the versions and the options of this run."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = []
+    for pkg in ("ca_trade", "pyfixest", "statsmodels", "linearmodels", "numpy", "numba"):
+        try:
+            versions.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            versions.append(f"{pkg} -")
+    return (
+        f"# {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {', '.join(versions)}; "
+        f"tol={args.tol:g} fixef_tol={args.fixef_tol:g} repeat={args.repeat}; "
+        f"PPML: {PPML_FORMULA}; OLS: {OLS_FORMULA} (positive flows)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="small,medium,large", help="tiny,small,medium,large")
+    parser.add_argument(
+        "--sizes", default="tiny,small,medium,large", help="tiny (1.9k rows), small, medium, large"
+    )
     parser.add_argument("--models", default="ppml,ols", help="ppml and/or ols")
     parser.add_argument("--tools", default="", help="subset of tools (default: all)")
     parser.add_argument("--repeat", type=int, default=1, help="fits per tool (best is kept)")
@@ -339,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     continue
                 print(f"running {model} {size} {tool} ...", file=sys.stderr, flush=True)
                 results.append(_run(tool, model, size, args))
+    print(_header(args))
     print(_report(results, args.agree))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

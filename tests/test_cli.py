@@ -143,7 +143,7 @@ root = "reports/small"
 [source]
 kind = "sample"
 seed = 7
-years = [2018, 2019]
+years = [2019, 2019]
 [[specifications]]
 name = "twoway"
 formula = "value_usd ~ ln_dist + contig + rta + ln_tariff | exporter^year + importer^year"

@@ -34,8 +34,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "__version__",
-    "etable",
     "estimate",
+    "etable",
     "etl",
     "exceptions",
     "ge",
@@ -54,8 +54,9 @@ _LAZY_FUNCTIONS = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from ca_trade import estimate, etl, ge, report, sample
-    from ca_trade.estimate import ols, ppml
-    from ca_trade.report import etable
+    from ca_trade.estimate.ols import ols
+    from ca_trade.estimate.ppml import ppml
+    from ca_trade.report.tables import etable
 
 
 def __getattr__(name: str) -> Any:

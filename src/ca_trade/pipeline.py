@@ -39,7 +39,8 @@ Schema (all tables optional except ``[run]``; see ``configs/demo.toml`` for a fu
 
     [ge]
     year = 2019                   # baseline year of the flow matrix
-    theta = 5.0                   # trade elasticity
+    theta = 5.0                   # trade elasticity, or instead:
+    theta_from = "ln_tariff"      # theta = -beta - 1 from the scenario's ln(1+t) coefficient
     closure = "additive"
     draws = 200                   # parametric draws for the confidence intervals
     seed = 2024
@@ -51,6 +52,9 @@ Schema (all tables optional except ``[run]``; see ``configs/demo.toml`` for a fu
     members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
     cet = "simple_mean"           # customs_union: "simple_mean" | "weighted_mean" | "max" | ISO3
     specification = "threeway"    # whose coefficients build the partial effects
+    # corridor: links = [["CHN", "KGZ"], ["KGZ", "UZB"]] with days_saved = 2.0 or
+    # cost_reduction = 0.4 (share of transit time), ave_per_day = 0.01 (Hummels & Schaur 2013);
+    # any kind: elasticity = -5.0 overrides the estimated ln(1+t) coefficient
 
     [outputs]
     tables = ["tex", "md", "html"]

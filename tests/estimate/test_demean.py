@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ca_trade.estimate.demean import FixedEffects, demean
+from ca_trade.estimate.demean import FixedEffects, demean, demean_inplace, level_weights
 
 
 def _dense(x: np.ndarray, codes: list[np.ndarray], w: np.ndarray) -> np.ndarray:
@@ -94,3 +96,78 @@ def test_bad_inputs_are_rejected() -> None:
         FixedEffects.from_codes([])
     with pytest.raises(ValueError, match="shape"):
         FixedEffects.from_codes([np.array([0, 1]), np.array([0, 1, 2])])
+
+
+def test_block_columns_converge_independently() -> None:
+    # columns of very different difficulty share sweeps but keep their own CG recursions:
+    # the block result equals demeaning each column alone
+    rng = np.random.default_rng(7)
+    n = 4000
+    codes = [rng.integers(0, 60, n), rng.integers(0, 70, n), rng.integers(0, 400, n)]
+    fe = FixedEffects.from_codes(codes)
+    w = rng.uniform(0.1, 10.0, n)
+    x = np.column_stack(
+        [
+            rng.normal(size=n),
+            np.zeros(n),  # vanishes at once
+            fe.codes[2].astype(float),  # absorbed by the third fixed effect
+            1e6 * rng.normal(size=n),  # large scale
+        ]
+    )
+    block, ok, _ = demean(x, fe, w, tol=1e-12)
+    assert ok
+    for j in range(x.shape[1]):
+        alone, ok_j, _ = demean(x[:, j], fe, w, tol=1e-12)
+        assert ok_j
+        scale = max(float(np.abs(x[:, j]).max()), 1.0)
+        np.testing.assert_allclose(block[:, j], alone, atol=1e-9 * scale)
+    np.testing.assert_allclose(block[:, 1:3], 0.0, atol=1e-8)
+
+
+def test_demean_inplace_matches_demean_and_checks_layout() -> None:
+    rng = np.random.default_rng(8)
+    n = 1500
+    fe = FixedEffects.from_codes([rng.integers(0, 30, n), rng.integers(0, 45, n)])
+    x = rng.normal(size=(n, 2))
+    w = rng.uniform(0.5, 2.0, n)
+    ref, _, _ = demean(x, fe, w, tol=1e-12)
+    u = x.copy()
+    scale = np.sqrt((w[:, None] * x**2).sum(axis=0))
+    ok, it = demean_inplace(u, fe, w, scale, tol=1e-12, inv_w=level_weights(fe, w))
+    assert ok and it > 0
+    np.testing.assert_allclose(u, ref, atol=1e-10)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        demean_inplace(np.asfortranarray(x), fe, w, scale)
+
+
+def test_level_weights_are_inverse_level_totals() -> None:
+    fe = FixedEffects.from_codes([np.array([0, 0, 1, 2]), np.array([5, 6, 6, 6])])
+    inv = level_weights(fe, np.array([1.0, 3.0, 2.0, 0.0]))
+    # dimension 0: levels {0: 4, 1: 2, 2: 0 -> 0}; dimension 1: {5: 1, 6: 5}
+    np.testing.assert_allclose(inv, [0.25, 0.5, 0.0, 1.0, 0.2])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_fe=st.integers(1, 3),
+    k=st.integers(1, 4),
+)
+def test_demeaned_columns_are_orthogonal_to_every_level_and_idempotent(
+    seed: int, n_fe: int, k: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 300))
+    codes = [rng.integers(0, int(rng.integers(1, 15)), n) for _ in range(n_fe)]
+    fe = FixedEffects.from_codes(codes)
+    w = rng.uniform(0.1, 3.0, n)
+    x = rng.normal(size=(n, k)) * rng.uniform(0.1, 100.0, k)
+    xt, ok, _ = demean(x, fe, w, tol=1e-13)
+    assert ok
+    scale = float(np.abs(x).max())
+    for d in range(n_fe):
+        for j in range(k):
+            sums = np.bincount(fe.codes[d], weights=w * xt[:, j])
+            np.testing.assert_allclose(sums, 0.0, atol=1e-8 * scale * n)
+    again, _, _ = demean(xt, fe, w, tol=1e-13)
+    np.testing.assert_allclose(again, xt, atol=1e-8 * scale)

@@ -174,3 +174,28 @@ def test_three_way_converges_quietly() -> None:
         res = ct.ppml("y ~ x1 | exp^yr + imp^yr + pair", df)
     assert res.converged
     assert res.n_iter < 50
+
+
+def _border_panel(seed: int = 0, n: int = 40) -> pd.DataFrame:
+    """Square exporter x importer cross-section with domestic flows and large outcomes."""
+    rng = np.random.default_rng(seed)
+    e, m = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
+    lon, lat = rng.uniform(0, 10, n), rng.uniform(0, 10, n)
+    dist = np.hypot(lon[e] - lon[m], lat[e] - lat[m]) + 0.5
+    brdr = (e != m).astype(float)
+    size = rng.normal(0, 1.5, n)
+    mu = np.exp(10 + size[e] + size[m] - 0.8 * np.log(dist) - 2.0 * brdr)
+    y = mu * rng.lognormal(-0.5, 1.0, n * n)
+    return pd.DataFrame({"y": y, "ln_dist": np.log(dist), "brdr": brdr, "exp": e, "imp": m})
+
+
+def test_standard_errors_are_evaluated_at_the_estimate() -> None:
+    # The IRLS stops on the deviance change, when mu of the previous iterate can still be
+    # ~1e-4 off; the sandwich must use the final mu (this was the 'trade without borders'
+    # 3e-6 SE discrepancy). Default tolerances must give the fully converged SEs.
+    df = _border_panel()
+    formula = "y ~ ln_dist + brdr | exp + imp"
+    tight = ct.ppml(formula, df, tol=1e-13, fixef_tol=1e-13)
+    default = ct.ppml(formula, df)
+    np.testing.assert_allclose(default.params, tight.params, rtol=1e-7)
+    np.testing.assert_allclose(default.bse, tight.bse, rtol=1e-8)

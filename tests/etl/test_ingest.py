@@ -237,3 +237,22 @@ def test_gzip_layout_detected_from_magic_not_name(tmp_path: Path) -> None:
     assert rep.files[0].layout == "plus_bulk"
     assert rep.rows_written == 1
     assert gzip.decompress((raw / "x.txt").read_bytes()).startswith(b"typeCode")
+
+
+def test_line_numbers_survive_small_reading_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ca_trade.etl.layouts as layouts
+
+    monkeypatch.setattr(layouts, "CHUNK_BYTES", 150)
+    raw = tmp_path / "raw"
+    rows = [plus_row(398, 156, "X", i + 1, cmd=f"{i:04d}") for i in range(40)]
+    rows[25] = plus_row(398, 156, "X", "bad", cmd="9999")
+    write_plus(raw / "a.tsv.gz", rows, bulk=True)
+    rep = _run(raw, tmp_path / "out")
+    assert rep.rows_read == 40 and rep.rows_written == 39
+    q = _quarantine(tmp_path / "out")
+    assert q.select("line", "value").rows() == [(27, "bad")]
+    flows = pl.read_parquet(tmp_path / "out" / "flows" / "**" / "*.parquet")
+    assert flows["source_line"].to_list() == [n for n in range(2, 42) if n != 27]
+    assert flows["value_usd"].to_list() == [float(i + 1) for i in range(40) if i != 25]

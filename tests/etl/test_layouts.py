@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import gzip
+import tempfile
+import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ca_trade.etl.layouts import normalise_name, read_head, scan_layout, sniff_header
+from ca_trade.etl.layouts import (
+    iter_chunks,
+    normalise_name,
+    read_head,
+    scan_layout,
+    sniff_header,
+)
 from tests.etl.helpers import BULK_HEADER, LEGACY_BULK_HEADER, PLUS_HEADER, plus_row, write_plus
 
 LEGACY_API = (
@@ -76,3 +86,37 @@ def test_truncated_gzip_head_is_readable(tmp_path: Path) -> None:
     head, gz = read_head(path)
     assert gz
     assert sniff_header(head, gzip_file=True).layout == "plus_bulk"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=20).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+    chunk=st.integers(1, 64),
+    kind=st.sampled_from(["plain", "gzip", "two_members"]),
+    trailing_newline=st.booleans(),
+)
+def test_iter_chunks_reassembles_the_content(
+    lines: list[bytes], chunk: int, kind: str, trailing_newline: bool
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if trailing_newline and lines else b"")
+    if kind == "plain":
+        blob = data
+    elif kind == "gzip":
+        blob = gzip.compress(data, mtime=0)
+    else:
+        half = len(data) // 2
+        blob = gzip.compress(data[:half], mtime=0) + gzip.compress(data[half:], mtime=0)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "f"
+        path.write_bytes(blob)
+        pieces = list(iter_chunks(path, chunk_bytes=chunk))
+    assert b"".join(pieces) == data
+    assert all(p.endswith(b"\n") for p in pieces[:-1])
+
+
+def test_truncated_gzip_raises_in_iter_chunks(tmp_path: Path) -> None:
+    blob = gzip.compress(b"a\nb\n" * 1000, mtime=0)
+    path = tmp_path / "t.gz"
+    path.write_bytes(blob[:-10])
+    with pytest.raises((EOFError, zlib.error)):
+        list(iter_chunks(path, chunk_bytes=64))

@@ -205,6 +205,12 @@ def _weighted_norms(x: FloatArray, w: FloatArray) -> FloatArray:
 
 
 @njit(cache=True)
+def _sweep_dim(s: int, n_fe: int) -> int:
+    """Dimension projected at step ``s`` of the symmetric order ``0, 1, ..., D-1, ..., 1, 0``."""
+    return s if s < n_fe else 2 * n_fe - 2 - s
+
+
+@njit(cache=True)
 def _i_minus_t(
     v: FloatArray,
     out: FloatArray,
@@ -218,27 +224,32 @@ def _i_minus_t(
     ca: FloatArray,
     cb: FloatArray,
     update: bool,
+    start: int,
 ) -> None:
     """Set ``out = (I - T) v`` column by column and ``dots[j] = <v_j, out_j>_w``.
-
-    With ``update``, ``v`` is first replaced by ``ca[j] r + cb[j] v`` in the same pass (the
-    CG search-direction update), which saves one pass over the block.
 
     ``T`` is the symmetric sweep over the dimensions ``0, 1, ..., D-1, ..., 1, 0``. All
     columns of ``v`` (shape ``(n, k)``, C order) go through each pass together, so the level
     codes are read once per pass whatever ``k`` is; the pass that subtracts the level means
     of one dimension accumulates the weighted level sums of the next.
+
+    ``start = 0``: ``v`` is first projected on dimension 0 and that projection is written back
+    into ``v`` (so ``v`` then has zero weighted level means in dimension 0). ``start = 1``:
+    ``v`` must already have them, so the leading projection is the identity and is skipped
+    (one pass fewer per sweep). With ``update``, ``v`` is first replaced by
+    ``ca[j] r + cb[j] v`` in the same pass (the CG search-direction update).
     """
     n_fe, n = codes.shape
     k = v.shape[1]
     n_steps = 2 * n_fe - 1
-    off0 = offsets[0]
-    for g in range(off0, offsets[1]):
+    d0 = _sweep_dim(start, n_fe)
+    off0 = offsets[d0]
+    for g in range(off0, offsets[d0 + 1]):
         for j in range(k):
             buf[g, j] = 0.0
     if update:
         for i in range(n):
-            g = off0 + codes[0, i]
+            g = off0 + codes[d0, i]
             wi = w[i]
             for j in range(k):
                 vij = ca[j] * r[i, j] + cb[j] * v[i, j]
@@ -246,26 +257,27 @@ def _i_minus_t(
                 buf[g, j] += wi * vij
     else:
         for i in range(n):
-            g = off0 + codes[0, i]
+            g = off0 + codes[d0, i]
             wi = w[i]
             for j in range(k):
                 buf[g, j] += wi * v[i, j]
     for j in range(k):
         dots[j] = 0.0
-    for s in range(n_steps):
-        d = s if s < n_fe else 2 * n_fe - 2 - s
+    for s in range(start, n_steps):
+        d = _sweep_dim(s, n_fe)
         off = offsets[d]
         for g in range(off, offsets[d + 1]):
             ig = inv_w[g]
             for j in range(k):
                 buf[g, j] *= ig
-        src = v if s == 0 else out
+        src = v if s == start else out
         if s + 1 < n_steps:
-            dn = s + 1 if s + 1 < n_fe else 2 * n_fe - 3 - s
+            dn = _sweep_dim(s + 1, n_fe)
             offn = offsets[dn]
             for g in range(offn, offsets[dn + 1]):
                 for j in range(k):
                     buf[g, j] = 0.0
+            write_back = s == 0
             for i in range(n):
                 g = off + codes[d, i]
                 gn = offn + codes[dn, i]
@@ -273,6 +285,8 @@ def _i_minus_t(
                 for j in range(k):
                     val = src[i, j] - buf[g, j]
                     out[i, j] = val
+                    if write_back:
+                        v[i, j] = val
                     buf[gn, j] += wi * val
         else:
             for i in range(n):
@@ -294,8 +308,12 @@ def _cg_block(
     w: FloatArray,
     tol: float,
     maxiter: int,
+    work: FloatArray,
 ) -> tuple[bool, int]:
     """Demean every column of ``u`` (shape ``(n, k)``, C order) in place by block CG.
+
+    ``work`` (shape ``(3, n, k)``, C order) holds the residual, search direction and its
+    image, so that repeated calls (IRLS) allocate nothing.
 
     Each column runs its own conjugate-gradient recursion (own step lengths), but all
     columns share every sweep. A column stops when its residual meets ``tol * scale[j]``;
@@ -304,10 +322,10 @@ def _cg_block(
     n, k = u.shape
     buf = np.empty((inv_w.shape[0], k))
     dots = np.empty(k)
-    r = np.empty((n, k))
+    r = work[0]
     ca = np.ones(k)
     cb = np.zeros(k)
-    _i_minus_t(u, r, codes, offsets, inv_w, w, buf, dots, r, ca, cb, False)
+    _i_minus_t(u, r, codes, offsets, inv_w, w, buf, dots, r, ca, cb, False, 0)
     if codes.shape[0] == 1:
         # one fixed effect: (I - T) u is the level-mean part, removed exactly
         for i in range(n):
@@ -326,19 +344,19 @@ def _cg_block(
             active[j] = np.sqrt(rs[j]) > tol * scale[j]
     if not active.any():
         return True, 0
-    d = r.copy()
-    for j in range(k):
-        if not active[j]:
-            for i in range(n):
-                d[i, j] = 0.0
-    ad = np.empty((n, k))
+    d = work[1]
+    for i in range(n):
+        for j in range(k):
+            d[i, j] = r[i, j] if active[j] else 0.0
+    ad = work[2]
     alpha = np.zeros(k)
     rs_new = np.zeros(k)
     n_iter = 0
     for it in range(1, maxiter + 1):
         n_iter = it
-        # it > 1: d = ca r + cb d (the direction update) is fused into the first pass
-        _i_minus_t(d, ad, codes, offsets, inv_w, w, buf, dots, r, ca, cb, it > 1)
+        # it > 1: d = ca r + cb d (the direction update) is fused into the first pass; d has
+        # zero dimension-0 level means (u was projected on dimension 0 above), so start = 1
+        _i_minus_t(d, ad, codes, offsets, inv_w, w, buf, dots, r, ca, cb, it > 1, 1)
         for j in range(k):
             alpha[j] = 0.0
             if active[j]:
@@ -385,6 +403,7 @@ def demean_inplace(
     tol: float = 1e-10,
     maxiter: int = 10_000,
     inv_w: FloatArray | None = None,
+    work: FloatArray | None = None,
 ) -> tuple[bool, int]:
     """Demean the columns of ``u`` in place (the low-level kernel behind :func:`demean`).
 
@@ -403,6 +422,9 @@ def demean_inplace(
     maxiter : int, default 10_000
     inv_w : ndarray, optional
         Precomputed inverse level weights (from :func:`level_weights`) for these ``w``.
+    work : ndarray of float64, shape (3, n, k), C-contiguous, optional
+        Scratch space, reused across calls to avoid allocating (and page-faulting) three
+        ``(n, k)`` blocks per call.
 
     Returns
     -------
@@ -425,7 +447,11 @@ def demean_inplace(
     if u.shape[1] == 0:
         return True, 0
     iw = level_weights(fe, w) if inv_w is None else inv_w
-    ok, it = _cg_block(u, scale, fe.kernel_codes, fe.offsets, iw, w, float(tol), int(maxiter))
+    if work is None:
+        work = np.empty((3, *u.shape))
+    elif work.shape != (3, *u.shape) or not work.flags.c_contiguous:
+        raise ValueError(f"work has shape {work.shape}; expected a C-contiguous {(3, *u.shape)}")
+    ok, it = _cg_block(u, scale, fe.kernel_codes, fe.offsets, iw, w, float(tol), int(maxiter), work)
     return bool(ok), int(it)
 
 

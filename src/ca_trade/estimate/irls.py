@@ -489,6 +489,7 @@ def poisson_irls(
         u[:, 1:] = X
     w = np.empty(n)
     scale = np.empty(k + 1)
+    work = np.empty((3, n, k + 1)) if fe is not None else None
     dev_old = poisson_deviance(y, mu, None if weights is None else pw)
     inner_tol = max(_INNER_START, fixef_tol) if fe is not None else fixef_tol
     converged = False
@@ -499,7 +500,14 @@ def poisson_irls(
         _working(y, eta, mu, off, pw, X, u, zbuf, w, scale, it == 1 and cold)
         if fe is not None:
             fix_ok, _ = demean_inplace(
-                u, fe, w, scale, tol=inner_tol, maxiter=fixef_maxiter, inv_w=level_weights(fe, w)
+                u,
+                fe,
+                w,
+                scale,
+                tol=inner_tol,
+                maxiter=fixef_maxiter,
+                inv_w=level_weights(fe, w),
+                work=work,
             )
         beta = _solve_gram(_gram(u, w))
         dev = _update(u, zbuf, beta, off, y, logy, pw, eta_new, mu_new)
@@ -524,7 +532,7 @@ def poisson_irls(
     # weights (warm-started: a few sweeps).
     w = mu if weights is None else pw * mu
     Xt = np.ascontiguousarray(u[:, 1:])
-    del u
+    del u, work
     if fe is not None and k:
         scale = _weighted_norms_2d(X, w)
         ok_final, _ = demean_inplace(Xt, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)

@@ -38,9 +38,18 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
+import pyarrow.parquet as pq
 
+from ca_trade.etl import layouts as _layouts
 from ca_trade.etl.countries import CodeTable, code_table
-from ca_trade.etl.layouts import normalise_name, read_head, scan_layout, sniff_header
+from ca_trade.etl.layouts import (
+    HeaderInfo,
+    iter_chunks,
+    normalise_name,
+    read_head,
+    scan_layout,
+    sniff_header,
+)
 from ca_trade.etl.quarantine import count_data_lines, empty_quarantine, whole_file_record
 from ca_trade.etl.schema import FLOW_SCHEMA, QUARANTINE_SCHEMA
 from ca_trade.etl.sources import detect_source
@@ -254,7 +263,7 @@ def _stage_file(
         )
     tmp = stage.with_name(stage.name + ".part")
     try:
-        transform(scan_layout(path, info), codes, rel).sink_parquet(tmp, compression="lz4")
+        _stage_chunks(path, rel, info, codes, tmp)
         tmp.replace(stage)
     except _PARSE_ERRORS as exc:
         tmp.unlink(missing_ok=True)
@@ -265,9 +274,26 @@ def _stage_file(
     return info.layout, None
 
 
-def _status_counts(stage: Path) -> dict[str, int]:
-    counts = pl.scan_parquet(stage).group_by("_status").len().collect()
-    return {s: int(n) for s, n in counts.iter_rows()}
+def _stage_chunks(path: Path, rel: str, info: HeaderInfo, codes: CodeTable, out: Path) -> None:
+    """Validate a file piece by piece (bounded memory) into one staging Parquet file."""
+    writer: pq.ParquetWriter | None = None
+    line = 2
+    try:
+        for i, piece in enumerate(iter_chunks(path, _layouts.CHUNK_BYTES)):
+            raw = scan_layout(piece, info, skip_header=i == 0, first_line=line)
+            frame = transform(raw, codes, rel).collect()
+            line += frame.height
+            table = frame.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(out, table.schema, compression="lz4")
+            writer.write_table(table)
+        if writer is None:  # no content at all
+            empty = scan_layout(b"", info, skip_header=False)
+            frame = transform(empty, codes, rel).collect()
+            writer = pq.ParquetWriter(out, frame.to_arrow().schema, compression="lz4")
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def ingest(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,12 +32,17 @@ import polars as pl
 
 __all__ = [
     "CANONICAL_FIELDS",
+    "CHUNK_BYTES",
     "HeaderInfo",
+    "iter_chunks",
     "normalise_name",
     "read_head",
     "scan_layout",
     "sniff_header",
 ]
+
+#: Size of the pieces ingest reads at a time (bounded memory, explicit back-pressure).
+CHUNK_BYTES = 64 * 1024 * 1024
 
 #: Canonical raw fields every reader produces (as text); absent ones are null.
 CANONICAL_FIELDS: tuple[str, ...] = (
@@ -275,15 +281,80 @@ def _split_header(text: str, separator: str) -> list[str]:
     return out
 
 
-def scan_layout(path: Path, info: HeaderInfo) -> pl.LazyFrame:
-    r"""Lazily read a Comtrade file into the canonical raw fields, all as text.
+def iter_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    r"""Yield the (decompressed) content of a file in pieces that end at a newline.
+
+    Reading in bounded pieces gives ingest explicit back-pressure: memory stays bounded by
+    the piece size whatever the file size. A record is assumed not to span lines (true of
+    Comtrade files); a corrupt gzip stream raises ``zlib.error``/``EOFError``.
 
     Parameters
     ----------
     path : Path
-        The file (plain or gzip).
+        Plain or gzip file.
+    chunk_bytes : int
+        Approximate size of each piece.
+
+    Yields
+    ------
+    bytes
+        Consecutive pieces; each but possibly the last ends with ``\n``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = p.write_bytes(b"h\n1\n2\n3")
+    >>> list(iter_chunks(p, chunk_bytes=3))
+    [b'h\n', b'1\n2\n', b'3']
+    """
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    dec = zlib.decompressobj(16 + zlib.MAX_WBITS) if gz else None
+    carry = b""
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk_bytes)
+            if dec is not None:
+                data = dec.decompress(block) if block else dec.flush()
+                if not block and not dec.eof:
+                    raise EOFError(f"{path}: gzip stream ends before its end-of-stream marker")
+                if dec.eof and dec.unused_data[:2] == b"\x1f\x8b":
+                    # A concatenated gzip member follows.
+                    rest = dec.unused_data
+                    dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    data += dec.decompress(rest)
+            else:
+                data = block
+            if not block:
+                tail = carry + data
+                if tail:
+                    yield tail
+                return
+            buf = carry + data
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                carry = buf
+                continue
+            carry = buf[cut + 1 :]
+            yield buf[: cut + 1]
+
+
+def scan_layout(
+    source: Path | bytes, info: HeaderInfo, *, skip_header: bool = True, first_line: int = 2
+) -> pl.LazyFrame:
+    r"""Lazily read a Comtrade file (or a piece of one) into the canonical raw fields, as text.
+
+    Parameters
+    ----------
+    source : Path or bytes
+        The file (plain or gzip), or a piece from :func:`iter_chunks`.
     info : HeaderInfo
         Its header, from :func:`sniff_header`; ``info.layout`` must not be None.
+    skip_header : bool, default True
+        Whether the source starts with the header line.
+    first_line : int, default 2
+        Line number of the first data record of ``source``.
 
     Returns
     -------
@@ -304,15 +375,15 @@ def scan_layout(path: Path, info: HeaderInfo) -> pl.LazyFrame:
     """
     schema = {f"c{i}": pl.String() for i in range(len(info.columns))}
     lf = pl.scan_csv(
-        path,
+        source,
         has_header=False,
-        skip_rows=1,
+        skip_rows=1 if skip_header else 0,
         separator=info.separator,
         schema=schema,
         truncate_ragged_lines=True,
         encoding="utf8-lossy",
         row_index_name="_line",
-        row_index_offset=2,
+        row_index_offset=first_line,
         raise_if_empty=False,
     )
     exprs: list[pl.Expr] = [pl.col("_line").cast(pl.Int64)]
