@@ -2,14 +2,17 @@ r"""``ingest``: Comtrade files in ``raw_dir`` to the validated Parquet store.
 
 Two passes:
 
-1. **Per file** (cached by sha256): detect the layout from the header, stream the file
-   through :func:`ca_trade.etl.validate.transform` (a pure function of the file and the code
-   table) into ``_staging/<key>.parquet`` with a status per row. A file that cannot be parsed
-   at all becomes one whole-file quarantine record (reason, detail, number of lines).
+1. **Per file** (cached by name and sha256): detect the layout from the header, read the
+   file in pieces of :data:`ca_trade.etl.layouts.CHUNK_BYTES` (bounded memory whatever the
+   file size) through :func:`ca_trade.etl.validate.transform` (a pure function of the file
+   and the code table) into ``_staging/<key>.parquet`` with a status per row. A file that
+   cannot be parsed at all becomes one whole-file quarantine record (reason, detail, number
+   of lines).
 2. **Per partition** (classification, year): rows with status ``ok`` from all files are
-   checked for duplicate keys across files (exact duplicates are filtered as
-   ``duplicate_record``, conflicting values quarantined as ``duplicate_conflict``), sorted and
-   written; World rows go to ``controls/``; quarantined rows to ``quarantine/``.
+   checked for duplicate keys across files (repeats are filtered as ``duplicate_record``,
+   conflicting values quarantined as ``duplicate_conflict``) and streamed to Parquet in
+   (source file, line) order; World rows go to ``controls/``; quarantined rows to
+   ``quarantine/``.
 
 Every input row is counted exactly once: ``rows_read == rows_written + rows_quarantined +
 sum(rows_filtered.values())`` per file and in total.
