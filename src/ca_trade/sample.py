@@ -13,8 +13,11 @@ Model (exact parameters in ``truth.json``)
   0.25 comlang - 0.3 landlocked_exp - 0.3 landlocked_imp - 2.5 intl - 5 ln(1 + tariff))``;
   covariates from :func:`ca_trade.facts.pair_covariates`; domestic flows included. Because the
   multilateral resistances are exporter-year and importer-year terms, PPML with those fixed
-  effects recovers the coefficients.
-- True TOTAL flow = ``mu * Gamma(4, 1/4)`` (mean one, PPML-style). It is split over the 21 HS
+  effects on all pairs (domestic included) recovers the coefficients, except the landlocked
+  terms, which those effects absorb (``truth.json["model"]["recovery"]`` gives the formula).
+- True TOTAL flow = ``mu * Gamma(4, 1/4)`` (mean one, so PPML is consistent; the variance is
+  ``mu**2 / 4``, so PPML is not efficient and its robust standard errors understate the
+  sampling spread, see ``truth.json["model"]["recovery"]``). It is split over the 21 HS
   sections ``S01``..``S21`` by exporter-specific shares; a section is zero when a latent draw
   ``ln(mu * share) + N(0, 1.5)`` falls below ``ln(5e6)`` (more zeros for small, distant pairs).
 - **Sector coding**: each section is written in the Comtrade files as ONE representative HS

@@ -256,3 +256,33 @@ def test_line_numbers_survive_small_reading_pieces(
     flows = pl.read_parquet(tmp_path / "out" / "flows" / "**" / "*.parquet")
     assert flows["source_line"].to_list() == [n for n in range(2, 42) if n != 27]
     assert flows["value_usd"].to_list() == [float(i + 1) for i in range(40) if i != 25]
+    staged = list((tmp_path / "out" / "_staging").glob("*/part-*.parquet"))
+    assert len(staged) >= 3  # really read in pieces
+    before = _tree_bytes(tmp_path / "out")
+    _run(raw, tmp_path / "out", force=True)
+    assert _tree_bytes(tmp_path / "out") == before
+
+
+def test_group_reporters_and_partners_are_filtered(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_plus(
+        raw / "eu.csv",
+        [plus_row(97, 398, "M", 5), plus_row(398, 97, "X", 6), plus_row(398, 156, "X", 7)],
+    )
+    rep = _run(raw, tmp_path / "out")
+    assert rep.rows_filtered == {"group_area": 2}
+    assert rep.rows_written == 1
+
+
+def test_historical_codes_follow_their_validity(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_plus(
+        raw / "h.csv",
+        [plus_row(156, 810, "M", 5, year=1991), plus_row(156, 810, "M", 5, year=1995)],
+    )
+    rep = _run(raw, tmp_path / "out")
+    q = _quarantine(tmp_path / "out")
+    assert rep.rows_written == 1
+    assert q.select("line", "reason").rows() == [(3, "unknown_partner_code")]
+    flows = pl.read_parquet(tmp_path / "out" / "flows" / "**" / "*.parquet")
+    assert flows["partner"].to_list() == ["SUN"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -122,3 +123,15 @@ def test_unknown_entities_are_dropped_with_a_warning_and_bad_input_raises() -> N
         build_panel(rec.drop(columns="source"))
     with pytest.raises(DataValidationError, match="no packaged facts"):
         build_panel(rec, countries=["KAZ", "QQQ"])
+
+
+def test_itpde_file_in_raw_dir_gives_domestic_flows(tmp_path: Path) -> None:
+    (tmp_path / "itpde.csv").write_text(
+        "exporter_iso3,importer_iso3,year,industry_id,trade\n"
+        "KAZ,KAZ,2019,1,2.0\nKAZ,KAZ,2019,2,1.0\nUZB,KAZ,2019,1,0.5\n"
+    )
+    rec = _rec([("KAZ", "UZB", 2019, "TOTAL", 5.0, "both")])
+    p = build_panel(rec, raw_dir=tmp_path)
+    dom = p[p.domestic].set_index("exporter")["value_usd"]
+    assert dom["KAZ"] == 3e6  # ITPD-E trade is in millions of US dollars
+    assert np.isnan(dom["UZB"])

@@ -165,3 +165,15 @@ def test_empty_input_gives_empty_frame_with_columns() -> None:
     flows = _flows([("KAZ", "CHN", "RX", 2019, "TOTAL", 1.0)])
     out = reconcile(flows)
     assert list(out.columns) == RECONCILED_COLUMNS and out.empty
+
+
+def test_bad_inputs_are_named() -> None:
+    from ca_trade.exceptions import DataValidationError
+
+    flows = _flows([("KAZ", "CHN", "X", 2019, "TOTAL", 1.0)])
+    with pytest.raises(DataValidationError, match="freq"):
+        reconcile(flows.drop(columns="freq"))
+    with pytest.raises(DataValidationError, match="dist_km"):
+        reconcile(flows, covariates=pd.DataFrame({"exporter": ["KAZ"], "importer": ["CHN"]}))
+    with pytest.raises(DataValidationError, match="run ca_trade.etl.ingest"):
+        reconcile("/nonexistent/processed")

@@ -46,6 +46,8 @@ FloatArray = npt.NDArray[np.float64]
 #: change that tightens it (ppmlhdfe's schedule); it ends at ``fixef_tol``.
 _INNER_START = 1e-4
 _INNER_FACTOR = 0.1
+#: Once the relative deviance change is below this multiple of ``tol``, demean at ``fixef_tol``.
+_FINAL_ZONE = 10.0
 
 
 @dataclass(frozen=True)
@@ -524,7 +526,9 @@ def poisson_irls(
             break
         if fe is not None:
             inner_tol = max(min(inner_tol, _INNER_FACTOR * eps), fixef_tol)
-            if eps < tol:
+            if eps < _FINAL_ZONE * tol:
+                # the next iteration may be the last: do it at full precision rather than
+                # stop one iteration later only because the demeaning was still loose
                 inner_tol = fixef_tol
     # The last weighted regression used the weights of the previous iterate, which at a
     # deviance-based stop can still be ~1e-4 away from the estimate in mu; the sandwich must be

@@ -16,9 +16,8 @@ Correia, Guimarães & Zylkin 2021, arXiv:1903.01633). This module finds them, an
 - :func:`find_separated`: all of the above in ppmlhdfe's order, iterated until nothing changes,
   returning a :class:`SeparationResult` with one mask per reason.
 
-All functions take fixed effects as a list of integer code arrays (one per fixed effect, one
-code per observation, as produced by ``pandas.factorize``) and return boolean masks over the
-observations they were given; none of them modifies its inputs.
+Fixed effects are lists of integer code arrays (e.g. from ``pandas.factorize``); results are
+boolean masks over the observations given; inputs are never modified.
 
 The iterated rectifier solves, repeatedly, a least-squares problem with equality constraints by
 the method of weighting: regress a working outcome ``u`` (initially ``1`` where ``y == 0`` and
@@ -197,11 +196,9 @@ def _singleton_pass(codes: list[IntArray], keep: BoolArray) -> bool:
 def drop_singletons(fe_codes: Sequence[ArrayLike], keep: ArrayLike | None = None) -> BoolArray:
     """Keep-mask after iteratively dropping observations alone in a fixed-effect level.
 
-    An observation that is the only one of its level in some fixed effect is fitted exactly
-    by that fixed effect and carries no information on the other parameters; keeping it
-    biases clustered standard errors (Correia 2015). Removing one singleton can create
-    another, so the passes over all fixed effects repeat until a full pass removes nothing,
-    as reghdfe and ppmlhdfe do. Each pass costs ``O(n)`` per fixed effect.
+    A singleton is fitted exactly by its fixed effect, carries no information on the other
+    parameters and biases clustered standard errors (Correia 2015). Removing one can create
+    another, so ``O(n)`` passes over all fixed effects repeat until one removes nothing.
 
     Parameters
     ----------
@@ -322,7 +319,9 @@ class _WeightedDesign:
         width = k + len(codes)
         # CSR arrays built directly: every row holds its k regressors and one 1 per fixed effect
         data = np.empty((n, width), dtype=np.float64)
-        indices = np.empty((n, width), dtype=np.int64)
+        n_cols = k + sum(int(c.max()) + 1 for c in codes if c.size)
+        itype = np.int32 if max(n * width, n_cols) < 2**31 - 1 else np.int64  # half the memory
+        indices = np.empty((n, width), dtype=itype)
         if k:
             norms = np.sqrt(np.einsum("ij,ij,i->j", x, x, weights))
             norms[norms == 0] = 1.0
@@ -336,7 +335,7 @@ class _WeightedDesign:
             data[:, k + j] = self.sw / level_norm[c]
             indices[:, k + j] = offset + c
             offset += g
-        indptr = np.arange(0, n * width + 1, width, dtype=np.int64)
+        indptr = np.arange(0, n * width + 1, width, dtype=itype)
         self.a = sparse.csr_matrix((data.ravel(), indices.ravel(), indptr), shape=(n, offset))
         self.theta: FloatArray | None = None
 
@@ -372,10 +371,12 @@ def rectifier_separation(
     and the fixed effects with weight ``M`` (about 6.7e7) on ``y > 0`` observations and 1 on the
     others; set fitted values within ``(-0.1 delta, delta)`` of zero to zero, where ``delta`` is
     ``tol`` plus the error implied by the weighting; stop when every ``y == 0`` observation has
-    a non-negative fit (those with a positive fit are separated) or when no ``y == 0``
-    observation has a negative residual (then separated observations are those with a positive
-    fit and a zero residual); otherwise replace ``u`` by ``max(fit, 0)`` on the ``y == 0``
-    observations and repeat.
+    a non-negative fit (those with a positive fit are separated); otherwise replace ``u`` by
+    ``max(fit, 0)`` on the ``y == 0`` observations and repeat. Rows found are removed and the
+    check rerun on the rest until nothing is found. Rows with a positive residual when no
+    residual is negative are proven not separated (Farkas), candidates are verified directly
+    every few iterations, and persistently negative rows are up-weighted; see
+    ``docs/methods-separation.md``. ``maxiter`` counts iterations over all runs.
 
     Parameters
     ----------
@@ -391,8 +392,8 @@ def rectifier_separation(
     intercept : bool, default True
         Include a constant when there are no fixed effects (with fixed effects it is spanned).
     tol : float, default 1e-4
-        Tolerance on the fitted values (ppmlhdfe's ``relu_tol``); the projections on the fixed
-        effects are solved to ``max(tol**2, 1e-13)``.
+        Tolerance on the fitted values (ppmlhdfe's ``relu_tol``); the weighted least-squares
+        problems are solved to ``max(tol**2, 1e-13)``.
     maxiter : int, default 100
         Cap on rectifier iterations.
     strict : bool, default False
@@ -598,10 +599,9 @@ def _certify(
     observation. If the fit ``z`` is within tolerance of zero on all other observations and
     not negative on the candidates, ``z`` is a certificate of separation for the candidates
     where it is positive (Correia, Guimaraes & Zylkin 2021, definition of separation). When
-    some candidates get a negative fit, the candidates without a clearly positive fit are
-    dropped and the test repeated (at most ``_CERTIFY_ROUNDS`` times). Only verified rows are
-    returned, so a failed or partial test never flags a row wrongly; rows it misses are left
-    to the rectifier, which is rerun on the remaining observations.
+    some candidates get a negative fit, those without a clearly positive fit are dropped and
+    the test repeated (``_CERTIFY_ROUNDS`` times at most). Only verified rows are returned;
+    rows it misses are left to the rectifier, rerun on the remaining observations.
     """
     cand = candidates.copy()
     regtol = max(tol**2, 1e-13)
@@ -754,6 +754,7 @@ def find_separated(
     sep_fe = np.zeros(n, dtype=bool)
     sep_relu = np.zeros(n, dtype=bool)
     rounds = 0
+    checked = None  # sample the rectifier last ran on (it reruns itself until nothing is left)
     while True:
         rounds += 1
         before = keep.copy()
@@ -771,7 +772,7 @@ def find_separated(
                 keep = kept
             if new.any():
                 continue
-        if "relu" in methods:
+        if "relu" in methods and (checked is None or not np.array_equal(checked, keep)):
             idx = np.flatnonzero(keep)
             new_sub = rectifier_separation(
                 yv[idx],
@@ -786,6 +787,7 @@ def find_separated(
             new[idx[new_sub]] = True
             sep_relu |= new
             keep &= ~new
+            checked = keep.copy()
         if np.array_equal(before, keep):
             break
     return SeparationResult(

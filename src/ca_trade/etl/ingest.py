@@ -5,7 +5,7 @@ Two passes:
 1. **Per file** (cached by name and sha256): detect the layout from the header, read the
    file in pieces of :data:`ca_trade.etl.layouts.CHUNK_BYTES` (bounded memory whatever the
    file size) through :func:`ca_trade.etl.validate.transform` (a pure function of the file
-   and the code table) into ``_staging/<key>.parquet`` with a status per row. A file that
+   and the code table) into ``_staging/<key>/part-*.parquet`` with a status per row. A file that
    cannot be parsed at all becomes one whole-file quarantine record (reason, detail, number
    of lines).
 2. **Per partition** (classification, year): rows with status ``ok`` from all files are
@@ -24,7 +24,10 @@ Examples
 >>> _ = (raw / "kaz.csv").write_text(
 ...     "refYear,reporterCode,flowCode,partnerCode,cmdCode,primaryValue,classificationCode\n"
 ...     "2019,398,X,156,TOTAL,100,H5\n2019,398,X,0,TOTAL,900,H5\n2019,398,X,156,TOTAL,-1,H5\n")
->>> rep = ingest(raw, raw.parent / (raw.name + "_out"))
+>>> import warnings
+>>> with warnings.catch_warnings():  # one row is quarantined: a DataValidationWarning
+...     warnings.simplefilter("ignore")
+...     rep = ingest(raw, raw.parent / (raw.name + "_out"))
 >>> rep.rows_read, rep.rows_written, rep.rows_quarantined, rep.rows_filtered
 (3, 1, 1, {'partner_world': 1})
 """
@@ -267,9 +270,11 @@ def _stage_file(
     tmp = stage.with_name(stage.name + ".part")
     try:
         _stage_chunks(path, rel, info, codes, tmp)
+        if stage.exists():
+            shutil.rmtree(stage)
         tmp.replace(stage)
     except _PARSE_ERRORS as exc:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return info.layout, whole_file_record(
             rel, "unparseable_file", detail, count_data_lines(path)
@@ -278,25 +283,25 @@ def _stage_file(
 
 
 def _stage_chunks(path: Path, rel: str, info: HeaderInfo, codes: CodeTable, out: Path) -> None:
-    """Validate a file piece by piece (bounded memory) into one staging Parquet file."""
-    writer: pq.ParquetWriter | None = None
+    """Validate a file piece by piece into ``out/part-NNNNN.parquet`` (bounded memory).
+
+    Each piece is streamed by Polars; reading the file in pieces bounds how far the CSV
+    reader can run ahead of the validation, so memory does not grow with the file size.
+    """
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
     line = 2
-    try:
-        for i, piece in enumerate(iter_chunks(path, _layouts.CHUNK_BYTES)):
-            raw = scan_layout(piece, info, skip_header=i == 0, first_line=line)
-            frame = transform(raw, codes, rel).collect()
-            line += frame.height
-            table = frame.to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(out, table.schema, compression="lz4")
-            writer.write_table(table)
-        if writer is None:  # no content at all
-            empty = scan_layout(b"", info, skip_header=False)
-            frame = transform(empty, codes, rel).collect()
-            writer = pq.ParquetWriter(out, frame.to_arrow().schema, compression="lz4")
-    finally:
-        if writer is not None:
-            writer.close()
+    n_parts = 0
+    for i, piece in enumerate(iter_chunks(path, _layouts.CHUNK_BYTES)):
+        part = out / f"part-{i:05d}.parquet"
+        raw = scan_layout(piece, info, skip_header=i == 0, first_line=line)
+        transform(raw, codes, rel).sink_parquet(part, compression="lz4")
+        line += pq.read_metadata(part).num_rows
+        n_parts += 1
+    if n_parts == 0:  # no content at all: an empty part keeps the schema
+        empty = transform(scan_layout(b"", info, skip_header=False), codes, rel).collect()
+        empty.write_parquet(out / "part-00000.parquet", compression="lz4")
 
 
 def ingest(
@@ -369,7 +374,7 @@ def ingest(
         # The staged rows carry the file name, so the cache key covers name and content.
         name_id = hashlib.sha256(rel.encode()).hexdigest()[:8]
         key = f"{sha[:32]}-{name_id}-{codes.digest}-v{ETL_VERSION}-pl{pl.__version__}"
-        stage = staging / f"{key}.parquet"
+        stage = staging / key
         prev: dict[str, Any] = old_files.get(rel) or {}
         cached = prev.get("key") == key
         layout: str | None
@@ -428,7 +433,8 @@ def ingest(
     by_file = {r.file: r for r in reports}
     quarantine_parts = [empty_quarantine(), *whole]
     if stages:
-        quarantine_parts.append(_build(stages, tmp, by_file))
+        parts = [p for d in stages for p in sorted(d.glob("part-*.parquet"))]
+        quarantine_parts.append(_build(parts, tmp, by_file))
     qframe = pl.concat(quarantine_parts, how="vertical").sort(
         "file", "line", "reason", "column", nulls_last=False
     )
@@ -461,9 +467,12 @@ def ingest(
     write_json(manifest, tmp / "manifest.json")
     swap_in(out, tmp)
     live = {s.name for s in stages}
-    for stale in staging.glob("*.parquet"):
+    for stale in staging.iterdir():
         if stale.name not in live:
-            stale.unlink()
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
     if report.rows_quarantined:
         warnings.warn(
             f"{report.rows_quarantined} of {report.rows_read} rows were quarantined; see "

@@ -71,11 +71,30 @@ _CIF_CAP = 0.2
 _KEY = ["exporter", "importer", "year", "sector"]
 
 
+_NEEDED = [
+    "classification",
+    "classification_version",
+    "freq",
+    "year",
+    "reporter",
+    "partner",
+    "flow",
+    "cmd_code",
+    "value_usd",
+    "reporter_is_nes",
+    "partner_is_nes",
+]
+
+
 def _load(flows: str | Path | pd.DataFrame | pl.DataFrame, classification: str) -> pl.LazyFrame:
-    if isinstance(flows, pd.DataFrame):
-        return pl.from_pandas(flows).lazy()
-    if isinstance(flows, pl.DataFrame):
-        return flows.lazy()
+    if isinstance(flows, (pd.DataFrame, pl.DataFrame)):
+        lacking = [c for c in _NEEDED if c not in flows.columns]
+        if lacking:
+            raise DataValidationError(
+                f"flow records lack columns {lacking}; pass the canonical records written by "
+                "ca_trade.etl.ingest (see docs/etl.md)"
+            )
+        return (pl.from_pandas(flows) if isinstance(flows, pd.DataFrame) else flows).lazy()
     root = Path(flows)
     part = root / "flows" / f"classification={classification}"
     if not part.is_dir():
@@ -222,6 +241,9 @@ def _covariates(pairs: pd.DataFrame, covariates: pd.DataFrame | None) -> pd.Data
             return pairs.assign(**{c: np.nan for c in cols[2:]})
         yrs = sorted(set(pairs["year"]))[:1]
         covariates = facts.pair_covariates(isos, yrs)
+    lacking = [c for c in cols if c not in covariates.columns]
+    if lacking:
+        raise DataValidationError(f"covariates lack columns {lacking} needed by the CIF model")
     cov = covariates[cols].drop_duplicates(["exporter", "importer"])
     return pairs.merge(cov, on=["exporter", "importer"], how="left")
 

@@ -6,7 +6,7 @@ Layout of ``processed_dir``::
     controls/classification=HS/year=2019/part-0.parquet partner World rows (control totals)
     quarantine/quarantine.parquet                      refused rows and files, with reasons
     manifest.json                                      sha256 and counts per source file
-    _staging/<sha256>-<name>-<codes>-v<N>.parquet      per-file cache (reused on re-run)
+    _staging/<sha256>-<name>-<codes>-v<N>-pl<ver>/     per-file cache (reused on re-run)
 
 A run builds the new ``flows``, ``controls``, ``quarantine`` and ``manifest.json`` in
 ``.ingest-tmp/``, marks it complete, then moves the old entries to ``.ingest-old/`` and the
