@@ -175,5 +175,5 @@ def test_bad_inputs_are_named() -> None:
         reconcile(flows.drop(columns="freq"))
     with pytest.raises(DataValidationError, match="dist_km"):
         reconcile(flows, covariates=pd.DataFrame({"exporter": ["KAZ"], "importer": ["CHN"]}))
-    with pytest.raises(DataValidationError, match="run ca_trade.etl.ingest"):
+    with pytest.raises(DataValidationError, match=r"run ca_trade\.etl\.ingest"):
         reconcile("/nonexistent/processed")

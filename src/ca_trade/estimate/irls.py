@@ -169,6 +169,7 @@ def wls(
     fixef_tol: float = 1e-10,
     fixef_maxiter: int = 10_000,
     init_block: FloatArray | None = None,
+    init_converged: bool = True,
 ) -> IRLSFit:
     """Weighted least squares of ``y - offset`` on ``X`` and fixed effects.
 
@@ -181,7 +182,9 @@ def wls(
     fixef_tol, fixef_maxiter
         Demeaning tolerance and cap.
     init_block : ndarray, shape (n, k + 1), optional
-        ``[y - offset, X]`` already demeaned (a warm start; overwritten).
+        ``[y - offset, X]`` already demeaned to ``fixef_tol`` (used as is, and overwritten).
+    init_converged : bool, default True
+        Whether the demeaning of ``init_block`` met its tolerance (reported back).
 
     Returns
     -------
@@ -207,8 +210,8 @@ def wls(
         u[:, 1:] = X
     else:
         u = np.ascontiguousarray(init_block, dtype=np.float64)
-    ok = True
-    if fe is not None:
+    ok = init_converged
+    if fe is not None and init_block is None:
         scale = np.sqrt(np.concatenate([[float(w @ (z * z))], (w @ (X * X)).reshape(-1)]))
         ok, _ = demean_inplace(u, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)
     zt, Xt = u[:, 0], u[:, 1:]
@@ -427,6 +430,7 @@ def poisson_irls(
     fixef_tol: float = 1e-10,
     fixef_maxiter: int = 10_000,
     init_block: FloatArray | None = None,
+    init_converged: bool = True,
 ) -> IRLSFit:
     """Poisson pseudo-maximum likelihood by IRLS (see module docstring).
 
@@ -450,6 +454,8 @@ def poisson_irls(
     init_block : ndarray, shape (n, k + 1), optional
         ``[z0, X]`` demeaned at the initial weights to ``fixef_tol`` (see
         :func:`initial_working`); used as the first iteration's solution and overwritten.
+    init_converged : bool, default True
+        Whether the demeaning of ``init_block`` met its tolerance (reported back).
 
     Returns
     -------
@@ -500,7 +506,9 @@ def poisson_irls(
     it = 0
     for it in range(1, maxiter + 1):
         _working(y, eta, mu, off, pw, X, u, zbuf, w, scale, it == 1 and cold)
-        if fe is not None:
+        if it == 1 and not cold:
+            fix_ok = init_converged  # the caller demeaned [z0, X] to fixef_tol already
+        elif fe is not None:
             fix_ok, _ = demean_inplace(
                 u,
                 fe,

@@ -309,13 +309,16 @@ def fit(
         w0, z0 = pw, (yk if offk is None else yk - offk)
     xnames = list(design.xnames)
     block: FloatArray | None = None
+    block_ok = True
     collinear: list[str] = []
     if fe is not None:
         block = np.empty((yk.shape[0], X.shape[1] + 1))
         block[:, 0] = z0
         block[:, 1:] = X
         scale = np.sqrt(np.einsum("i,ij,ij->j", w0, block, block))
-        demean_inplace(block, fe, w0, scale, tol=min(1e-10, fixef_tol), maxiter=fixef_maxiter)
+        block_ok, _ = demean_inplace(
+            block, fe, w0, scale, tol=min(1e-10, fixef_tol), maxiter=fixef_maxiter
+        )
     del z0
     if X.shape[1]:
         Xt0 = X if block is None else block[:, 1:]
@@ -347,6 +350,7 @@ def fit(
             fixef_tol=fixef_tol,
             fixef_maxiter=fixef_maxiter,
             init_block=block,
+            init_converged=block_ok,
         )
         u = yk - res.mu
         scores = res.X_tilde * (pw * u)[:, None]
@@ -363,6 +367,7 @@ def fit(
             fixef_tol=fixef_tol,
             fixef_maxiter=fixef_maxiter,
             init_block=block,
+            init_converged=block_ok,
         )
         u = yk - res.mu
         scores = res.X_tilde * (pw * u)[:, None]
