@@ -199,3 +199,22 @@ def test_standard_errors_are_evaluated_at_the_estimate() -> None:
     default = ct.ppml(formula, df)
     np.testing.assert_allclose(default.params, tight.params, rtol=1e-7)
     np.testing.assert_allclose(default.bse, tight.bse, rtol=1e-8)
+
+
+def test_irls_with_a_predemeaned_first_block_matches_a_cold_start() -> None:
+    from ca_trade.estimate.demean import FixedEffects, demean
+    from ca_trade.estimate.irls import initial_working, poisson_irls
+
+    df = _panel(3)
+    fe = FixedEffects.from_codes([df["exp"].to_numpy(), df["imp"].to_numpy()])
+    y = df["y"].to_numpy()
+    X = np.ascontiguousarray(df[["x1", "x2"]].to_numpy())
+    cold = poisson_irls(y, X, fe, tol=1e-12, fixef_tol=1e-12)
+    w0, z0 = initial_working(y, None, None)
+    block, ok, _ = demean(np.column_stack([z0, X]), fe, w0, tol=1e-12)
+    warm = poisson_irls(y, X, fe, tol=1e-12, fixef_tol=1e-12, init_block=block)
+    assert ok and cold.converged and warm.converged
+    np.testing.assert_allclose(warm.beta, cold.beta, rtol=1e-9)
+    np.testing.assert_allclose(warm.X_tilde, cold.X_tilde, atol=1e-9)
+    with pytest.raises(ValueError, match="init_block"):
+        poisson_irls(y, X, fe, init_block=block[:, :2])
