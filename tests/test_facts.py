@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import itertools
+import shutil
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ca_trade import facts
-from ca_trade.exceptions import DataValidationError
+from ca_trade.etl import ingest
+from ca_trade.etl.countries import code_table, map_codes
+from ca_trade.exceptions import DataValidationError, DataValidationWarning
+from tests.conftest import require_reference
 
 CA5 = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
 PARTNERS = (
@@ -349,3 +356,136 @@ def test_haversine_known_distance() -> None:
     assert float(facts.haversine_km(48.8566, 2.3522, 51.5074, -0.1278)) == pytest.approx(
         343.6, abs=1.0
     )
+
+
+# --- the full Comtrade area table (issue 3 item 3, issue 2 item 5) ------------------------
+
+# A spread of ISO 3166-1 countries on every continent, each with the Comtrade code that equals
+# its ISO 3166-1 numeric code (UN M49).
+ISO_EQUALS_COMTRADE = {
+    36: "AUS", 76: "BRA", 124: "CAN", 152: "CHL", 208: "DNK", 344: "HKG", 360: "IDN",
+    376: "ISR", 404: "KEN", 484: "MEX", 554: "NZL", 566: "NGA", 608: "PHL", 642: "ROU",
+    682: "SAU", 702: "SGP", 716: "ZWE", 724: "ESP", 752: "SWE", 818: "EGY", 858: "URY",
+    894: "ZMB", 10: "ATA", 275: "PSE", 446: "MAC", 533: "ABW", 626: "TLS",
+}  # fmt: skip
+
+
+def _mapping(year: int) -> dict[int, str]:
+    """Code -> ISO3 of the rows valid in ``year``."""
+    a = facts.comtrade_areas()
+    live = (a["valid_from"].fillna(0) <= year) & (a["valid_to"].fillna(9999) >= year)
+    return dict(zip(a.loc[live, "code"], a.loc[live, "iso3"]))
+
+
+def test_table_covers_every_iso_country() -> None:
+    a = facts.comtrade_areas()
+    now = _mapping(2023)
+    countries_now = a[a["code"].isin(now) & ~a["is_nes"] & ~a["is_group"]]
+    # ISO 3166-1 lists 249 countries; Comtrade codes all of them but Monaco (inside France),
+    # plus its own 80 'Br. Antarctic Terr.' (ISO 3166-3 ATB)
+    assert countries_now["iso3"].nunique() == 248 + 1
+    assert "ATB" in set(countries_now["iso3"]) and "MCO" not in set(countries_now["iso3"])
+    assert countries_now["iso3"].str.fullmatch(r"[A-Z]{3}").all()
+    for code, iso3 in ISO_EQUALS_COMTRADE.items():
+        assert now[code] == iso3, code
+    assert len(a) >= 280
+    assert a["code"].is_monotonic_increasing
+
+
+def test_australia_maps_to_aus() -> None:
+    for year in (1962, 2016, 2023):
+        assert _mapping(year)[36] == "AUS"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1900, 2100))
+def test_492_is_never_monaco_and_490_never_taiwan(year: int) -> None:
+    m = _mapping(year)
+    assert m[492] == "XEU" and m[490] == "XOA"
+    assert "MCO" not in m.values()
+    assert [c for c, iso3 in m.items() if iso3 == "TWN"] in ([], [158])
+
+
+def test_no_code_or_iso3_is_claimed_twice_in_any_year() -> None:
+    frame = code_table().frame
+    assert frame.group_by("code", "year").len()["len"].max() == 1
+    per_iso = frame.group_by("iso3", "year").len()
+    clash = per_iso.filter(pl.col("len") > 1)
+    assert clash.height == 0, clash.head()
+    # an ISO3 keeps the same nes/group flags under all its codes (the ETL looks flags up by ISO3)
+    flags = frame.select("iso3", "is_nes", "is_group").unique()
+    assert flags["iso3"].n_unique() == flags.height
+
+
+def test_comtrade_deviations_and_historical_windows() -> None:
+    a = facts.comtrade_areas().set_index("code")
+    # Comtrade's own codes replace the ISO numerics: 250, 380, 578, 356, 756, 840 are unused
+    assert not ({250, 380, 578, 356, 756, 840} & set(a.index))
+    cases = {
+        # code: (iso3, valid_from, valid_to)
+        58: ("BLX", None, 1998),
+        56: ("BEL", 1999, None),
+        442: ("LUX", 1999, None),
+        280: ("DEU", None, 1990),
+        278: ("DDR", None, 1990),
+        276: ("DEU", 1991, None),
+        736: ("SDN", None, 2011),
+        729: ("SDN", 2012, None),
+        728: ("SSD", 2012, None),
+        530: ("ANT", 1986, 2010),
+        531: ("CUW", 2011, None),
+        720: ("YMD", None, 1990),
+        886: ("YEM", None, 1990),
+        887: ("YEM", 1991, None),
+        230: ("ETH", None, 1992),
+        231: ("ETH", 1993, None),
+        232: ("ERI", 1993, None),
+        711: ("XSU", None, 1999),
+        710: ("ZAF", 2000, None),
+        891: ("SCG", 1992, 2005),
+        688: ("SRB", 2006, None),
+        499: ("MNE", 2006, None),
+    }
+    for code, (iso3, lo, hi) in cases.items():
+        row = a.loc[code]
+        got_lo = None if pd.isna(row["valid_from"]) else int(row["valid_from"])
+        got_hi = None if pd.isna(row["valid_to"]) else int(row["valid_to"])
+        assert (row["iso3"], got_lo, got_hi) == (iso3, lo, hi), code
+    assert a.loc[711, "is_group"] and a.loc[97, "is_group"]
+    for code in (471, 472, 473, 527, 536, 568, 577, 636, 637, 837, 838, 839, 879, 492, 899):
+        assert a.loc[code, "is_nes"] and a.loc[code, "iso3"].startswith("X"), code
+    # every row says where it comes from
+    src = a["source"]
+    assert src.str.contains("M49|Comtrade").all()
+    assert src[~a["is_nes"] & ~a["is_group"]].str.contains("ISO 3166|Comtrade").all()
+
+
+def _legacy_sample() -> pd.DataFrame:
+    path = require_reference("comtrade_samples", "legacy_api_hs01_2016.csv")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.mark.reference
+def test_every_area_of_the_real_legacy_sample_maps_to_its_published_iso3() -> None:
+    # legacy UN Comtrade API file (127 rows, 55 reporters, HS 01, 2016); its 'Reporter ISO'
+    # and 'Partner ISO' columns are Comtrade's own: exact agreement expected.
+    raw = _legacy_sample()
+    table = code_table()
+    years = [int(y) for y in raw["Year"]]
+    for code_col, iso_col in (("Reporter Code", "Reporter ISO"), ("Partner Code", "Partner ISO")):
+        got = map_codes(table, [int(c) for c in raw[code_col]], years)
+        assert [g and g[0] for g in got] == raw[iso_col].tolist(), code_col
+
+
+@pytest.mark.reference
+def test_legacy_sample_quarantines_no_unknown_reporter(tmp_path: Path) -> None:
+    # With the 70-code table 74 of its 127 rows were quarantined as unknown reporters.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(require_reference("comtrade_samples", "legacy_api_hs01_2016.csv"), raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataValidationWarning)
+        rep = ingest(raw, tmp_path / "out")
+    (file,) = rep.files
+    assert (file.rows_read, file.rows_quarantined) == (127, 0)
+    assert file.rows_filtered == {"partner_world": 127}

@@ -56,17 +56,19 @@ method = "baci"
 [panel]
 sector = "TOTAL"
 
-# Two-way fixed effects with time-invariant pair covariates (international pairs only).
+# Two-way fixed effects with time-invariant pair covariates (international pairs only, as in
+# Yotov et al. 2016, Table 1). Tariffs are in the generating model, so they are in the
+# specification: without them, rta would also carry the tariff preference agreements bring.
 [[specifications]]
 name = "twoway"
 model = "ppml"
-formula = "value_usd ~ ln_dist + contig + comlang + rta | exporter^year + importer^year"
+formula = "value_usd ~ ln_dist + contig + comlang + rta + ln_tariff | exporter^year + importer^year"
 vcov = { CRV1 = "pair" }
 international_only = true
 
 # Three-way fixed effects (exporter-year, importer-year, pair) with agreements and tariffs,
-# identified from changes over time within pairs. International pairs only: the sample's
-# domestic flows are derived as production - exports, not drawn from the gravity model.
+# identified from changes over time within pairs. International pairs only, like the two-way
+# specification; tests/test_recovery.py checks the all-pairs generating specification.
 [[specifications]]
 name = "threeway"
 model = "ppml"
@@ -170,6 +172,7 @@ def summary(outcome: Any, truth: dict[str, Any] | None) -> str:
     """
     lines = ["SYNTHETIC DATA: ca_trade demo summary (not real trade flows)"]
     true_coefs: dict[str, float] = {}
+    missed = 0
     if truth:
         true_coefs = {
             str(k): float(v) for k, v in truth.get("model", {}).get("coefficients", {}).items()
@@ -178,14 +181,29 @@ def summary(outcome: Any, truth: dict[str, Any] | None) -> str:
         ci = res.conf_int()
         lines.append("")
         lines.append(f"{name}: {getattr(res, 'model', '').upper()} {getattr(res, 'formula', '')}")
-        lines.append(f"  {'':<10} {'estimate':>9} {'95% CI':>20} {'true':>7}  covered")
+        lines.append(
+            f"  {'':<10} {'estimate':>9} {'95% CI':>20} {'true':>7} {'(b-true)/se':>12}  covered"
+        )
         for var in res.params.index:
             b = float(res.params[var])
             lo, hi = float(ci.loc[var].iloc[0]), float(ci.loc[var].iloc[1])
             t = true_coefs.get(str(var))
             covered = "" if t is None else ("yes" if lo <= t <= hi else "NO")
+            if covered == "NO":
+                missed += 1
             tt = "" if t is None else f"{t:+.2f}"
-            lines.append(f"  {var:<10} {_fmt(b):>9} [{_fmt(lo)}, {_fmt(hi)}] {tt:>7}  {covered}")
+            z = "" if t is None else f"{(b - t) / float(res.bse[var]):+.1f}"
+            lines.append(
+                f"  {var:<10} {_fmt(b):>9} [{_fmt(lo)}, {_fmt(hi)}] {tt:>7} {z:>12}  {covered}"
+            )
+    if missed:
+        lines.append("")
+        lines.append(
+            "  Note: pair-clustered PPML intervals under-cover when a few large flows carry most\n"
+            "  of the weight (in repeated draws of this sample, nominal 95% intervals cover the\n"
+            "  truth 60-90% of the time; see docs/methods-estimation.md). tests/test_recovery.py\n"
+            "  checks each stage of the chain against the truth."
+        )
     for name, frame in outcome.scenarios.items():
         lines.append("")
         lines.append(f"{name}: welfare change, % (95% CI), Central Asia")

@@ -48,6 +48,8 @@ _INNER_START = 1e-4
 _INNER_FACTOR = 0.1
 #: Once the relative deviance change is below this multiple of ``tol``, demean at ``fixef_tol``.
 _FINAL_ZONE = 10.0
+#: Longest over-relaxed step tried along the IRLS direction (powers of 2; 1 switches it off).
+_EXTRA = 2.0
 
 
 @dataclass(frozen=True)
@@ -406,6 +408,31 @@ def initial_working(
     return (mu if weights is None else weights * mu), z
 
 
+@njit(cache=True)
+def _step_deviance(
+    eta: FloatArray, eta_new: FloatArray, s: float, y: FloatArray, logy: FloatArray, pw: FloatArray
+) -> float:
+    """Deviance at ``eta + s (eta_new - eta)`` (nothing is stored)."""
+    n = eta.shape[0]
+    has_pw = pw.shape[0] == n
+    dev = 0.0
+    for i in range(n):
+        e = eta[i] + s * (eta_new[i] - eta[i])
+        mi = np.exp(e)
+        term = y[i] * (logy[i] - e) - (y[i] - mi) if y[i] > 0.0 else mi
+        dev += pw[i] * term if has_pw else term
+    return 2.0 * dev
+
+
+@njit(cache=True)
+def _apply_step(eta: FloatArray, eta_new: FloatArray, mu_new: FloatArray, s: float) -> None:
+    """Set ``eta_new = eta + s (eta_new - eta)`` and ``mu_new = exp(eta_new)``."""
+    for i in range(eta.shape[0]):
+        e = eta[i] + s * (eta_new[i] - eta[i])
+        eta_new[i] = e
+        mu_new[i] = np.exp(e)
+
+
 def _solve_gram(g: FloatArray) -> FloatArray:
     """Solve ``(X~'WX~) b = X~'W z~`` from the Gram matrix of ``[z~, X~]``."""
     xtx, xtz = g[1:, 1:], g[1:, 0]
@@ -525,6 +552,19 @@ def poisson_irls(
         while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12)) and halvings < 10 and it > 1:
             dev = _halve(eta, eta_new, mu_new, y, logy, pw)
             halvings += 1
+        if halvings == 0 and it > 1 and _EXTRA > 1.0:
+            # over-relaxation: IRLS converges only linearly where fitted zeros drift towards
+            # mu = 0; a longer step along the Newton direction is kept when it lowers the
+            # deviance further (the deviance still decreases monotonically)
+            s_try, best = 2.0, 1.0
+            while s_try <= _EXTRA:
+                d_try = _step_deviance(eta, eta_new, s_try, y, logy, pw)
+                if not d_try < dev:
+                    break
+                dev, best = d_try, s_try
+                s_try *= 2.0
+            if best > 1.0:
+                _apply_step(eta, eta_new, mu_new, best)
         eps = abs(dev - dev_old) / max(min(dev, dev_old), 0.1)
         eta, eta_new = eta_new, eta
         mu, mu_new = mu_new, mu
