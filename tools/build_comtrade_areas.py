@@ -104,6 +104,8 @@ WINDOWS: dict[int, tuple[int | None, int | None, str]] = {
     531: (2011, None, "successor of 530 Netherlands Antilles (dissolved 2010-10-10)"),
     534: (2011, None, "successor of 530 Netherlands Antilles (dissolved 2010-10-10)"),
     535: (2011, None, "successor of 530 Netherlands Antilles (dissolved 2010-10-10)"),
+    533: (1986, None, "separate from the Netherlands Antilles from 1986; successor of 532"),
+    591: (1980, None, "Panama including the former Canal Zone; successor of 590 and 592"),
 }
 
 #: Names kept in Comtrade's wording where ISO's differs (stable with earlier table versions).
@@ -214,6 +216,29 @@ COMTRADE_ROWS: tuple[Area, ...] = (
         "2010-10-10 (successors 531, 534, 535 from 2011)",
     ),
     Area(
+        532,
+        "ANT",
+        "Neth. Antilles and Aruba",
+        valid_to=1985,
+        source=f"{COMTRADE}; {ISO3} ANHH (numeric 532 until Aruba split away in 1986); "
+        "successors 530 Netherlands Antilles and 533 Aruba from 1986",
+    ),
+    Area(
+        590,
+        "PAN",
+        "Fmr Panama, excl.Canal Zone",
+        valid_to=1979,
+        source=f"{COMTRADE}; Panama without the Canal Zone, until 1979 (Canal Zone abolished "
+        "1979-10-01); Panama 591 from 1980",
+    ),
+    Area(
+        592,
+        "PCZ",
+        "Fmr Panama-Canal-Zone",
+        valid_to=1979,
+        source=f"{COMTRADE}; {ISO3} PZPA (Panama Canal Zone, abolished 1979-10-01)",
+    ),
+    Area(
         711,
         "XSU",
         "So. African Customs Union",
@@ -245,6 +270,14 @@ COMTRADE_ROWS: tuple[Area, ...] = (
         "USSR",
         valid_to=1991,
         source=f"{COMTRADE}; historical entity dissolved 1991-12-26 (ISO 3166-3 SUHH)",
+    ),
+    Area(
+        866,
+        "VDR",
+        "Fmr Dem. Rep. of Vietnam",
+        valid_to=1975,
+        source=f"{COMTRADE}; {ISO3} VDVN (Democratic Republic of Viet-Nam); "
+        "Viet Nam reunified 1976-07-02",
     ),
     Area(
         886,

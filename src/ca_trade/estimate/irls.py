@@ -8,7 +8,11 @@ weights ``w = p * mu`` (``p`` the prior weights), partials the fixed effects out
 fixed-effect components, and its tolerance is loose early (``1e-4``) and tightened to
 ``fixef_tol`` as the deviance settles. The loop stops when the relative change of the deviance
 ``|D_t - D_{t-1}| / max(min(D_t, D_{t-1}), 0.1)`` falls below ``tol`` with the demeaning at
-``fixef_tol``. If the deviance rises, the step is halved (up to 10 times).
+``fixef_tol``. If the deviance rises, the step is halved (up to 10 times); if twice the step
+lowers it further, the longer step is kept (over-relaxation). ``z`` and ``X`` are demeaned
+together as one block by :func:`~ca_trade.estimate.demean.demean_inplace`, and the per-row
+work (working response, Gram matrix, update and deviance) runs in compiled loops. At the end
+``X`` is partialled out once more at the final weights, at which the covariance is evaluated.
 
 Examples
 --------
