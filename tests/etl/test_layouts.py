@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ca_trade.etl.layouts import (
@@ -100,6 +100,9 @@ def test_iter_chunks_reassembles_the_content(
 ) -> None:
     data = b"\n".join(lines) + (b"\n" if trailing_newline and lines else b"")
     if kind == "plain":
+        # A file that starts with the gzip magic bytes is gzip by convention (as file(1) and
+        # gzip itself decide); a plain file cannot be told apart from a corrupt gzip stream.
+        assume(not data.startswith(b"\x1f\x8b"))
         blob = data
     elif kind == "gzip":
         blob = gzip.compress(data, mtime=0)
