@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from ca_trade.ge.solver import Problem, _to_result, prepare, solve_problem
 __all__ = ["UncertaintyResult", "pairs_bootstrap", "parametric_draws"]
 
 Estimator = Callable[[pd.DataFrame], Mapping[str, float]]
+_T = TypeVar("_T")
+_J = TypeVar("_J")
+_R = TypeVar("_R", bound=tuple[Any, ...])
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,50 @@ def _change_matrices(scenario: Scenario, countries: tuple[str, ...]) -> dict[str
     return out
 
 
+def _log_b(changes: Mapping[str, np.ndarray], coef: Mapping[str, float], n: int) -> np.ndarray:
+    """Log partial effects ``sum_r coef[r] * change_r`` of one set of coefficients."""
+    log_b = np.zeros((n, n))
+    for reg, mat in changes.items():
+        log_b += float(coef[reg]) * mat
+    return log_b
+
+
+def _point_solution(
+    problem: Problem,
+    changes: Mapping[str, np.ndarray],
+    scenario: Scenario,
+    theta_from: str | None,
+    tol: float,
+    maxiter: int,
+) -> tuple[GEResult, np.ndarray]:
+    """Solve at the point estimates; return the result and its log prices (warm start)."""
+    point_problem = problem
+    if theta_from is not None:
+        point_problem = replace(problem, theta=-float(scenario.coefficients[theta_from]) - 1.0)
+    log_b = _log_b(changes, scenario.coefficients, problem.n)
+    point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
+    if not point_sol.converged:
+        raise GEError(f"the solution at the point estimates failed: {point_sol.failure()}")
+    point = _to_result(point_problem, point_sol, "anderson", scenario.description)
+    return point, point_sol.log_price
+
+
+def _chunks(items: list[_T], n_jobs: int) -> list[list[_T]]:
+    """Split items round-robin into at most ``4 * n_jobs`` non-empty chunks."""
+    n_chunks = max(1, min(len(items), 4 * max(n_jobs, 1)))
+    return [items[i::n_chunks] for i in range(n_chunks) if items[i::n_chunks]]
+
+
+def _map_sorted(fn: Callable[[_J], list[_R]], jobs: list[_J], n_jobs: int) -> list[_R]:
+    """Run `fn` on every job (in a process pool when ``n_jobs > 1``); results sorted by draw."""
+    if n_jobs <= 1:
+        results = [fn(j) for j in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            results = list(pool.map(fn, jobs))
+    return sorted((r for chunk in results for r in chunk), key=lambda r: r[0])
+
+
 @dataclass(frozen=True)
 class _Job:
     problem: Problem
@@ -164,9 +211,7 @@ def _solve_draws(job: _Job) -> list[tuple[int, np.ndarray | None, np.ndarray | N
                 if not theta > 0:
                     raise CaTradeError(f"implied theta {theta:.4g} is not positive")
                 problem = replace(problem, theta=theta)
-            log_b = np.zeros((problem.n, problem.n))
-            for reg, mat in job.changes.items():
-                log_b += coef[reg] * mat
+            log_b = _log_b(job.changes, coef, problem.n)
             sol = solve_problem(problem, log_b, tol=job.tol, maxiter=job.maxiter, x0=job.x0)
             if not sol.converged:
                 raise CaTradeError(sol.failure())
@@ -191,19 +236,11 @@ def _run(
     maxiter: int,
     x0: np.ndarray | None = None,
 ) -> list[tuple[int, np.ndarray | None, np.ndarray | None, str]]:
-    indexed = list(enumerate(coefs))
-    n_chunks = max(1, min(len(indexed), 4 * max(n_jobs, 1)))
-    chunks = [indexed[i::n_chunks] for i in range(n_chunks)]
     jobs = [
-        _Job(problem, changes, c, theta_from, theta_offset, tol, maxiter, x0) for c in chunks if c
+        _Job(problem, changes, c, theta_from, theta_offset, tol, maxiter, x0)
+        for c in _chunks(list(enumerate(coefs)), n_jobs)
     ]
-    if n_jobs <= 1:
-        results = [_solve_draws(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            results = list(pool.map(_solve_draws, jobs))
-    flat = [r for chunk in results for r in chunk]
-    return sorted(flat, key=lambda r: r[0])
+    return _map_sorted(_solve_draws, jobs, n_jobs)
 
 
 def _summarise(
@@ -379,18 +416,7 @@ def parametric_draws(
     for child in children:
         beta = np.random.default_rng(child).multivariate_normal(mean, cov, method="eigh")
         coefs.append({**dict(scenario.coefficients), **dict(zip(drawn, beta.tolist()))})
-    point_problem = problem
-    if theta_from is not None:
-        point_theta = -float(scenario.coefficients[theta_from]) - 1.0
-        point_problem = replace(problem, theta=point_theta)
-    log_b = sum(
-        (float(scenario.coefficients[r]) * m for r, m in changes.items()),
-        np.zeros((problem.n, problem.n)),
-    )
-    point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
-    if not point_sol.converged:
-        raise GEError(f"the solution at the point estimates failed: {point_sol.failure()}")
-    point = _to_result(point_problem, point_sol, "anderson", scenario.description)
+    point, x0 = _point_solution(problem, changes, scenario, theta_from, tol, maxiter)
     outcomes = _run(
         problem,
         changes,
@@ -400,7 +426,7 @@ def parametric_draws(
         theta_offset=1.0,
         tol=tol,
         maxiter=maxiter,
-        x0=point_sol.log_price,
+        x0=x0,
     )
     return _summarise(point, problem, outcomes, coefs, method="parametric", alpha=alpha, seed=seed)
 
@@ -542,28 +568,13 @@ def pairs_bootstrap(
     changes = _change_matrices(scenario, problem.countries)
     names = scenario.regressors
     fixed = dict(scenario.coefficients)
-    point_problem = problem
-    if theta_from is not None:
-        point_problem = replace(problem, theta=-float(fixed[theta_from]) - 1.0)
-    log_b = sum((fixed[r] * m for r, m in changes.items()), np.zeros((problem.n, problem.n)))
-    point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
-    if not point_sol.converged:
-        raise GEError(f"the solution at the point estimates failed: {point_sol.failure()}")
-    point = _to_result(point_problem, point_sol, "anderson", scenario.description)
+    point, x0 = _point_solution(problem, changes, scenario, theta_from, tol, maxiter)
     children = np.random.SeedSequence(seed).spawn(n_draws)
-    indexed = list(enumerate(children))
-    n_chunks = max(1, min(n_draws, 4 * n_jobs))
     jobs = [
-        _BootJob(data, cluster, est, indexed[i::n_chunks], names)
-        for i in range(n_chunks)
-        if indexed[i::n_chunks]
+        _BootJob(data, cluster, est, chunk, names)
+        for chunk in _chunks(list(enumerate(children)), n_jobs)
     ]
-    if n_jobs <= 1:
-        est_out = [_estimate_draws(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            est_out = list(pool.map(_estimate_draws, jobs))
-    estimates = sorted((r for chunk in est_out for r in chunk), key=lambda r: r[0])
+    estimates = _map_sorted(_estimate_draws, jobs, n_jobs)
     coef_rows = [
         {**fixed, **(c if c is not None else dict.fromkeys(names, np.nan))} for _, c, _ in estimates
     ]
@@ -578,7 +589,7 @@ def pairs_bootstrap(
         theta_offset=1.0,
         tol=tol,
         maxiter=maxiter,
-        x0=point_sol.log_price,
+        x0=x0,
     )
     remapped = [(ok_rows[i][0], r, f, m) for i, r, f, m in outcomes]
     return _summarise(
