@@ -32,7 +32,7 @@ last pass also forms ``(I - T) v`` and the CG inner product. Every column keeps 
 step lengths and stops on its own criterion; a finished column gets a zero search direction.
 Codes are int32 to halve the memory traffic. With one fixed effect a single projection is
 exact. The kernels are compiled with ``cache=True``: the first call in a fresh environment
-compiles them (a few seconds), later processes load them from ``__pycache__``.
+compiles them (~11 s on a 2-core machine), later processes load them from ``__pycache__``.
 
 Convergence: the CG residual ``r = (I - T)(x - p)`` must satisfy
 ``||r||_w <= tol * ||x||_w`` (weighted 2-norms).

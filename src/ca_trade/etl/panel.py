@@ -38,6 +38,7 @@ from ca_trade.etl.covariates import pair_covariates
 from ca_trade.etl.sources import find_sources, read_itpde, read_production, read_wits_tariffs
 from ca_trade.etl.tariffs import aggregate_tariffs
 from ca_trade.exceptions import DataValidationError, DataValidationWarning
+from ca_trade.facts import PAIR_COVARIATES
 
 __all__ = ["PANEL_COLUMNS", "build_panel"]
 
@@ -51,22 +52,7 @@ PANEL_COLUMNS: list[str] = [
     "domestic",
     "pair",
     "pair_sym",
-    "dist_km",
-    "ln_dist",
-    "contig",
-    "comlang",
-    "landlocked_exp",
-    "landlocked_imp",
-    "former_ussr",
-    "intl",
-    "fta",
-    "cu",
-    "eaeu",
-    "cis_fta",
-    "rta",
-    "wto_exp",
-    "wto_imp",
-    "wto_both",
+    *PAIR_COVARIATES,
     "tariff",
     "ln_tariff",
     "ln_tariff_w",

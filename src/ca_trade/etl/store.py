@@ -34,6 +34,8 @@ from typing import Any
 
 import polars as pl
 
+from ca_trade._io import atomic_write, replace_atomically
+
 __all__ = [
     "ENTRIES",
     "OLD_NAME",
@@ -100,10 +102,12 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     >>> pl.read_parquet(p)["x"].to_list()
     [1]
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    frame.write_parquet(tmp, compression="zstd", compression_level=3, statistics=True)
-    os.replace(tmp, path)
+    replace_atomically(
+        path,
+        lambda tmp: frame.write_parquet(
+            tmp, compression="zstd", compression_level=3, statistics=True
+        ),
+    )
 
 
 #: Rows per Parquet row group: fixed so streamed files are byte-identical across runs.
@@ -128,17 +132,17 @@ def sink_parquet(frame: pl.LazyFrame, path: Path) -> None:
     >>> pl.read_parquet(p)["x"].to_list()
     [1, 2]
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    frame.sink_parquet(
-        tmp,
-        compression="zstd",
-        compression_level=1,
-        statistics=True,
-        row_group_size=ROW_GROUP_SIZE,
-        maintain_order=True,
+    replace_atomically(
+        path,
+        lambda tmp: frame.sink_parquet(
+            tmp,
+            compression="zstd",
+            compression_level=1,
+            statistics=True,
+            row_group_size=ROW_GROUP_SIZE,
+            maintain_order=True,
+        ),
     )
-    os.replace(tmp, path)
 
 
 def write_json(obj: Any, path: Path) -> None:
@@ -159,10 +163,7 @@ def write_json(obj: Any, path: Path) -> None:
     >>> p.read_text().splitlines()[1]
     '  "a": 2,'
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def read_manifest(processed_dir: Path) -> dict[str, Any]:

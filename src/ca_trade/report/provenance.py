@@ -32,7 +32,6 @@ import json
 import math
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ca_trade._io import atomic_write
 from ca_trade.exceptions import SpecificationError
 
 __all__ = [
@@ -545,45 +545,6 @@ def sidecar_path(path: str | os.PathLike[str]) -> Path:
     """
     p = Path(path)
     return p.with_name(p.name + ".json")
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
-    r"""Write a file atomically: to a temporary file beside it, then :func:`os.replace`.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination; its parent directories are created.
-    data : bytes or str
-        Content; text is encoded as UTF-8 with ``\n`` line ends.
-
-    Returns
-    -------
-    pathlib.Path
-        The destination.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = atomic_write(pathlib.Path(tempfile.mkdtemp()) / "a" / "b.txt", "hi\n")
-    >>> p.read_text()
-    'hi\n'
-    """
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
 
 
 def write_with_sidecar(
