@@ -27,6 +27,7 @@ from __future__ import annotations
 import polars as pl
 
 from ca_trade.etl.countries import CodeTable
+from ca_trade.etl.layouts import _REQUIRED
 from ca_trade.etl.schema import FLOW_SCHEMA
 
 __all__ = ["CHECK_ORDER", "DUP_KEY", "FLOW_CODES", "transform"]
@@ -76,15 +77,6 @@ CHECK_ORDER: tuple[str, ...] = (
     "partner2_breakdown",
 )
 
-_REQUIRED = (
-    "classification",
-    "year",
-    "flow",
-    "reporter_code",
-    "partner_code",
-    "cmd_code",
-    "value_usd",
-)
 _FLOATS = ("value_usd", "cif_usd", "fob_usd", "net_weight_kg", "qty")
 _INTS = ("reporter_code", "partner_code", "qty_unit_code")
 

@@ -42,6 +42,23 @@ def _labels(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) for u in uniques]
 
 
+def _grid_cells(
+    exp: tuple[np.ndarray, list[str]],
+    imp: tuple[np.ndarray, list[str]],
+    index: dict[str, int],
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column of each record on the ``n x n`` grid, and the duplicated cells.
+
+    `exp` and `imp` are :func:`_labels` of the exporter and importer columns. The third array
+    holds the flat index (``row * n + col``) of every cell listed more than once, ascending.
+    """
+    rows = np.array([index[c] for c in exp[1]], dtype=np.int64)[exp[0]]
+    cols = np.array([index[c] for c in imp[1]], dtype=np.int64)[imp[0]]
+    uniq, counts = np.unique(rows * n + cols, return_counts=True)
+    return rows, cols, uniq[counts > 1]
+
+
 def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -108,15 +125,12 @@ def flow_matrix(flows: pd.DataFrame, value: str = "value") -> FlowMatrix:
         )
     countries = tuple(sorted(set(exp_labels) | set(imp_labels)))
     position = {c: k for k, c in enumerate(countries)}
-    rows = np.array([position[c] for c in exp_labels], dtype=np.int64)[exp_codes]
-    cols = np.array([position[c] for c in imp_labels], dtype=np.int64)[imp_codes]
     n = len(countries)
-    flat = rows * n + cols
-    uniq, counts = np.unique(flat, return_counts=True)
-    if (counts > 1).any():
-        d = int(uniq[counts > 1][0])
+    rows, cols, dups = _grid_cells((exp_codes, exp_labels), (imp_codes, imp_labels), position, n)
+    if len(dups):
+        d = int(dups[0])
         raise DataValidationError(
-            f"{int((counts > 1).sum())} exporter-importer pair(s) appear more than once (first: "
+            f"{len(dups)} exporter-importer pair(s) appear more than once (first: "
             f"{countries[d // n]} -> {countries[d % n]}); aggregate or select one year/sector."
         )
     mat = np.zeros((n, n))
@@ -188,12 +202,9 @@ def pair_matrix(
             f"{exp_labels[exp_codes[k]]} -> {imp_labels[imp_codes[k]]}); give every listed pair "
             "a finite value."
         )
-    rows = np.array([index[c] for c in exp_labels], dtype=np.int64)[exp_codes]
-    cols = np.array([index[c] for c in imp_labels], dtype=np.int64)[imp_codes]
-    flat = rows * n + cols
-    uniq, counts = np.unique(flat, return_counts=True)
-    if (counts > 1).any():
-        d = int(uniq[counts > 1][0])
+    rows, cols, dups = _grid_cells((exp_codes, exp_labels), (imp_codes, imp_labels), index, n)
+    if len(dups):
+        d = int(dups[0])
         raise SpecificationError(
             f"{what}: pair {countries[d // n]} -> {countries[d % n]} appears more than once; "
             "combine the effects first (Scenario objects add up with +)."

@@ -173,6 +173,10 @@ def _pad(row: list[Cell], n: int) -> list[Cell]:
     return row + [Cell("")] * (n - len(row))
 
 
+def _tex_row(row: list[Cell], n: int) -> str:
+    return " & ".join(_tex_cell(c) for c in _pad(row, n)) + " \\\\"
+
+
 def render_tex(t: Table) -> str:
     r"""Render a table as a LaTeX ``table`` float with booktabs rules.
 
@@ -194,12 +198,10 @@ def render_tex(t: Table) -> str:
         out.append(f"\\label{{{escape_tex(t.label)}}}")
     out.append(f"\\begin{{tabular}}{{l{'c' * (n - 1)}}}")
     out.append("\\toprule")
-    for row in t.header:
-        out.append(" & ".join(_tex_cell(c) for c in _pad(row, n)) + " \\\\")
+    out.extend(_tex_row(row, n) for row in t.header)
     for section in t.sections:
         out.append("\\midrule")
-        for row in section:
-            out.append(" & ".join(_tex_cell(c) for c in _pad(row, n)) + " \\\\")
+        out.extend(_tex_row(row, n) for row in section)
     out.append("\\bottomrule")
     for note in t.notes:
         out.append(f"\\multicolumn{{{n}}}{{l}}{{\\footnotesize {escape_tex(note)}}} \\\\")
@@ -211,6 +213,10 @@ def render_tex(t: Table) -> str:
 def _md_cell(c: Cell) -> str:
     sup = escape_md(c.sup) if c.sup else ""
     return escape_md(c.text) + sup
+
+
+def _md_row(row: list[Cell], n: int) -> str:
+    return "| " + " | ".join(_md_cell(c) for c in _pad(row, n)) + " |"
 
 
 def render_md(t: Table) -> str:
@@ -233,13 +239,11 @@ def render_md(t: Table) -> str:
         out.append(f"**{escape_md(t.title)}**")
         out.append("")
     header = t.header or [[Cell("")] * n]
-    out.append("| " + " | ".join(_md_cell(c) for c in _pad(header[0], n)) + " |")
+    out.append(_md_row(header[0], n))
     out.append("|" + "|".join([":---"] + [":---:"] * (n - 1)) + "|")
-    for row in header[1:]:
-        out.append("| " + " | ".join(_md_cell(c) for c in _pad(row, n)) + " |")
+    out.extend(_md_row(row, n) for row in header[1:])
     for section in t.sections:
-        for row in section:
-            out.append("| " + " | ".join(_md_cell(c) for c in _pad(row, n)) + " |")
+        out.extend(_md_row(row, n) for row in section)
     if t.notes:
         out.append("")
         out.extend(f"{escape_md(note)}  " for note in t.notes)

@@ -523,13 +523,17 @@ def etable(
         git=git,
         timestamp=timestamp,
     )
-    text = _with_provenance(body, fmt, record, provenance)
-    if file is not None:
-        write_with_sidecar(file, text, record)
-    return text
+    return _finish(body, fmt, record, provenance, file)
 
 
-def _with_provenance(body: str, fmt: Format, record: Mapping[str, Any], on: bool) -> str:
+def _finish(
+    body: str,
+    fmt: Format,
+    record: Mapping[str, Any],
+    on: bool,
+    file: str | os.PathLike[str] | None,
+) -> str:
+    """Prefix the provenance comments and, when `file` is given, write it with its sidecar."""
     parts = []
     if fmt == "tex":
         parts.append("% Requires: \\usepackage{booktabs}\n")
@@ -538,7 +542,10 @@ def _with_provenance(body: str, fmt: Format, record: Mapping[str, Any], on: bool
     elif record.get("synthetic"):
         parts.append(comment_block({"synthetic": True}, fmt))
     parts.append(body)
-    return "".join(parts)
+    text = "".join(parts)
+    if file is not None:
+        write_with_sidecar(file, text, record)
+    return text
 
 
 # --------------------------------------------------------------------------------------
@@ -723,7 +730,4 @@ def scenario_table(
         git=git,
         timestamp=timestamp,
     )
-    text = _with_provenance(rendered, fmt, record, provenance)
-    if file is not None:
-        write_with_sidecar(file, text, record)
-    return text
+    return _finish(rendered, fmt, record, provenance, file)
