@@ -258,6 +258,31 @@ def _sample_truth(cfg: Config) -> dict[str, float] | None:
     return {str(k): float(v) for k, v in coefs.items()} if isinstance(coefs, dict) else None
 
 
+def _write_tables(
+    cfg: Config,
+    stem: str,
+    write: Callable[..., str],
+    data: Any,
+    record_extra: dict[str, Any],
+    **options: Any,
+) -> list[Path]:
+    """Write ``tables/<stem>.<fmt>`` (with its sidecar) for every configured table format."""
+    written: list[Path] = []
+    for fmt in cfg.table_formats:
+        path = cfg.root / "tables" / f"{stem}.{fmt}"
+        write(
+            data,
+            fmt,
+            synthetic=cfg.synthetic,
+            git=cfg.record_git_commit,
+            extra_provenance=record_extra,
+            file=path,
+            **options,
+        )
+        written.append(path)
+    return written
+
+
 def _report_estimates(
     cfg: Config, results: dict[str, Any], inputs: dict[str, Any], extra: dict[str, Any]
 ) -> list[Path]:
@@ -277,18 +302,9 @@ def _report_estimates(
         for s in cfg.specifications
     ]
     record_extra = {**extra, "inputs": inputs, "specifications": specs}
-    for fmt in cfg.table_formats:
-        path = cfg.root / "tables" / f"estimates.{fmt}"
-        etable(
-            results,
-            fmt,
-            title=f"Gravity estimates ({cfg.name})",
-            synthetic=cfg.synthetic,
-            git=cfg.record_git_commit,
-            extra_provenance=record_extra,
-            file=path,
-        )
-        written.append(path)
+    written += _write_tables(
+        cfg, "estimates", etable, results, record_extra, title=f"Gravity estimates ({cfg.name})"
+    )
     if cfg.figure_formats:
         record = build_provenance(
             results=list(results.values()),
@@ -337,19 +353,15 @@ def report_scenario(
         "seeds": {**extra.get("seeds", {}), "ge_draws": cfg.ge.seed},
     }
     title = sc.description or sc.name
-    for fmt in cfg.table_formats:
-        path = cfg.root / "tables" / f"scenario_{sc.name}.{fmt}"
-        scenario_table(
-            frame,
-            fmt,
-            outcomes=["welfare", "real_gdp", "exports", "imports"],
-            title=title,
-            synthetic=cfg.synthetic,
-            git=cfg.record_git_commit,
-            extra_provenance=record_extra,
-            file=path,
-        )
-        written.append(path)
+    written += _write_tables(
+        cfg,
+        f"scenario_{sc.name}",
+        scenario_table,
+        frame,
+        record_extra,
+        outcomes=["welfare", "real_gdp", "exports", "imports"],
+        title=title,
+    )
     if cfg.figure_formats:
         record = build_provenance(
             synthetic=cfg.synthetic,

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,6 +239,15 @@ def _file_counts(frame: pd.DataFrame, layout: str) -> dict[str, int]:
     }
 
 
+#: Kinds of planted anomaly, in the order the manifest counts them.
+_ANOMALY_KINDS = ("non_numeric_value", "negative_value", "unknown_partner_code", "duplicate_record")
+
+
+def _anomaly_counts(log: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Count the planted anomalies of each kind in `log` (records with a ``type``)."""
+    return {kind: sum(a["type"] == kind for a in log) for kind in _ANOMALY_KINDS}
+
+
 def generate(
     out_dir: str | Path, *, seed: int = 2024, years: Iterable[int] = range(2000, 2024)
 ) -> SampleInfo:
@@ -297,15 +306,7 @@ def generate(
             for item in log:
                 anomalies.append({"file": rel, "year": year, **item})
             counts["records"] = len(frame)
-            counts["anomalies"] = {
-                kind: sum(a["type"] == kind for a in log)
-                for kind in (
-                    "non_numeric_value",
-                    "negative_value",
-                    "unknown_partner_code",
-                    "duplicate_record",
-                )
-            }
+            counts["anomalies"] = _anomaly_counts(log)
             files[rel] = {"layout": layout, "year": year, **counts}
             write_frame(frame, path, layout)
             comtrade_files.append(path)
@@ -343,15 +344,7 @@ def generate(
         "unknown_partner_code": UNKNOWN_PARTNER_CODE,
         "files": files,
         "anomalies": anomalies,
-        "anomaly_counts": {
-            kind: sum(a["type"] == kind for a in anomalies)
-            for kind in (
-                "non_numeric_value",
-                "negative_value",
-                "unknown_partner_code",
-                "duplicate_record",
-            )
-        },
+        "anomaly_counts": _anomaly_counts(anomalies),
         "truth_flows": {
             "file": "truth_flows.parquet",
             "columns": "exporter, importer, year, sector (TOTAL, S01..S21), value_usd (FOB); "
