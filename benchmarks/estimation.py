@@ -4,19 +4,27 @@ Three-way gravity panels (exporter-year, importer-year and pair fixed effects) o
 450k and 1M rows with 30-40 % zeros (``benchmarks/_gen.py``) are estimated, in the same run
 and on the same data with the same convergence tolerance, by
 
-- PPML: ``ca_trade.ppml`` (its defaults, which include the iterated-rectifier separation
-  check, and with ``separation=("fe",)``, the checks pyfixest runs), ``pyfixest.fepois``
-  with its numba and rust demeaning backends, and statsmodels GLM Poisson with explicit
-  dummy variables (only on panels up to ``--statsmodels-max-rows`` rows: it is dense);
+- PPML, in two like-for-like pairs of separation checks:
+
+  (a) ``ca_trade.ppml(..., separation=("fe",))`` (``ca_trade_fe``) against
+      ``pyfixest.fepois`` with its default ``separation_check=["fe"]`` (``pyfixest_numba``,
+      ``pyfixest_rust``: its numba and rust demeaning backends);
+  (b) ``ca_trade.ppml`` with its defaults, fixed-effect separation plus the iterated
+      rectifier (``ca_trade``), against ``pyfixest.fepois`` with
+      ``separation_check=["fe", "ir"]`` (``pyfixest_numba_ir``, ``pyfixest_rust_ir``);
+
+  and statsmodels GLM Poisson with explicit dummy variables (only on panels up to
+  ``--statsmodels-max-rows`` rows: it is dense; compared with ``ca_trade``);
 - OLS (log of positive flows): ``ca_trade.ols``, ``pyfixest.feols`` (numba, rust) and
   ``linearmodels.AbsorbingLS``.
 
 Every fit runs in a fresh subprocess that first warms up (numba compilation, imports) on a
 small panel, so that wall times exclude compilation and peak memory (``ru_maxrss``) belongs to
 one tool. Reported per tool: the best wall time over ``--repeat`` fits, the peak resident
-memory and its increase over the process before the fit, the ratios of both to ca_trade's, and
-the largest coefficient difference from ca_trade (relative to ``max(1, |b|)``; agreement is
-required to ``--agree``, 1e-6 by default).
+memory and its increase over the process before the fit, the ratios of both to those of the
+ca_trade run with the same separation checks (column ``vs``), and the largest coefficient
+difference from it (relative to ``max(1, |b|)``; agreement is required to ``--agree``, 1e-6 by
+default).
 
 Usage::
 
@@ -60,8 +68,41 @@ PPML_FORMULA = "trade ~ rta + ln_tariff | exp_year + imp_year + pair"
 OLS_FORMULA = "ln_trade ~ rta + ln_tariff | exp_year + imp_year + pair"
 ALL_SIZES = {"tiny": (20, 5), **SIZES}
 
-PPML_TOOLS = ("ca_trade", "ca_trade_fe", "pyfixest_numba", "pyfixest_rust", "statsmodels")
+PPML_TOOLS = (
+    "ca_trade_fe",
+    "pyfixest_numba",
+    "pyfixest_rust",
+    "ca_trade",
+    "pyfixest_numba_ir",
+    "pyfixest_rust_ir",
+    "statsmodels",
+)
 OLS_TOOLS = ("ca_trade", "pyfixest_numba", "pyfixest_rust", "linearmodels")
+#: The ca_trade run each PPML tool is compared with (the same separation checks); default ca_trade.
+PPML_BASELINE = {"pyfixest_numba": "ca_trade_fe", "pyfixest_rust": "ca_trade_fe"}
+
+
+def baseline(tool: str, model: str) -> str:
+    """Name of the ca_trade run that ``tool`` is compared with (same separation checks).
+
+    Parameters
+    ----------
+    tool : str
+        A name from ``PPML_TOOLS`` or ``OLS_TOOLS``.
+    model : {"ppml", "ols"}
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> baseline("pyfixest_rust", "ppml"), baseline("pyfixest_rust_ir", "ppml")
+    ('ca_trade_fe', 'ca_trade')
+    >>> baseline("pyfixest_rust", "ols")
+    'ca_trade'
+    """
+    return PPML_BASELINE.get(tool, "ca_trade") if model == "ppml" else "ca_trade"
 
 
 def agreement(reference: dict[str, float], other: dict[str, float]) -> float:
@@ -124,7 +165,9 @@ def _fit_ca_trade(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, va
     return {k: float(res.params[k]) for k in REGRESSORS}, int(res.nobs)
 
 
-def _fit_pyfixest(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, backend: str) -> Fit:
+def _fit_pyfixest(
+    df: pd.DataFrame, model: str, tol: float, fixef_tol: float, backend: str, checks: list[str]
+) -> Fit:
     import pyfixest as pf
 
     if model == "ppml":
@@ -136,6 +179,7 @@ def _fit_pyfixest(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, ba
             iwls_maxiter=100,
             fixef_tol=fixef_tol,
             demeaner_backend=backend,
+            separation_check=checks,
         )
     else:
         res = pf.feols(
@@ -176,8 +220,10 @@ def _fitter(tool: str) -> Callable[[pd.DataFrame, str, float, float], Fit]:
     table: dict[str, Callable[[pd.DataFrame, str, float, float], Fit]] = {
         "ca_trade": lambda d, m, t, f: _fit_ca_trade(d, m, t, f, "default"),
         "ca_trade_fe": lambda d, m, t, f: _fit_ca_trade(d, m, t, f, "fe"),
-        "pyfixest_numba": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "numba"),
-        "pyfixest_rust": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "rust"),
+        "pyfixest_numba": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "numba", ["fe"]),
+        "pyfixest_rust": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "rust", ["fe"]),
+        "pyfixest_numba_ir": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "numba", ["fe", "ir"]),
+        "pyfixest_rust_ir": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "rust", ["fe", "ir"]),
         "statsmodels": lambda d, m, t, f: _fit_statsmodels(d, m, t, f, ""),
         "linearmodels": lambda d, m, t, f: _fit_linearmodels(d, m, t, f, ""),
     }
@@ -270,17 +316,18 @@ def _run(tool: str, model: str, size: str, args: argparse.Namespace) -> dict[str
 def _report(results: Sequence[dict[str, Any]], agree_tol: float) -> str:
     lines = []
     header = (
-        f"{'model':5} {'size':7} {'rows':>9} {'tool':15} {'time s':>8} {'x ct':>6} "
-        f"{'peak MB':>8} {'+MB':>7} {'x ct':>6} {'max|db|':>9} agree"
+        f"{'model':5} {'size':7} {'rows':>9} {'tool':17} {'vs':12} {'time s':>8} {'x':>6} "
+        f"{'peak MB':>8} {'+MB':>7} {'x':>6} {'max|db|':>9} agree"
     )
     lines.append(header)
     lines.append("-" * len(header))
     keyed = {(r["model"], r["size"], r["tool"]): r for r in results}
     for r in results:
-        ref = keyed.get((r["model"], r["size"], "ca_trade"))
+        base = baseline(r["tool"], r["model"])
+        ref = keyed.get((r["model"], r["size"], base))
         prefix = f"{r['model']:5} {r['size']:7} "
         if "error" in r:
-            lines.append(f"{prefix}{'':>9} {r['tool']:15} unavailable: {r['error']}")
+            lines.append(f"{prefix}{'':>9} {r['tool']:17} unavailable: {r['error']}")
             continue
         best = min(r["times"])
         extra = r["peak_rss_mb"] - r["base_rss_mb"]
@@ -294,14 +341,17 @@ def _report(results: Sequence[dict[str, Any]], agree_tol: float) -> str:
             t_ratio = m_ratio = diff = math.nan
             ok = "-"
         lines.append(
-            f"{prefix}{r['rows']:>9,} {r['tool']:15} {best:8.2f} {t_ratio:6.2f} "
+            f"{prefix}{r['rows']:>9,} {r['tool']:17} {base if r['tool'] != base else '-':12} "
+            f"{best:8.2f} {t_ratio:6.2f} "
             f"{r['peak_rss_mb']:8.0f} {extra:7.0f} {m_ratio:6.2f} {diff:9.1e} {ok}"
         )
     lines.append("")
     lines.append(
-        "x ct: ratio to ca_trade (default options) on the same data; > 1 means ca_trade is "
-        "faster / leaner. +MB: peak memory increase during the fits. max|db|: largest "
-        f"coefficient difference from ca_trade (relative); agree: <= {agree_tol:g}."
+        "x: ratio to the ca_trade run named in 'vs' (the same separation checks: ca_trade_fe "
+        "runs 'fe' like pyfixest's default, ca_trade runs 'fe' + iterated rectifier like "
+        "pyfixest's *_ir) on the same data; > 1 means ca_trade is faster / leaner. +MB: peak "
+        "memory increase during the fits. max|db|: largest coefficient difference from that "
+        f"run (relative); agree: <= {agree_tol:g}."
     )
     return "\n".join(lines)
 
@@ -360,7 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in sizes:
             rows = math.prod(ALL_SIZES[size][:1]) * (ALL_SIZES[size][0] - 1) * ALL_SIZES[size][1]
             for tool in tools:
-                if wanted and tool not in wanted and tool != "ca_trade":
+                needed = wanted | {baseline(t, model) for t in wanted}
+                if wanted and tool not in needed:
                     continue
                 if tool == "statsmodels" and rows > args.statsmodels_max_rows:
                     continue

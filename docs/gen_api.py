@@ -65,7 +65,11 @@ def _entry(qualname: str, obj: object) -> list[str]:
         out += ["```python", f"{short} = {_ADDRESS.sub('', repr(obj))[:200]}", "```", ""]
     out += ["```text", _doc(obj), "```", ""]
     if inspect.isclass(obj) and not issubclass(obj, BaseException):
-        for attr, member in sorted(vars(obj).items()):
+        members: dict[str, object] = {}
+        for klass in reversed(obj.__mro__):  # inherited ca_trade members too; subclass wins
+            if klass.__module__.startswith("ca_trade"):
+                members.update(vars(klass))
+        for attr, member in sorted(members.items()):
             if attr.startswith("_"):
                 continue
             target = member.fget if isinstance(member, property) else member

@@ -86,8 +86,62 @@ class Dropped(Mapping[str, npt.NDArray[Any]]):
         return f"Dropped({self.counts})"
 
 
+class NormalInference:
+    """Normal-based inference from ``params`` and ``vcov``, shared by every results class.
+
+    Subclasses provide ``params`` (pandas Series) and ``vcov`` (pandas DataFrame); z statistics,
+    two-sided p-values and confidence intervals use the normal distribution, as ppmlhdfe.
+    """
+
+    params: pd.Series
+    vcov: pd.DataFrame
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors."""
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy(dtype=float))), index=self.params.index)
+
+    @property
+    def tvalues(self) -> pd.Series:
+        """Return z statistics ``params / bse``."""
+        return self.params / self.bse
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values from the normal distribution (as ppmlhdfe)."""
+        p = 2 * stats.norm.sf(np.abs(self.tvalues.to_numpy(dtype=float)))
+        return pd.Series(p, index=self.params.index)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Return normal confidence intervals.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the confidence level.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lower`` and ``upper``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, ca_trade as ct
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 4, 6], "x": [0.0, 1, 2, 3, 2, 4]})
+        >>> list(ct.ols("y ~ x", df).conf_int().columns)
+        ['lower', 'upper']
+        """
+        if not 0 < alpha < 1:
+            raise SpecificationError(f"alpha={alpha} must be between 0 and 1")
+        q = stats.norm.ppf(1 - alpha / 2)
+        return pd.DataFrame(
+            {"lower": self.params - q * self.bse, "upper": self.params + q * self.bse}
+        )
+
+
 @dataclass(frozen=True, eq=False)
-class GravityResults:
+class GravityResults(NormalInference):
     """Result of :func:`ca_trade.ppml` or :func:`ca_trade.ols`; immutable.
 
     Attributes
@@ -136,48 +190,6 @@ class GravityResults:
     _state: dict[str, Any] = field(repr=False)
 
     # -- inference -------------------------------------------------------------------------
-    @cached_property
-    def bse(self) -> pd.Series:
-        """Standard errors."""
-        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.params.index)
-
-    @cached_property
-    def tvalues(self) -> pd.Series:
-        """Return z statistics ``params / bse``."""
-        return self.params / self.bse
-
-    @cached_property
-    def pvalues(self) -> pd.Series:
-        """Two-sided p-values from the normal distribution (as ppmlhdfe)."""
-        p = 2 * stats.norm.sf(np.abs(self.tvalues.to_numpy()))
-        return pd.Series(p, index=self.params.index)
-
-    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Return normal confidence intervals.
-
-        Parameters
-        ----------
-        alpha : float, default 0.05
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``lower`` and ``upper``.
-
-        Examples
-        --------
-        >>> import numpy as np, pandas as pd, ca_trade as ct
-        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 4, 6], "x": [0.0, 1, 2, 3, 2, 4]})
-        >>> list(ct.ols("y ~ x", df).conf_int().columns)
-        ['lower', 'upper']
-        """
-        if not 0 < alpha < 1:
-            raise SpecificationError(f"alpha={alpha} must be between 0 and 1")
-        q = stats.norm.ppf(1 - alpha / 2)
-        return pd.DataFrame(
-            {"lower": self.params - q * self.bse, "upper": self.params + q * self.bse}
-        )
-
     # -- fit statistics --------------------------------------------------------------------
     @cached_property
     def pseudo_r2(self) -> float:

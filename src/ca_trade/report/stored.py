@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ca_trade.exceptions import DataValidationError, SpecificationError
+from ca_trade.estimate.results import NormalInference
+from ca_trade.exceptions import DataValidationError
 from ca_trade.report.provenance import atomic_write, dropped_counts, to_json
 
 __all__ = ["StoredResults", "load_results", "save_results"]
@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class StoredResults:
+class StoredResults(NormalInference):
     """An estimation result read back from JSON (coefficients, covariance and diagnostics).
 
     Parameters
@@ -90,49 +90,6 @@ class StoredResults:
     tol: float | None = None
     dropped: dict[str, int] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def bse(self) -> pd.Series:
-        """Standard errors."""
-        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy(dtype=float))), index=self.params.index)
-
-    @property
-    def tvalues(self) -> pd.Series:
-        """Z statistics."""
-        return self.params / self.bse
-
-    @property
-    def pvalues(self) -> pd.Series:
-        """Two-sided normal p-values."""
-        z = np.abs(self.tvalues.to_numpy(dtype=float))
-        return pd.Series(2 * stats.norm.sf(z), index=self.params.index)
-
-    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Return normal confidence intervals.
-
-        Parameters
-        ----------
-        alpha : float, default 0.05
-            One minus the confidence level.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``lower`` and ``upper``.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> r = StoredResults(pd.Series({"x": 0.0}), pd.DataFrame([[1.0]], ["x"], ["x"]), 5)
-        >>> round(float(r.conf_int()["upper"]["x"]), 2)
-        1.96
-        """
-        if not 0 < alpha < 1:
-            raise SpecificationError(f"alpha={alpha} must be between 0 and 1")
-        q = stats.norm.ppf(1 - alpha / 2)
-        return pd.DataFrame(
-            {"lower": self.params - q * self.bse, "upper": self.params + q * self.bse}
-        )
 
 
 def _opt_float(x: Any) -> float | None:
