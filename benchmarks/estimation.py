@@ -79,7 +79,7 @@ PPML_TOOLS = (
 )
 OLS_TOOLS = ("ca_trade", "pyfixest_numba", "pyfixest_rust", "linearmodels")
 #: The ca_trade run each PPML tool is compared with (the same separation checks); default ca_trade.
-PPML_BASELINE = {"pyfixest_numba": "ca_trade_fe", "pyfixest_rust": "ca_trade_fe"}
+PPML_BASELINE = {t: "ca_trade_fe" for t in ("ca_trade_fe", "pyfixest_numba", "pyfixest_rust")}
 
 
 def baseline(tool: str, model: str) -> str:

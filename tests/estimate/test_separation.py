@@ -12,6 +12,7 @@ from scipy.optimize import linprog
 
 from ca_trade.estimate.separation import (
     SeparationResult,
+    _no_separation_certificate,
     drop_singletons,
     fe_separation,
     find_separated,
@@ -353,3 +354,63 @@ def test_rectifier_matches_linear_programming_oracle(
         warnings.simplefilter("error", ConvergenceWarning)
         got = rectifier_separation(y, x, fes)
     assert got.tolist() == _lp_separated(y, x, fes).tolist()
+
+
+# ------------------------------------------------------------ cheap no-separation certificate
+
+
+def _scaled(x: np.ndarray) -> np.ndarray:
+    """Regressors as the rectifier sees them (all-zero columns dropped, unit max)."""
+    xmax = np.abs(x).max(axis=0) if x.shape[1] else np.zeros(0)
+    return x[:, xmax > 0] / xmax[xmax > 0]
+
+
+def _gravity_like(seed: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Small exporter-year, importer-year, pair panel with many zeros and no separation."""
+    rng = np.random.default_rng(seed)
+    n_c, n_t = 12, 6
+    exp, imp = np.nonzero(~np.eye(n_c, dtype=bool))
+    pairs = exp.shape[0]
+    e, i, t = np.repeat(exp, n_t), np.repeat(imp, n_t), np.tile(np.arange(n_t), pairs)
+    pair = np.repeat(np.arange(pairs), n_t)
+    x = np.column_stack([rng.normal(size=e.shape[0]), rng.integers(0, 2, e.shape[0])])
+    eta = 0.5 * x[:, 0] + 0.3 * x[:, 1] + rng.normal(size=n_c)[e] + rng.normal(size=pairs)[pair]
+    y = rng.poisson(np.exp(eta)).astype(float)
+    fes = [e * n_t + t, i * n_t + t, pair]
+    keep = ~find_separated(y, x, fes, methods=("fe",)).separated_fe
+    keep &= drop_singletons(fes, keep)
+    return y[keep], x[keep], [c[keep] for c in fes]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_certificate_proves_generic_panels_unseparated(seed: int) -> None:
+    y, x, fes = _gravity_like(seed)
+    assert 0.2 < (y == 0).mean() < 0.6
+    codes = [np.asarray(c, dtype=np.intp) for c in fes]
+    assert _no_separation_certificate(y, _scaled(x), codes, 1e-4)
+    assert not rectifier_separation(y, x, fes).any()
+    assert not _lp_separated(y, x, fes).any()
+
+
+def test_certificate_declines_separated_data() -> None:
+    y, x, fes = _gravity_like(0)
+    # a regressor positive on two zero rows of different pairs and zero elsewhere separates them
+    zeros = np.flatnonzero(y == 0)
+    extra = np.zeros(y.shape[0])
+    extra[zeros[[0, -1]]] = [1.0, 2.0]
+    x2 = np.column_stack([x, extra])
+    codes = [np.asarray(c, dtype=np.intp) for c in fes]
+    assert not _no_separation_certificate(y, _scaled(x2), codes, 1e-4)
+    got = rectifier_separation(y, x2, fes)
+    assert np.flatnonzero(got).tolist() == zeros[[0, -1]].tolist()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(_panels())
+def test_certificate_is_never_wrong(panel: tuple[np.ndarray, np.ndarray, list[np.ndarray]]) -> None:
+    y, x, fes = panel
+    if not fes or not (y == 0).any():
+        return
+    codes = [np.asarray(c, dtype=np.intp) for c in fes]
+    if _no_separation_certificate(y, _scaled(x), codes, 1e-4):
+        assert not _lp_separated(y, x, fes).any()
