@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from ca_trade.estimate._separation_lsq import no_separation_certificate
 from ca_trade.estimate.separation import (
     SeparationResult,
-    _no_separation_certificate,
     drop_singletons,
     fe_separation,
     find_separated,
@@ -387,7 +387,7 @@ def test_certificate_proves_generic_panels_unseparated(seed: int) -> None:
     y, x, fes = _gravity_like(seed)
     assert 0.2 < (y == 0).mean() < 0.6
     codes = [np.asarray(c, dtype=np.intp) for c in fes]
-    assert _no_separation_certificate(y, _scaled(x), codes, 1e-4)
+    assert no_separation_certificate(y, _scaled(x), codes, 1e-4)
     assert not rectifier_separation(y, x, fes).any()
     assert not _lp_separated(y, x, fes).any()
 
@@ -400,7 +400,7 @@ def test_certificate_declines_separated_data() -> None:
     extra[zeros[[0, -1]]] = [1.0, 2.0]
     x2 = np.column_stack([x, extra])
     codes = [np.asarray(c, dtype=np.intp) for c in fes]
-    assert not _no_separation_certificate(y, _scaled(x2), codes, 1e-4)
+    assert not no_separation_certificate(y, _scaled(x2), codes, 1e-4)
     got = rectifier_separation(y, x2, fes)
     assert np.flatnonzero(got).tolist() == zeros[[0, -1]].tolist()
 
@@ -412,5 +412,5 @@ def test_certificate_is_never_wrong(panel: tuple[np.ndarray, np.ndarray, list[np
     if not fes or not (y == 0).any():
         return
     codes = [np.asarray(c, dtype=np.intp) for c in fes]
-    if _no_separation_certificate(y, _scaled(x), codes, 1e-4):
+    if no_separation_certificate(y, _scaled(x), codes, 1e-4):
         assert not _lp_separated(y, x, fes).any()
