@@ -133,12 +133,17 @@ def _validate_y(y: ArrayLike) -> FloatArray:
     arr = np.asarray(y, dtype=np.float64)
     if arr.ndim != 1:
         raise SpecificationError(f"y must be a 1-D array, got shape {arr.shape}")
+    return _check_nonnegative(arr, "y", " for Poisson models", "; drop or fix them first")
+
+
+def _check_nonnegative(arr: FloatArray, name: str, context: str, hint: str) -> FloatArray:
+    """Return ``arr`` if every value is finite and non-negative; else name the first bad one."""
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
-            f"y must be finite and non-negative for Poisson models: {int(bad.sum())} invalid "
-            f"values (first: observation {first}, value {arr[first]!r}); drop or fix them first"
+            f"{name} must be finite and non-negative{context}: {int(bad.sum())} invalid "
+            f"values (first: observation {first}, value {arr[first]!r}){hint}"
         )
     return arr
 
@@ -169,14 +174,7 @@ def _validate_weights(weights: ArrayLike | None, n: int) -> FloatArray | None:
     arr = np.asarray(weights, dtype=np.float64)
     if arr.shape != (n,):
         raise SpecificationError(f"weights must have shape ({n},) to match y, got {arr.shape}")
-    bad = ~np.isfinite(arr) | (arr < 0)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise DataValidationError(
-            f"weights must be finite and non-negative: {int(bad.sum())} invalid values (first: "
-            f"observation {first}, value {arr[first]!r})"
-        )
-    return arr
+    return _check_nonnegative(arr, "weights", "", "")
 
 
 # --- Singletons and fixed-effect separation -------------------------------------------------------
