@@ -158,7 +158,7 @@ def test_crash_mid_run_leaves_previous_dataset_intact(
     before = _tree_bytes(out)
     write_plus(raw / "b.csv", [plus_row(156, 398, "M", 2, year=2017)])
 
-    def boom(frame: pl.DataFrame, folder: Path) -> None:
+    def boom(*args: object) -> None:
         raise RuntimeError("disk full (injected)")
 
     monkeypatch.setattr(ingest_mod, "_write_partition", boom)
@@ -256,8 +256,8 @@ def test_line_numbers_survive_small_reading_pieces(
     flows = pl.read_parquet(tmp_path / "out" / "flows" / "**" / "*.parquet")
     assert flows["source_line"].to_list() == [n for n in range(2, 42) if n != 27]
     assert flows["value_usd"].to_list() == [float(i + 1) for i in range(40) if i != 25]
-    staged = list((tmp_path / "out" / "_staging").glob("*/part-*.parquet"))
-    assert len(staged) >= 3  # really read in pieces
+    staged = list((tmp_path / "out" / "_staging").rglob("part-*.parquet"))
+    assert len({p.name.split("-")[1] for p in staged}) >= 2  # really read in pieces
     before = _tree_bytes(tmp_path / "out")
     _run(raw, tmp_path / "out", force=True)
     assert _tree_bytes(tmp_path / "out") == before

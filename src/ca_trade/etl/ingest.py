@@ -2,17 +2,17 @@ r"""``ingest``: Comtrade files in ``raw_dir`` to the validated Parquet store.
 
 Two passes:
 
-1. **Per file** (cached by name and sha256): detect the layout from the header, read the
-   file in pieces of :data:`ca_trade.etl.layouts.CHUNK_BYTES` (bounded memory whatever the
-   file size) through :func:`ca_trade.etl.validate.transform` (a pure function of the file
-   and the code table) into ``_staging/<key>/part-*.parquet`` with a status per row. A file that
-   cannot be parsed at all becomes one whole-file quarantine record (reason, detail, number
-   of lines).
-2. **Per partition** (classification, year): rows with status ``ok`` from all files are
-   checked for duplicate keys across files (repeats are filtered as ``duplicate_record``,
-   conflicting values quarantined as ``duplicate_conflict``) and streamed to Parquet in
-   (source file, line) order; World rows go to ``controls/``; quarantined rows to
-   ``quarantine/``.
+1. **Per file** (cached by name and sha256, computed while the file is parsed): detect the
+   layout from the header, then stream the file once through
+   :func:`ca_trade.etl.validate.transform` (a pure function of the file and the code table)
+   into a stage directory split by status and partition (:mod:`ca_trade.etl.staging`). A file
+   that cannot be parsed at all becomes one whole-file quarantine record (reason, detail,
+   number of lines).
+2. **Per partition** (classification, year): ok rows from all files are checked for
+   duplicate keys across files (repeats are filtered as ``duplicate_record``, conflicting
+   values quarantined as ``duplicate_conflict``). A partition staged by one file with nothing
+   to drop is linked into place as it is; others are streamed to Parquet in (source file,
+   line) order. World rows go to ``controls/``; quarantined rows to ``quarantine/``.
 
 Every input row is counted exactly once: ``rows_read == rows_written + rows_quarantined +
 sum(rows_filtered.values())`` per file and in total.
@@ -35,9 +35,11 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import warnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,19 +48,16 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 
-from ca_trade.etl import layouts as _layouts
 from ca_trade.etl.countries import CodeTable, code_table
 from ca_trade.etl.layouts import (
-    HeaderInfo,
-    iter_chunks,
     normalise_name,
     read_head,
-    scan_layout,
     sniff_header,
 )
 from ca_trade.etl.quarantine import count_data_lines, empty_quarantine, whole_file_record
 from ca_trade.etl.schema import FLOW_SCHEMA, QUARANTINE_SCHEMA
 from ca_trade.etl.sources import detect_source
+from ca_trade.etl.staging import REST_CHECK, REST_VALUE, rest_files, stage_file, staged_partitions
 from ca_trade.etl.store import (
     TMP_NAME,
     read_manifest,
@@ -69,7 +68,7 @@ from ca_trade.etl.store import (
     write_json,
     write_parquet,
 )
-from ca_trade.etl.validate import DUP_KEY, transform
+from ca_trade.etl.validate import COLUMN_OF, DUP_KEY, STATUS_OF, dup_key_hash
 from ca_trade.exceptions import DataValidationWarning
 
 __all__ = ["ETL_VERSION", "FileReport", "IngestReport", "ingest"]
@@ -247,7 +246,7 @@ def _looks_like_comtrade(columns: tuple[str, ...]) -> bool:
 def _stage_file(
     path: Path, rel: str, codes: CodeTable, stage: Path
 ) -> tuple[str | None, pl.DataFrame | None]:
-    """Pass 1 for one file: write its staged rows, or return a whole-file record.
+    """Pass 1 for one file: write its stage directory, or return a whole-file record.
 
     Returns (layout or source kind or ``"ignored"``, whole-file record or None).
     """
@@ -268,8 +267,9 @@ def _stage_file(
             rel, "missing_columns", ",".join(info.missing), count_data_lines(path)
         )
     tmp = stage.with_name(stage.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
     try:
-        _stage_chunks(path, rel, info, codes, tmp)
+        stage_file(path, rel, info, codes, tmp)
         if stage.exists():
             shutil.rmtree(stage)
         tmp.replace(stage)
@@ -282,26 +282,10 @@ def _stage_file(
     return info.layout, None
 
 
-def _stage_chunks(path: Path, rel: str, info: HeaderInfo, codes: CodeTable, out: Path) -> None:
-    """Validate a file piece by piece into ``out/part-NNNNN.parquet`` (bounded memory).
-
-    Each piece is streamed by Polars; reading the file in pieces bounds how far the CSV
-    reader can run ahead of the validation, so memory does not grow with the file size.
-    """
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    line = 2
-    n_parts = 0
-    for i, piece in enumerate(iter_chunks(path, _layouts.CHUNK_BYTES)):
-        part = out / f"part-{i:05d}.parquet"
-        raw = scan_layout(piece, info, skip_header=i == 0, first_line=line)
-        transform(raw, codes, rel).sink_parquet(part, compression="lz4")
-        line += pq.read_metadata(part).num_rows
-        n_parts += 1
-    if n_parts == 0:  # no content at all: an empty part keeps the schema
-        empty = transform(scan_layout(b"", info, skip_header=False), codes, rel).collect()
-        empty.write_parquet(out / "part-00000.parquet", compression="lz4")
+def _cache_key(sha: str, rel: str, codes: CodeTable) -> str:
+    # The staged rows carry the file name, so the cache key covers name and content.
+    name_id = hashlib.sha256(rel.encode()).hexdigest()[:8]
+    return f"{sha[:32]}-{name_id}-{codes.digest}-v{ETL_VERSION}-pl{pl.__version__}"
 
 
 def ingest(
@@ -363,22 +347,32 @@ def ingest(
     staging.mkdir(exist_ok=True)
 
     reports: list[FileReport] = []
-    stages: list[Path] = []
+    stages: list[tuple[str, Path]] = []
     whole: list[pl.DataFrame] = []
     manifest_files: dict[str, Any] = {}
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ca_trade-sha256")
     for path in _discover(raw):
         if out in path.parents or path == out:
             continue
         rel = path.relative_to(raw).as_posix()
-        sha = sha256_file(path)
-        # The staged rows carry the file name, so the cache key covers name and content.
-        name_id = hashlib.sha256(rel.encode()).hexdigest()[:8]
-        key = f"{sha[:32]}-{name_id}-{codes.digest}-v{ETL_VERSION}-pl{pl.__version__}"
-        stage = staging / key
         prev: dict[str, Any] = old_files.get(rel) or {}
-        cached = prev.get("key") == key
-        layout: str | None
+        size = path.stat().st_size
+        layout: str | None = None
         rec: pl.DataFrame | None = None
+        fresh: Path | None = None
+        if prev.get("size") == size:
+            sha = sha256_file(path)  # probably unchanged: the hash decides before any parsing
+        else:
+            # New or changed: hash while Polars parses (the hash only names the cache entry).
+            pending = hasher.submit(sha256_file, path)
+            fresh = staging / f".new-{hashlib.sha256(rel.encode()).hexdigest()[:8]}"
+            try:
+                layout, rec = _stage_file(path, rel, codes, fresh)
+            finally:
+                sha = pending.result()
+        key = _cache_key(sha, rel, codes)
+        stage = staging / key
+        cached = fresh is None and prev.get("key") == key
         if cached and prev["kind"] == "comtrade" and stage.exists():
             kind, layout, status = "comtrade", prev.get("layout"), "cached"
         elif cached and prev["kind"] == "quarantined":
@@ -387,7 +381,12 @@ def ingest(
         elif cached and prev["kind"] in ("source", "ignored"):
             kind, layout, status = prev["kind"], prev.get("source"), prev["kind"]
         else:
-            layout, rec = _stage_file(path, rel, codes, stage)
+            if fresh is None:
+                layout, rec = _stage_file(path, rel, codes, stage)
+            elif fresh.exists():
+                if stage.exists():
+                    shutil.rmtree(stage)
+                fresh.replace(stage)
             status = "ingested"
             if rec is not None:
                 kind = "quarantined"
@@ -397,7 +396,7 @@ def ingest(
                 kind, layout = "ignored", None
             else:
                 kind = "source"
-        entry: dict[str, Any] = {"sha256": sha, "key": key, "kind": kind}
+        entry: dict[str, Any] = {"sha256": sha, "size": size, "key": key, "kind": kind}
         if kind == "quarantined" and rec is not None:
             n = int(rec["rows"].item())
             whole.append(rec)
@@ -409,10 +408,11 @@ def ingest(
             reports.append(FileReport(rel, None, sha, kind))
             entry.update(layout=None, source=layout)
         else:
-            stages.append(stage)
+            stages.append((rel, stage))
             reports.append(FileReport(rel, layout, sha, status))
             entry.update(layout=layout)
         manifest_files[rel] = entry
+    hasher.shutdown()
 
     keys = {k: v["key"] for k, v in manifest_files.items()}
     if not force and old.get("inputs") == keys and (out / "flows").exists():
@@ -433,8 +433,7 @@ def ingest(
     by_file = {r.file: r for r in reports}
     quarantine_parts = [empty_quarantine(), *whole]
     if stages:
-        parts = [p for d in stages for p in sorted(d.glob("part-*.parquet"))]
-        quarantine_parts.append(_build(parts, tmp, by_file))
+        quarantine_parts.append(_build(stages, tmp, by_file))
     qframe = pl.concat(quarantine_parts, how="vertical").sort(
         "file", "line", "reason", "column", nulls_last=False
     )
@@ -466,7 +465,7 @@ def ingest(
     }
     write_json(manifest, tmp / "manifest.json")
     swap_in(out, tmp)
-    live = {s.name for s in stages}
+    live = {s.name for _, s in stages}
     for stale in staging.iterdir():
         if stale.name not in live:
             if stale.is_dir():
@@ -483,92 +482,151 @@ def ingest(
     return report
 
 
-def _build(stages: list[Path], tmp: Path, by_file: dict[str, FileReport]) -> pl.DataFrame:
-    """Pass 2: count, de-duplicate, partition and write; return quarantined rows.
+def _build(
+    stages: list[tuple[str, Path]], tmp: Path, by_file: dict[str, FileReport]
+) -> pl.DataFrame:
+    """Pass 2: count, de-duplicate, place the partitions; return the quarantined rows.
 
-    Streaming: each partition is one filtered scan of the staged files sunk to Parquet, rows
-    in (source file, source line) order. Duplicates are found on the key hash first, then
-    confirmed on the key columns, so only candidate rows are ever held in memory.
+    Counts of ok and World rows come from the staged files' metadata; duplicates are found
+    on a hash of the key first, then confirmed on the key columns, so only candidate rows
+    are ever held in memory.
     """
-    lf = pl.scan_parquet(stages)
-    counts = lf.group_by("source_file", "_status", "classification", "year").len().collect()
-    parts: dict[str, set[tuple[str, int]]] = {"ok": set(), "f:partner_world": set()}
-    for f, st, cls, year, n in counts.iter_rows():
-        r = by_file[f]
-        r.rows_read += int(n)
-        if st == "ok":
-            r.rows_written += int(n)
-        elif st.startswith("q:"):
-            r.rows_quarantined += int(n)
-        else:
-            rule = st[2:]
-            r.rows_filtered[rule] = r.rows_filtered.get(rule, 0) + int(n)
-        if st in parts:
-            parts[st].add((cls, year))
+    parts: dict[tuple[str, str, int], list[tuple[str, Path]]] = {}
+    rest: list[Path] = []
+    for rel, stage in stages:  # in source-file order
+        for part, staged in staged_partitions(stage).items():
+            parts.setdefault(part, []).extend((rel, f) for f in staged)
+        rest.extend(rest_files(stage))
+    for (group, _cls, _year), files in parts.items():
+        for rel, f in files:
+            n = pq.read_metadata(f).num_rows
+            r = by_file[rel]
+            r.rows_read += n
+            if group == "flows":
+                r.rows_written += n
+            else:
+                r.rows_filtered["partner_world"] = r.rows_filtered.get("partner_world", 0) + n
+    rest_lf = pl.scan_parquet(rest, hive_partitioning=False) if rest else None
+    if rest_lf is not None:
+        counts = rest_lf.group_by("source_file", REST_CHECK).len().collect()
+        for f, ci, n in counts.iter_rows():
+            st, r = STATUS_OF[ci], by_file[f]
+            r.rows_read += int(n)
+            if st.startswith("q:"):
+                r.rows_quarantined += int(n)
+            else:
+                r.rows_filtered[st[2:]] = r.rows_filtered.get(st[2:], 0) + int(n)
 
-    ok = lf.filter(pl.col("_status") == "ok")
-    cand = ok.group_by("_key").len().filter(pl.col("len") > 1).select("_key").collect()
-    dq = empty_quarantine()
-    drop: dict[str, list[int]] = {}
-    if cand.height:
-        rows = (
-            ok.join(cand.lazy(), on="_key", how="semi")
+    drop, dq = _duplicates([f for (g, _, _), fs in parts.items() if g == "flows" for _, f in fs])
+    for rel, n_conflict, n_repeat in _drop_counts(drop):
+        r = by_file[rel]
+        r.rows_written -= n_conflict + n_repeat
+        r.rows_quarantined += n_conflict
+        if n_repeat:
+            r.rows_filtered["duplicate_record"] = (
+                r.rows_filtered.get("duplicate_record", 0) + n_repeat
+            )
+    for (group, cls, year), files in sorted(parts.items()):
+        folder = tmp / group / f"classification={cls}" / f"year={year}"
+        lines = drop.get((cls, year), {}) if group == "flows" else {}
+        _write_partition(files, lines, folder)
+
+    q = empty_quarantine()
+    if rest_lf is not None:
+        q = (
+            rest_lf.filter(pl.col(REST_CHECK).is_in(sorted(COLUMN_OF)))
+            .select("source_file", "source_line", REST_CHECK, REST_VALUE)
             .collect()
-            .sort("source_file", "source_line")
-            .with_columns(
-                _n=pl.len().over(DUP_KEY),
-                _nv=pl.col("value_usd").n_unique().over(DUP_KEY),
-                _rank=pl.int_range(pl.len()).over(DUP_KEY),
+            .select(
+                pl.col("source_file").alias("file"),
+                pl.col("source_line").alias("line"),
+                pl.col(REST_CHECK)
+                .replace_strict(COLUMN_OF, return_dtype=pl.String)
+                .alias("column"),
+                pl.col(REST_VALUE).alias("value"),
+                pl.col(REST_CHECK)
+                .replace_strict(STATUS_OF, return_dtype=pl.String)
+                .str.slice(2)
+                .alias("reason"),
+                pl.lit(1, pl.Int64).alias("rows"),
             )
         )
-        conflict = rows.filter((pl.col("_n") > 1) & (pl.col("_nv") > 1))
-        exact = rows.filter((pl.col("_n") > 1) & (pl.col("_nv") == 1) & (pl.col("_rank") > 0))
-        for frame, reason in ((conflict, "duplicate_conflict"), (exact, "duplicate_record")):
-            for f, n in frame.group_by("source_file").len().iter_rows():
-                r = by_file[f]
-                r.rows_written -= int(n)
-                if reason == "duplicate_conflict":
-                    r.rows_quarantined += int(n)
-                else:
-                    r.rows_filtered[reason] = r.rows_filtered.get(reason, 0) + int(n)
-        for f, line in pl.concat([conflict, exact]).select("source_file", "source_line").rows():
-            drop.setdefault(f, []).append(int(line))
-        dq = conflict.select(
-            pl.col("source_file").alias("file"),
-            pl.col("source_line").alias("line"),
-            pl.lit("value_usd").alias("column"),
-            pl.col("value_usd").cast(pl.String).alias("value"),
-            pl.lit("duplicate_conflict").alias("reason"),
-            pl.lit(1, pl.Int64).alias("rows"),
-        )
-    for f, lines in sorted(drop.items()):
-        ok = ok.filter(~((pl.col("source_file") == f) & pl.col("source_line").is_in(lines)))
-
-    world = lf.filter(pl.col("_status") == "f:partner_world")
-    for name, part, keys in (
-        ("flows", ok, parts["ok"]),
-        ("controls", world, parts["f:partner_world"]),
-    ):
-        for cls, year in sorted(keys):
-            folder = tmp / name / f"classification={cls}" / f"year={year}"
-            subset = part.filter((pl.col("classification") == cls) & (pl.col("year") == year))
-            _write_partition(subset.select(list(FLOW_SCHEMA)), folder)
-
-    q = (
-        lf.filter(pl.col("_status").str.starts_with("q:"))
-        .select(
-            pl.col("source_file").alias("file"),
-            pl.col("source_line").alias("line"),
-            pl.col("_qcol").alias("column"),
-            pl.col("_qval").alias("value"),
-            pl.col("_status").str.slice(2).alias("reason"),
-            pl.lit(1, pl.Int64).alias("rows"),
-        )
-        .collect()
-    )
     return pl.concat([q, dq], how="vertical")
 
 
-def _write_partition(frame: pl.LazyFrame, folder: Path) -> None:
-    """Stream one partition to ``folder/part-0.parquet`` (via a temporary name)."""
-    sink_parquet(frame, folder / "part-0.parquet")
+#: Lines to drop per partition (classification, year) and file: line -> True for a
+#: conflicting value (quarantined), False for an exact repeat (filtered).
+_Drops = dict[tuple[str, int], dict[str, dict[int, bool]]]
+
+
+def _duplicates(files: list[Path]) -> tuple[_Drops, pl.DataFrame]:
+    """Find duplicate keys among the ok rows of ``files``; return drops and quarantine rows."""
+    dq = empty_quarantine()
+    drop: _Drops = {}
+    if not files:
+        return drop, dq
+    lf = pl.scan_parquet(files, hive_partitioning=False).with_columns(_key=dup_key_hash())
+    cand = lf.group_by("_key").len().filter(pl.col("len") > 1).select("_key").collect()
+    if not cand.height:
+        return drop, dq
+    rows = (
+        lf.join(cand.lazy(), on="_key", how="semi")
+        .collect()
+        .sort("source_file", "source_line")
+        .with_columns(
+            _n=pl.len().over(DUP_KEY),
+            _nv=pl.col("value_usd").n_unique().over(DUP_KEY),
+            _rank=pl.int_range(pl.len()).over(DUP_KEY),
+        )
+    )
+    conflict = rows.filter((pl.col("_n") > 1) & (pl.col("_nv") > 1))
+    exact = rows.filter((pl.col("_n") > 1) & (pl.col("_nv") == 1) & (pl.col("_rank") > 0))
+    for frame, is_conflict in ((conflict, True), (exact, False)):
+        for cls, year, f, line in frame.select(
+            "classification", "year", "source_file", "source_line"
+        ).iter_rows():
+            drop.setdefault((cls, year), {}).setdefault(f, {})[int(line)] = is_conflict
+    dq = conflict.select(
+        pl.col("source_file").alias("file"),
+        pl.col("source_line").alias("line"),
+        pl.lit("value_usd").alias("column"),
+        pl.col("value_usd").cast(pl.String).alias("value"),
+        pl.lit("duplicate_conflict").alias("reason"),
+        pl.lit(1, pl.Int64).alias("rows"),
+    )
+    return drop, dq
+
+
+def _drop_counts(drop: _Drops) -> list[tuple[str, int, int]]:
+    """(file, conflicting rows, repeated rows) per file, sorted by file."""
+    out: dict[str, list[int]] = {}
+    for per_file in drop.values():
+        for f, lines in per_file.items():
+            c = out.setdefault(f, [0, 0])
+            n_conflict = sum(lines.values())
+            c[0] += n_conflict
+            c[1] += len(lines) - n_conflict
+    return [(f, c[0], c[1]) for f, c in sorted(out.items())]
+
+
+def _write_partition(
+    files: list[tuple[str, Path]], drop: dict[str, dict[int, bool]], folder: Path
+) -> None:
+    """Place one partition at ``folder/part-0.parquet``.
+
+    A partition staged as one file with nothing to drop is already in its final form and is
+    hard-linked (copied where links are not supported); otherwise the staged files are
+    streamed, in (source file, line) order, without the dropped lines.
+    """
+    target = folder / "part-0.parquet"
+    if len(files) == 1 and not drop:
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(files[0][1], target)
+        except OSError:
+            shutil.copyfile(files[0][1], target)
+        return
+    lf = pl.scan_parquet([f for _, f in files], hive_partitioning=False)
+    for f, lines in sorted(drop.items()):
+        lf = lf.filter(~((pl.col("source_file") == f) & pl.col("source_line").is_in(list(lines))))
+    sink_parquet(lf.select(list(FLOW_SCHEMA)), target)

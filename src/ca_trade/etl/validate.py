@@ -2,7 +2,8 @@
 
 :func:`transform` is the per-file transform: a pure function of (raw fields, code table,
 file name) built from vectorised polars expressions. It types every field, maps codes to
-ISO3 and gives each row a status: ``ok``, ``f:<rule>`` (a named filter rule of
+ISO3 and gives each row a status (``_ci``, the index of the first failing check, named by
+:data:`STATUS_OF`): ``ok``, ``f:<rule>`` (a named filter rule of
 :data:`ca_trade.etl.schema.FILTER_RULES`) or ``q:<reason>`` (quarantined, with the offending
 column and value). The first failing check decides a row's status; checks run in the order
 of :data:`CHECK_ORDER`.
@@ -17,8 +18,8 @@ Examples
 ...     _line=pl.lit(2, pl.Int64), classification=pl.lit("H5"), year=pl.lit("2019"),
 ...     flow=pl.lit("X"), reporter_code=pl.lit("398"), partner_code=pl.lit("156"),
 ...     cmd_code=pl.lit("TOTAL"), value_usd=pl.lit("-5"))
->>> out = transform(raw, code_table(), "f.csv").collect()
->>> out.select("_status", "_qcol", "_qval").row(0)
+>>> row = transform(raw, code_table(), "f.csv").collect().row(0, named=True)
+>>> STATUS_OF[row["_ci"]], COLUMN_OF[row["_ci"]], row["_qval"]
 ('q:negative_value', 'value_usd', '-5')
 """
 
@@ -27,10 +28,19 @@ from __future__ import annotations
 import polars as pl
 
 from ca_trade.etl.countries import CodeTable
-from ca_trade.etl.layouts import _REQUIRED
+from ca_trade.etl.layouts import _REQUIRED, CANONICAL_FIELDS
 from ca_trade.etl.schema import FLOW_SCHEMA
 
-__all__ = ["CHECK_ORDER", "DUP_KEY", "FLOW_CODES", "transform"]
+__all__ = [
+    "CHECK_ORDER",
+    "CHECK_STATUS_WORLD",
+    "COLUMN_OF",
+    "DUP_KEY",
+    "FLOW_CODES",
+    "STATUS_OF",
+    "dup_key_hash",
+    "transform",
+]
 
 #: Two records with equal values in these columns describe the same flow.
 DUP_KEY: list[str] = [
@@ -84,22 +94,76 @@ _INTS = ("reporter_code", "partner_code", "qty_unit_code")
 def _num(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.Float64, strict=False)
 
-    return pl.col(col).cast(pl.Float64, strict=False)
+
+def _is_int(col: str) -> pl.Expr:
+    """Return whether the parsed float in ``col`` is a finite integer that fits an Int32."""
+    c = pl.col(col)
+    return c.is_finite() & (c == c.round(0)) & (c.abs() < 2**31)
 
 
-def _lookups(codes: CodeTable) -> tuple[dict[int, str], dict[str, int]]:
-    """(code * 10000 + year) -> ISO3, and ISO3 -> flags (1: nes, 2: group)."""
+def _checks() -> list[tuple[pl.Expr, str, str | None]]:
+    """(condition, status, offending column or None), in :data:`CHECK_ORDER`.
+
+    The conditions refer to the intermediate columns built by :func:`transform`; they do
+    not depend on the code table, so the status of each check index is a constant
+    (:data:`STATUS_OF`, :data:`COLUMN_OF`).
+    """
+    year_ok = pl.col("_yi").is_not_null()
+    out: list[tuple[pl.Expr, str, str | None]] = []
+    out.append((pl.all_horizontal(pl.col(f).is_null() for f in _FIELDS), "f:blank_line", None))
+    for c in _REQUIRED:
+        out.append((pl.col(c).is_null(), "q:missing_value", c))
+    out.append((~year_ok, "q:bad_year", "year"))
+    for c, short in (("reporter_code", "_rep"), ("partner_code", "_par"), ("qty_unit_code", "_qu")):
+        bad = pl.col(c).is_not_null() & ~_is_int(short).fill_null(False)
+        out.append((bad, "q:non_numeric", c))
+    for c in _FLOATS:
+        bad = pl.col(c).is_not_null() & ~pl.col(f"_{c}").is_finite().fill_null(False)
+        out.append((bad, "q:non_numeric", c))
+    for c in _FLOATS:
+        out.append((pl.col(f"_{c}") < 0, "q:negative_value", c))
+    out.append((pl.col("_flow").is_null(), "q:bad_flow_code", "flow"))
+    out.append((pl.col("_cls").is_null(), "q:bad_classification", "classification"))
+    out.append((~pl.col("_cmd_ok"), "q:bad_commodity_code", "cmd_code"))
+    out.append((pl.col("_rep_iso").is_null(), "q:unknown_reporter_code", "reporter_code"))
+    out.append((pl.col("_par_iso").is_null(), "q:unknown_partner_code", "partner_code"))
+    out.append((pl.col("_par_i") == 0, "f:partner_world", None))
+    group = pl.col("_rep_grp") | (pl.col("_par_grp") & (pl.col("_par_i") != 0))
+    out.append((group, "f:group_area", None))
+    out.append((~pl.col("customs_code").str.to_uppercase().eq("C00"), "f:customs_breakdown", None))
+    out.append((pl.col("mot_code") != "0", "f:mot_breakdown", None))
+    out.append((pl.col("mos_code") != "0", "f:mos_breakdown", None))
+    out.append((pl.col("partner2_code") != "0", "f:partner2_breakdown", None))
+    return out
+
+
+_FIELDS: tuple[str, ...] = CANONICAL_FIELDS
+#: Status of each value of the check index ``_ci`` (0: ``ok``; i: the i-th check failed).
+STATUS_OF: dict[int, str] = {0: "ok", **{i + 1: c[1] for i, c in enumerate(_checks())}}
+#: Offending column of each quarantining check index.
+COLUMN_OF: dict[int, str] = {i + 1: c[2] for i, c in enumerate(_checks()) if c[2] is not None}
+
+
+#: Check index of ``f:partner_world`` (World rows, kept as control totals).
+CHECK_STATUS_WORLD: int = next(i for i, s in STATUS_OF.items() if s == "f:partner_world")
+
+
+def _lookups(codes: CodeTable) -> pl.LazyFrame:
+    """Code table as a join table: ``_k`` (code * 10000 + year), ISO3 and its flags."""
     f = codes.frame
-    keys = (f["code"].cast(pl.Int64) * 10000 + f["year"].cast(pl.Int64)).to_list()
-    iso_of = dict(zip(keys, f["iso3"].to_list()))
-    flags = f.select(
-        "iso3", (pl.col("is_nes").cast(pl.Int8) + 2 * pl.col("is_group").cast(pl.Int8)).alias("fl")
-    ).unique("iso3")
-    return iso_of, dict(zip(flags["iso3"].to_list(), flags["fl"].to_list()))
+    return f.lazy().select(
+        (pl.col("code").cast(pl.Int64) * 10000 + pl.col("year").cast(pl.Int64)).alias("_k"),
+        pl.col("iso3").alias("_iso"),
+        pl.col("is_nes").alias("_nes"),
+        pl.col("is_group").alias("_grp"),
+    )
 
 
 def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFrame:
     """Validate and normalise raw Comtrade fields (the per-file transform).
+
+    Every step is a streaming expression or an order-keeping join on a small table, so the
+    transform runs in bounded memory on files of any size.
 
     Parameters
     ----------
@@ -114,11 +178,10 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
     Returns
     -------
     polars.LazyFrame
-        The canonical flow columns (:data:`ca_trade.etl.schema.FLOW_SCHEMA`) plus
-        ``_status`` (``ok``, ``f:<rule>`` or ``q:<reason>``), ``_qcol`` and ``_qval`` (the
-        offending column and its raw text, for quarantined rows) and ``_key`` (a hash of
-        :data:`DUP_KEY`). Typed columns are null
-        where the raw text did not parse.
+        The canonical flow columns (:data:`ca_trade.etl.schema.FLOW_SCHEMA`) plus ``_ci``
+        (index of the first failing check: 0 for ``ok``, see :data:`STATUS_OF` and
+        :data:`COLUMN_OF`) and ``_qval`` (the offending raw text, for quarantined rows).
+        Typed columns are null where the raw text did not parse.
 
     Examples
     --------
@@ -128,10 +191,13 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
     >>> raw = pl.LazyFrame({f: [None] for f in CANONICAL_FIELDS},
     ...                    schema={f: pl.String for f in CANONICAL_FIELDS})
     >>> raw = raw.with_columns(_line=pl.lit(7, pl.Int64))
-    >>> transform(raw, code_table(), "f.csv").collect()["_status"].to_list()
-    ['f:blank_line']
+    >>> ci = transform(raw, code_table(), "f.csv").collect()["_ci"].item()
+    >>> STATUS_OF[ci]
+    'f:blank_line'
     """
-    fields = [c for c in raw.collect_schema().names() if c != "_line"]
+    names = raw.collect_schema().names()
+    if sorted(c for c in names if c != "_line") != sorted(_FIELDS):
+        raise ValueError(f"transform expects _line and {_FIELDS}, got {names}")
     cls = pl.col("classification").str.to_uppercase()
     family = (
         pl.when(cls.str.contains(r"^(H[0-9S]|HS)$"))
@@ -145,7 +211,6 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
         .otherwise(pl.lit(None, pl.String))
     )
     cmd = pl.col("cmd_code").str.to_uppercase()
-    year_f = _num("year")
     period = pl.coalesce(pl.col("period"), pl.col("year"))
     freq = pl.coalesce(
         pl.col("freq").str.to_uppercase(),
@@ -153,104 +218,52 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
     )
     lf = raw.with_columns(
         _cls=family,
-        _year=year_f,
-        _flow=pl.col("flow").str.to_uppercase().replace_strict(FLOW_CODES, default=None),
+        _year=_num("year"),
+        _flowu=pl.col("flow").str.to_uppercase(),
         _rep=_num("reporter_code"),
         _par=_num("partner_code"),
         **{f"_{c}": _num(c) for c in _FLOATS},
         _qu=_num("qty_unit_code"),
+        _cmd_ok=cmd.str.contains(r"^[0-9A-Z]{1,12}$"),
     )
-    year_ok = (
-        pl.col("_year").is_not_null()
-        & (pl.col("_year") == pl.col("_year").round(0))
-        & pl.col("_year").is_between(1900, 2100)
+    year = pl.col("_year")
+    year_ok = (year == year.round(0)) & year.is_between(1900, 2100)
+    lf = lf.with_columns(
+        _yi=pl.when(year_ok).then(year).cast(pl.Int32),
+        _rep_i=pl.when(_is_int("_rep")).then(pl.col("_rep")).cast(pl.Int32),
+        _par_i=pl.when(_is_int("_par")).then(pl.col("_par")).cast(pl.Int32),
     )
-    lf = lf.with_columns(_yi=pl.when(year_ok).then(pl.col("_year")).cast(pl.Int32))
-    # Time-valid code lookup as a vectorised dictionary replace on code * 10000 + year
-    # (faster than a join in the streaming engine and keeps row order).
-    iso_of, flags_of = _lookups(codes)
-    for side, col in (("rep", "_rep"), ("par", "_par")):
-        code_ok = pl.col(col).is_finite() & (pl.col(col) == pl.col(col).round(0))
-        ci = pl.when(code_ok & pl.col(col).abs().lt(2**31)).then(pl.col(col)).cast(pl.Int32)
-        lf = lf.with_columns(ci.alias(f"_{side}_i"))
+    # Time-valid code lookup: a left join on code * 10000 + year that keeps the row order
+    # (replace_strict with a large mapping is not streamed and would hold the whole file).
+    table = _lookups(codes)
+    flows = pl.LazyFrame(
+        {"_flowu": list(FLOW_CODES), "_flow": list(FLOW_CODES.values())},
+        schema={"_flowu": pl.String, "_flow": pl.String},
+    )
+    lf = lf.join(flows, on="_flowu", how="left", maintain_order="left")
+    for side in ("rep", "par"):
         key = pl.col(f"_{side}_i").cast(pl.Int64) * 10000 + pl.col("_yi").cast(pl.Int64)
-        lf = lf.with_columns(key.replace_strict(iso_of, default=None).alias(f"_{side}_iso"))
-        flag = pl.col(f"_{side}_iso").replace_strict(flags_of, default=0, return_dtype=pl.Int8)
-        lf = lf.with_columns(
-            pl.when(pl.col(f"_{side}_iso").is_not_null())
-            .then((flag & 1) == 1)
-            .alias(f"_{side}_nes"),
-            pl.when(pl.col(f"_{side}_iso").is_not_null())
-            .then((flag & 2) == 2)
-            .alias(f"_{side}_grp"),
+        lf = lf.with_columns(key.alias(f"_{side}_k")).join(
+            table.rename({c: f"_{side}{c}" for c in ("_iso", "_nes", "_grp")}),
+            left_on=f"_{side}_k",
+            right_on="_k",
+            how="left",
+            maintain_order="left",
         )
 
-    # (condition, status, offending column or None) in CHECK_ORDER.
-    checks: list[tuple[pl.Expr, str, str | None]] = []
-    checks.append((pl.all_horizontal(pl.col(f).is_null() for f in fields), "f:blank_line", None))
-    for c in _REQUIRED:
-        checks.append((pl.col(c).is_null(), "q:missing_value", c))
-    checks.append((~year_ok, "q:bad_year", "year"))
-    for c in ("reporter_code", "partner_code", "qty_unit_code"):
-        short = {"reporter_code": "_rep", "partner_code": "_par", "qty_unit_code": "_qu"}[c]
-        bad = pl.col(c).is_not_null() & (
-            pl.col(short).is_null()
-            | ~pl.col(short).is_finite()
-            | (pl.col(short) != pl.col(short).round(0))
-            | (pl.col(short).abs() >= 2**31)
-        )
-        checks.append((bad, "q:non_numeric", c))
-    for c in _FLOATS:
-        bad = pl.col(c).is_not_null() & (pl.col(f"_{c}").is_null() | ~pl.col(f"_{c}").is_finite())
-        checks.append((bad, "q:non_numeric", c))
-    for c in _FLOATS:
-        checks.append((pl.col(f"_{c}") < 0, "q:negative_value", c))
-    checks.append((pl.col("_flow").is_null(), "q:bad_flow_code", "flow"))
-    checks.append((pl.col("_cls").is_null(), "q:bad_classification", "classification"))
-    checks.append(
-        (~cmd.str.contains(r"^[0-9A-Z]{1,12}$"), "q:bad_commodity_code", "cmd_code"),
-    )
-    checks.append((pl.col("_rep_iso").is_null(), "q:unknown_reporter_code", "reporter_code"))
-    checks.append((pl.col("_par_iso").is_null(), "q:unknown_partner_code", "partner_code"))
-    checks.append((pl.col("_par_i") == 0, "f:partner_world", None))
-    checks.append(
-        (
-            (pl.col("_rep_grp") | (pl.col("_par_grp") & (pl.col("_par_i") != 0))),
-            "f:group_area",
-            None,
-        )
-    )
-    checks.append(
-        (
-            pl.col("customs_code").str.to_uppercase().is_in(["C00"]).not_(),
-            "f:customs_breakdown",
-            None,
-        )
-    )
-    checks.append((pl.col("mot_code").is_in(["0"]).not_(), "f:mot_breakdown", None))
-    checks.append((pl.col("mos_code").is_in(["0"]).not_(), "f:mos_breakdown", None))
-    checks.append((pl.col("partner2_code").is_in(["0"]).not_(), "f:partner2_breakdown", None))
-
-    # One pass over the checks gives the index of the first failing one (0 = all passed);
-    # status, column and raw value are then cheap lookups on that small integer.
+    # The index of the first failing check (0 = all passed) in one when/then chain.
+    checks = _checks()
     first: pl.Expr = pl.lit(0, pl.Int16)
     for i in range(len(checks), 0, -1):
         first = (
             pl.when(checks[i - 1][0].fill_null(False)).then(pl.lit(i, pl.Int16)).otherwise(first)
         )
-    status_of = {0: "ok", **{i + 1: c[1] for i, c in enumerate(checks)}}
-    col_of = {i + 1: c[2] for i, c in enumerate(checks) if c[2] is not None}
     lf = lf.with_columns(_ci=first)
-    lf = lf.with_columns(
-        _status=pl.col("_ci").replace_strict(status_of, return_dtype=pl.String),
-        _qcol=pl.col("_ci").replace_strict(col_of, default=None, return_dtype=pl.String),
-    )
     qval: pl.Expr = pl.lit(None, pl.String)
-    for c in fields:
-        idx = [i for i, name in col_of.items() if name == c]
+    for c in _FIELDS:
+        idx = [i for i, name in COLUMN_OF.items() if name == c]
         if idx:
             qval = pl.when(pl.col("_ci").is_in(idx)).then(pl.col(c)).otherwise(qval)
-    lf = lf.with_columns(_qval=qval)
 
     return (
         lf.select(
@@ -272,20 +285,28 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
             pl.col("_fob_usd").alias("fob_usd"),
             pl.col("_net_weight_kg").alias("net_weight_kg"),
             pl.col("_qty").alias("qty"),
-            pl.when(pl.col("_qu").is_finite() & (pl.col("_qu").abs() < 2**31))
-            .then(pl.col("_qu"))
-            .cast(pl.Int32)
-            .alias("qty_unit_code"),
+            pl.when(_is_int("_qu")).then(pl.col("_qu")).cast(pl.Int32).alias("qty_unit_code"),
             pl.col("flag"),
             pl.lit(file_name).alias("source_file"),
             pl.col("_line").alias("source_line"),
-            "_status",
-            "_qcol",
-            "_qval",
-        )
-        .cast(FLOW_SCHEMA)  # type: ignore[arg-type]
-        .with_columns(
-            # Hash of the duplicate key (DUP_KEY): pass 2 finds duplicate candidates on it.
-            pl.struct(DUP_KEY).hash(seed=0).alias("_key")
-        )
+            "_ci",
+            qval.alias("_qval"),
+        ).cast(FLOW_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+def dup_key_hash() -> pl.Expr:
+    """Return a 64-bit hash of the duplicate key :data:`DUP_KEY` (candidates for duplicates).
+
+    Returns
+    -------
+    polars.Expr
+        UInt64; equal keys give equal hashes (the converse is checked on the key columns).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({c: ["a", "a"] for c in DUP_KEY})
+    >>> df.select(dup_key_hash().n_unique()).item()
+    1
+    """
+    return pl.struct(DUP_KEY).hash(seed=0)
