@@ -286,3 +286,37 @@ def test_historical_codes_follow_their_validity(tmp_path: Path) -> None:
     assert q.select("line", "reason").rows() == [(3, "unknown_partner_code")]
     flows = pl.read_parquet(tmp_path / "out" / "flows" / "**" / "*.parquet")
     assert flows["partner"].to_list() == ["SUN"]
+
+
+def test_padded_and_lower_case_fields_read_as_their_clean_values(tmp_path: Path) -> None:
+    rows = [
+        plus_row(398, 156, "X", 100, cmd="0101"),
+        plus_row(398, 0, "X", 900),  # World: control total
+        plus_row(398, 156, "M", 5, customs="C01"),  # customs breakdown
+        plus_row(398, 156, "M", 6, mot="2100"),  # transport breakdown
+        plus_row(398, 156, "M", 7, cls="S4", cmd="TOTAL"),
+        plus_row(417, 398, "RX", 8, cls="EB02", cmd="200"),
+        plus_row(398, 156, "X", -1, cmd="02"),  # negative value: quarantined either way
+    ]
+
+    def padded(r: dict[str, object]) -> dict[str, object]:
+        out = {k: (f" {v} " if v is not None else None) for k, v in r.items()}
+        for k in ("flowCode", "classificationCode", "cmdCode", "customsCode", "freqCode"):
+            out[k] = f"\t{str(r[k]).lower()} "
+        return out
+
+    write_plus(tmp_path / "clean" / "a.csv", rows)
+    write_plus(tmp_path / "padded" / "a.csv", [padded(r) for r in rows])
+    rep_clean = _run(tmp_path / "clean", tmp_path / "out_clean")
+    rep_padded = _run(tmp_path / "padded", tmp_path / "out_padded")
+    assert rep_padded.rows_filtered == rep_clean.rows_filtered
+    assert rep_padded.rows_written == rep_clean.rows_written == 3
+    assert rep_padded.rows_quarantined == rep_clean.rows_quarantined == 1
+    for name in ("flows", "controls"):
+        clean = pl.read_parquet(tmp_path / "out_clean" / name / "**" / "*.parquet")
+        pad = pl.read_parquet(tmp_path / "out_padded" / name / "**" / "*.parquet")
+        assert pad.drop("flag").equals(clean.drop("flag")), name
+    q = _quarantine(tmp_path / "out_padded")
+    assert q.select("line", "column", "value", "reason").rows() == [
+        (8, "value_usd", " -1 ", "negative_value")  # the raw text, as written
+    ]

@@ -9,8 +9,8 @@ Layouts (``../shared/reference/README.md``):
 
 The layout is detected from the header alone, case- and whitespace-insensitively (header
 names are reduced to lower-case letters and digits, so ``Trade Value (US$)``,
-``TradeValueUS`` and ``trade value us`` are the same column). Every field is read as text;
-typing and validation happen in :mod:`ca_trade.etl.validate`.
+``TradeValueUS`` and ``trade value us`` are the same column). Every field is read as text,
+as written; trimming, typing and validation happen in :mod:`ca_trade.etl.validate`.
 
 Examples
 --------
@@ -360,7 +360,8 @@ def scan_layout(
     -------
     polars.LazyFrame
         Columns ``_line`` (1-based line in the decompressed file; header is line 1) and
-        :data:`CANONICAL_FIELDS` (String, null where the layout has no such column).
+        :data:`CANONICAL_FIELDS` (String as written, surrounding whitespace included; null
+        where the field is empty or the layout has no such column).
 
     Examples
     --------
@@ -392,5 +393,5 @@ def scan_layout(
         if pos is None:
             exprs.append(pl.lit(None, dtype=pl.String).alias(canon))
         else:
-            exprs.append(pl.col(f"c{pos}").str.strip_chars().alias(canon))
+            exprs.append(pl.col(f"c{pos}").alias(canon))
     return lf.select(exprs)

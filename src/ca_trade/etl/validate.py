@@ -87,12 +87,36 @@ CHECK_ORDER: tuple[str, ...] = (
     "partner2_breakdown",
 )
 
+#: Classification codes of each family (upper case); EBOPS is ``EB`` followed by digits.
+_CLS_FAMILIES: dict[str, list[str]] = {
+    "HS": [*(f"H{d}" for d in range(10)), "HS"],
+    "SITC": ["S1", "S2", "S3", "S4", "SITC", "SITC1", "SITC2", "SITC3", "SITC4"],
+    "BEC": ["BE", "BEC", *(f"B{d}" for d in range(10))],
+}
+_KNOWN_CLS: list[str] = [c for codes in _CLS_FAMILIES.values() for c in codes]
+_CMD_RE = r"^[0-9A-Z]{1,12}$"
 _FLOATS = ("value_usd", "cif_usd", "fob_usd", "net_weight_kg", "qty")
 _INTS = ("reporter_code", "partner_code", "qty_unit_code")
 
 
+def _trimmed(raw: pl.Expr, as_written: pl.Expr, *, upper: bool = False) -> pl.Expr:
+    """``raw`` where it is valid as written, else ``raw`` trimmed (and upper-cased).
+
+    Files almost never need the normalisation, so it runs on a column that is null except
+    where the value failed as written: the common case pays only for the cheap check.
+    """
+    slow = pl.when(~as_written).then(raw).str.strip_chars()
+    if upper:
+        slow = slow.str.to_uppercase()
+    return pl.when(as_written).then(raw).otherwise(slow)
+
+
 def _num(col: str) -> pl.Expr:
-    return pl.col(col).cast(pl.Float64, strict=False)
+    """Parse ``col`` as a float, trimming surrounding whitespace only where needed."""
+    raw = pl.col(col)
+    fast = raw.cast(pl.Float64, strict=False)
+    slow = pl.when(fast.is_null() & raw.is_not_null()).then(raw).str.strip_chars()
+    return pl.coalesce(fast, slow.cast(pl.Float64, strict=False))
 
 
 def _is_int(col: str) -> pl.Expr:
@@ -130,10 +154,14 @@ def _checks() -> list[tuple[pl.Expr, str, str | None]]:
     out.append((pl.col("_par_i") == 0, "f:partner_world", None))
     group = pl.col("_rep_grp") | (pl.col("_par_grp") & (pl.col("_par_i") != 0))
     out.append((group, "f:group_area", None))
-    out.append((~pl.col("customs_code").str.to_uppercase().eq("C00"), "f:customs_breakdown", None))
-    out.append((pl.col("mot_code") != "0", "f:mot_breakdown", None))
-    out.append((pl.col("mos_code") != "0", "f:mos_breakdown", None))
-    out.append((pl.col("partner2_code") != "0", "f:partner2_breakdown", None))
+    for c, total, rule in (
+        ("customs_code", "C00", "f:customs_breakdown"),
+        ("mot_code", "0", "f:mot_breakdown"),
+        ("mos_code", "0", "f:mos_breakdown"),
+        ("partner2_code", "0", "f:partner2_breakdown"),
+    ):
+        raw = pl.col(c)
+        out.append((_trimmed(raw, raw == total, upper=True) != total, rule, None))
     return out
 
 
@@ -198,33 +226,43 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
     names = raw.collect_schema().names()
     if sorted(c for c in names if c != "_line") != sorted(_FIELDS):
         raise ValueError(f"transform expects _line and {_FIELDS}, got {names}")
-    cls = pl.col("classification").str.to_uppercase()
+    raw_cls = pl.col("classification")
+    cls = _trimmed(raw_cls, raw_cls.is_in(_KNOWN_CLS), upper=True)
     family = (
-        pl.when(cls.str.contains(r"^(H[0-9S]|HS)$"))
+        pl.when(cls.is_in(_CLS_FAMILIES["HS"]))
         .then(pl.lit("HS"))
-        .when(cls.str.contains(r"^(S[1-4]|SITC[1-4]?)$"))
+        .when(cls.is_in(_CLS_FAMILIES["SITC"]))
         .then(pl.lit("SITC"))
-        .when(cls.str.contains(r"^(BE|BEC|B[0-9])$"))
+        .when(cls.is_in(_CLS_FAMILIES["BEC"]))
         .then(pl.lit("BEC"))
-        .when(cls.str.contains(r"^EB[0-9]*$"))
+        .when(pl.when(~cls.is_in(_KNOWN_CLS)).then(cls).str.contains(r"^EB[0-9]*$"))
         .then(pl.lit("EBOPS"))
         .otherwise(pl.lit(None, pl.String))
     )
-    cmd = pl.col("cmd_code").str.to_uppercase()
-    period = pl.coalesce(pl.col("period"), pl.col("year"))
+    raw_cmd = pl.col("cmd_code")
+    cmd_as_written = raw_cmd.str.contains(_CMD_RE)
+    cmd = _trimmed(raw_cmd, cmd_as_written, upper=True)
+    raw_period = pl.col("period")
+    raw_year = pl.col("year")
+    period = pl.coalesce(
+        _trimmed(raw_period, raw_period.cast(pl.Int64, strict=False).is_not_null()),
+        _trimmed(raw_year, raw_year.cast(pl.Int64, strict=False).is_not_null()),
+    )
+    raw_freq = pl.col("freq")
     freq = pl.coalesce(
-        pl.col("freq").str.to_uppercase(),
+        _trimmed(raw_freq, raw_freq.is_in(["A", "M"]), upper=True),
         pl.when(period.str.len_chars() == 6).then(pl.lit("M")).otherwise(pl.lit("A")),
     )
+    raw_flow = pl.col("flow")
     lf = raw.with_columns(
         _cls=family,
         _year=_num("year"),
-        _flowu=pl.col("flow").str.to_uppercase(),
+        _flowu=_trimmed(raw_flow, raw_flow.is_in(list(FLOW_CODES)), upper=True),
         _rep=_num("reporter_code"),
         _par=_num("partner_code"),
         **{f"_{c}": _num(c) for c in _FLOATS},
         _qu=_num("qty_unit_code"),
-        _cmd_ok=cmd.str.contains(r"^[0-9A-Z]{1,12}$"),
+        _cmd_ok=cmd_as_written | pl.when(~cmd_as_written).then(cmd).str.contains(_CMD_RE),
     )
     year = pl.col("_year")
     year_ok = (year == year.round(0)) & year.is_between(1900, 2100)
