@@ -239,16 +239,16 @@ def test_gzip_layout_detected_from_magic_not_name(tmp_path: Path) -> None:
     assert gzip.decompress((raw / "x.txt").read_bytes()).startswith(b"typeCode")
 
 
-def test_line_numbers_survive_small_reading_pieces(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ca_trade.etl.layouts as layouts
-
-    monkeypatch.setattr(layouts, "CHUNK_BYTES", 150)
+def test_gzip_members_keep_line_numbers_and_leave_no_temporary_file(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     rows = [plus_row(398, 156, "X", i + 1, cmd=f"{i:04d}") for i in range(40)]
     rows[25] = plus_row(398, 156, "X", "bad", cmd="9999")
     write_plus(raw / "a.tsv.gz", rows, bulk=True)
+    text = gzip.decompress((raw / "a.tsv.gz").read_bytes())
+    cut = text.index(b"\n", len(text) // 2) + 1  # two gzip members, as `cat a.gz b.gz`
+    (raw / "a.tsv.gz").write_bytes(
+        gzip.compress(text[:cut], mtime=0) + gzip.compress(text[cut:], mtime=0)
+    )
     rep = _run(raw, tmp_path / "out")
     assert rep.rows_read == 40 and rep.rows_written == 39
     q = _quarantine(tmp_path / "out")
@@ -256,11 +256,36 @@ def test_line_numbers_survive_small_reading_pieces(
     flows = pl.read_parquet(tmp_path / "out" / "flows" / "**" / "*.parquet")
     assert flows["source_line"].to_list() == [n for n in range(2, 42) if n != 27]
     assert flows["value_usd"].to_list() == [float(i + 1) for i in range(40) if i != 25]
-    staged = list((tmp_path / "out" / "_staging").rglob("part-*.parquet"))
-    assert len({p.name.split("-")[1] for p in staged}) >= 2  # really read in pieces
+    staging = tmp_path / "out" / "_staging"
+    assert [p.name for p in staging.iterdir() if p.is_file()] == []  # temporary csv removed
     before = _tree_bytes(tmp_path / "out")
     _run(raw, tmp_path / "out", force=True)
     assert _tree_bytes(tmp_path / "out") == before
+
+
+def test_a_partition_from_one_file_is_linked_and_one_from_several_is_merged(
+    tmp_path: Path,
+) -> None:
+    raw = tmp_path / "raw"
+    write_plus(raw / "a.csv", [plus_row(398, 156, "X", 1), plus_row(398, 156, "X", 2, cmd="01")])
+    write_plus(raw / "b.csv", [plus_row(156, 398, "M", 3, cmd="02"), plus_row(156, 398, "M", 4)])
+    write_plus(raw / "c.csv", [plus_row(417, 398, "X", 5, year=2018)])
+    out = tmp_path / "out"
+    rep = _run(raw, out)
+    assert rep.rows_written == 5
+    merged = out / "flows" / "classification=HS" / "year=2019" / "part-0.parquet"
+    alone = out / "flows" / "classification=HS" / "year=2018" / "part-0.parquet"
+    staged = list((out / "_staging").rglob("year=2018/part-*.parquet"))
+    assert len(staged) == 1 and alone.samefile(staged[0])  # placed as staged, not rewritten
+    assert not any(merged.samefile(p) for p in (out / "_staging").rglob("part-*.parquet"))
+    frame = pl.read_parquet(merged)
+    assert frame.select("source_file", "source_line").rows() == [
+        ("a.csv", 2),
+        ("a.csv", 3),
+        ("b.csv", 2),
+        ("b.csv", 3),
+    ]
+    assert pl.read_parquet(alone).columns == pl.read_parquet(merged).columns
 
 
 def test_group_reporters_and_partners_are_filtered(tmp_path: Path) -> None:

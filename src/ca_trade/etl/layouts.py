@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,17 +31,13 @@ import polars as pl
 
 __all__ = [
     "CANONICAL_FIELDS",
-    "CHUNK_BYTES",
     "HeaderInfo",
-    "iter_chunks",
+    "gunzip_to",
     "normalise_name",
     "read_head",
     "scan_layout",
     "sniff_header",
 ]
-
-#: Size of the pieces ingest reads at a time (bounded memory, explicit back-pressure).
-CHUNK_BYTES = 64 * 1024 * 1024
 
 #: Canonical raw fields every reader produces (as text); absent ones are null.
 CANONICAL_FIELDS: tuple[str, ...] = (
@@ -281,74 +276,74 @@ def _split_header(text: str, separator: str) -> list[str]:
     return out
 
 
-def iter_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-    r"""Yield the (decompressed) content of a file in pieces that end at a newline.
+def gunzip_to(path: Path, dest: Path, *, block_bytes: int = 1 << 20) -> int:
+    r"""Decompress a gzip file (one or several members) into ``dest``, streaming.
 
-    Reading in bounded pieces gives ingest explicit back-pressure: memory stays bounded by
-    the piece size whatever the file size. A record is assumed not to span lines (true of
-    Comtrade files); a corrupt gzip stream raises ``zlib.error``/``EOFError``.
+    Ingest decompresses a gzip file to a temporary plain file beside its stage and lets
+    Polars stream that: Polars would otherwise inflate the whole file in memory.
 
     Parameters
     ----------
     path : Path
-        Plain or gzip file.
-    chunk_bytes : int
-        Approximate size of each piece.
+        The gzip file.
+    dest : Path
+        The plain file to write (replaced if it exists).
+    block_bytes : int, default 1 MiB
+        Compressed bytes read at a time (memory stays bounded by a small multiple of it
+        times the compression ratio).
 
-    Yields
+    Returns
+    -------
+    int
+        Decompressed bytes written.
+
+    Raises
     ------
-    bytes
-        Consecutive pieces; each but possibly the last ends with ``\n``.
+    EOFError
+        The stream ends before its end-of-stream marker (a truncated download).
+    zlib.error
+        The stream is corrupt.
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
-    >>> _ = p.write_bytes(b"h\n1\n2\n3")
-    >>> list(iter_chunks(p, chunk_bytes=3))
-    [b'h\n', b'1\n2\n', b'3']
+    >>> import gzip, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.gz").write_bytes(gzip.compress(b"h\n1\n", mtime=0) + gzip.compress(b"2\n"))
+    >>> gunzip_to(d / "a.gz", d / "a.csv"), (d / "a.csv").read_bytes()
+    (6, b'h\n1\n2\n')
     """
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    dec = zlib.decompressobj(16 + zlib.MAX_WBITS) if gz else None
-    carry = b""
-    with open(path, "rb") as fh:
-        while True:
-            block = fh.read(chunk_bytes)
-            if dec is not None:
-                data = dec.decompress(block) if block else dec.flush()
-                if not block and not dec.eof:
-                    raise EOFError(f"{path}: gzip stream ends before its end-of-stream marker")
-                if dec.eof and dec.unused_data[:2] == b"\x1f\x8b":
-                    # A concatenated gzip member follows.
+    dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    written = 0
+    with open(path, "rb") as fh, open(dest, "wb") as out:
+        while block := fh.read(block_bytes):
+            while block:
+                data = dec.decompress(block)
+                out.write(data)
+                written += len(data)
+                block = b""
+                if dec.eof:
                     rest = dec.unused_data
-                    dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    data += dec.decompress(rest)
-            else:
-                data = block
-            if not block:
-                tail = carry + data
-                if tail:
-                    yield tail
-                return
-            buf = carry + data
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                carry = buf
-                continue
-            carry = buf[cut + 1 :]
-            yield buf[: cut + 1]
+                    if rest[:2] == b"\x1f\x8b":  # a concatenated gzip member follows
+                        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                        block = rest
+        tail = dec.flush()
+        out.write(tail)
+        written += len(tail)
+    if not dec.eof:
+        raise EOFError(f"{path}: gzip stream ends before its end-of-stream marker")
+    return written
 
 
 def scan_layout(
     source: Path | bytes, info: HeaderInfo, *, skip_header: bool = True, first_line: int = 2
 ) -> pl.LazyFrame:
-    r"""Lazily read a Comtrade file (or a piece of one) into the canonical raw fields, as text.
+    r"""Lazily read a Comtrade file (or its content) into the canonical raw fields, as text.
 
     Parameters
     ----------
     source : Path or bytes
-        The file (plain or gzip), or a piece from :func:`iter_chunks`.
+        The file (plain; Polars inflates a gzip file whole in memory, so ingest first
+        decompresses it with :func:`gunzip_to`), or its content.
     info : HeaderInfo
         Its header, from :func:`sniff_header`; ``info.layout`` must not be None.
     skip_header : bool, default True

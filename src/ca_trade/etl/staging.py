@@ -4,9 +4,9 @@ A file is read once: :func:`ca_trade.etl.layouts.scan_layout` and
 :func:`ca_trade.etl.validate.transform` stream it through Polars, and a single partitioned
 sink splits the rows by status into a stage directory::
 
-    flows/classification=HS/year=2019/part-00000-000.parquet     status ok, final schema
-    controls/classification=HS/year=2019/part-00000-000.parquet  partner World (f:partner_world)
-    rest/part-00000-000.parquet                                  every other row
+    flows/classification=HS/year=2019/part-00000.parquet     status ok, final schema
+    controls/classification=HS/year=2019/part-00000.parquet  partner World (f:partner_world)
+    rest/part-00000.parquet                                  every other row
 
 All files have the canonical flow schema (:data:`ca_trade.etl.schema.FLOW_SCHEMA`), zstd,
 rows in source-line order, fixed row groups, so a partition that comes from one file only
@@ -16,10 +16,10 @@ can be placed in the dataset as it is (pass 2 links it instead of rewriting it).
 :data:`ca_trade.etl.validate.STATUS_OF`) and ``flag`` the offending raw text
 (:data:`REST_VALUE`).
 
-A plain file is streamed straight from disk; a gzip file is decompressed in pieces of
-:data:`ca_trade.etl.layouts.CHUNK_BYTES` (Polars would decompress it whole in memory), piece
-``i`` writing ``part-{i:05d}-*.parquet``. Memory is bounded by the number of partitions times
-one row group (:data:`ca_trade.etl.store.ROW_GROUP_SIZE`), whatever the file size.
+A plain file is streamed straight from disk; a gzip file is first decompressed, streaming,
+to a temporary plain file beside the stage (Polars would inflate it whole in memory), which
+is removed afterwards. Memory is bounded by the number of partitions times one row group
+(:data:`ca_trade.etl.store.ROW_GROUP_SIZE`), whatever the file size.
 
 Examples
 --------
@@ -36,7 +36,7 @@ Examples
 >>> sorted(staged_partitions(d / "stage"))
 [('controls', 'HS', 2019), ('flows', 'HS', 2019)]
 >>> [p.name for p in rest_files(d / "stage")]
-['part-00000-000.parquet']
+['part-00000.parquet']
 """
 
 from __future__ import annotations
@@ -45,11 +45,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq
 
-from ca_trade.etl import layouts as _layouts
 from ca_trade.etl.countries import CodeTable
-from ca_trade.etl.layouts import HeaderInfo, iter_chunks, scan_layout
+from ca_trade.etl.layouts import HeaderInfo, gunzip_to, scan_layout
 from ca_trade.etl.schema import FLOW_SCHEMA
 from ca_trade.etl.store import ROW_GROUP_SIZE
 from ca_trade.etl.validate import CHECK_STATUS_WORLD, transform
@@ -98,12 +96,12 @@ def _staged(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _sink(frame: pl.LazyFrame, out: Path, piece: int) -> None:
-    """Write one piece of a file with a single partitioned sink."""
+def _sink(frame: pl.LazyFrame, out: Path) -> None:
+    """Write a file's rows with a single partitioned sink."""
 
     def path_of(args: Any) -> Path:
         group, cls, year = args.partition_keys.row(0)
-        name = f"part-{piece:05d}-{args.index_in_partition:03d}.parquet"
+        name = f"part-{args.index_in_partition:05d}.parquet"
         if group == "rest":
             return out / "rest" / name
         return out / group / f"classification={cls}" / f"year={year}" / name
@@ -148,13 +146,14 @@ def stage_file(path: Path, rel: str, info: HeaderInfo, codes: CodeTable, out: Pa
     """
     out.mkdir(parents=True)
     if not info.gzip:
-        _sink(transform(scan_layout(path, info), codes, rel), out, 0)
+        _sink(transform(scan_layout(path, info), codes, rel), out)
         return
-    line = 2
-    for i, piece in enumerate(iter_chunks(path, _layouts.CHUNK_BYTES)):
-        raw = scan_layout(piece, info, skip_header=i == 0, first_line=line)
-        _sink(transform(raw, codes, rel), out, i)
-        line += sum(pq.read_metadata(p).num_rows for p in out.rglob(f"part-{i:05d}-*.parquet"))
+    plain = out.with_name(out.name + ".csv")
+    try:
+        gunzip_to(path, plain)
+        _sink(transform(scan_layout(plain, info), codes, rel), out)
+    finally:
+        plain.unlink(missing_ok=True)
 
 
 def staged_partitions(stage: Path) -> dict[tuple[str, str, int], list[Path]]:
