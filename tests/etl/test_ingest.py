@@ -345,3 +345,22 @@ def test_padded_and_lower_case_fields_read_as_their_clean_values(tmp_path: Path)
     assert q.select("line", "column", "value", "reason").rows() == [
         (8, "value_usd", " -1 ", "negative_value")  # the raw text, as written
     ]
+
+
+def test_a_new_etl_version_restages_instead_of_reusing_old_stages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = tmp_path / "raw"
+    write_plus(raw / "a.csv", [plus_row(398, 156, "X", 1), plus_row(398, 0, "X", 9)])
+    out = tmp_path / "out"
+    first = _run(raw, out)
+    before = _tree_bytes(out)
+    monkeypatch.setattr(ingest_mod, "ETL_VERSION", ingest_mod.ETL_VERSION + 1)
+    again = _run(raw, out)
+    assert [f.status for f in again.files] == ["ingested"]
+    assert again.rows_written == first.rows_written == 1
+    after = _tree_bytes(out)
+    assert {k: v for k, v in after.items() if k != "manifest.json"} == {
+        k: v for k, v in before.items() if k != "manifest.json"
+    }
+    assert len(list((out / "_staging").iterdir())) == 1  # the old stage was removed

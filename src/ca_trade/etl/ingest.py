@@ -74,7 +74,7 @@ from ca_trade.exceptions import DataValidationWarning
 __all__ = ["ETL_VERSION", "FileReport", "IngestReport", "ingest"]
 
 #: Bumped when the per-file transform changes (invalidates the staging cache).
-ETL_VERSION = 1
+ETL_VERSION = 2
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".gz"}
 # A header without a known layout but with one of these words is a damaged Comtrade file
 # (quarantined); other unrecognised files are listed as ignored.
