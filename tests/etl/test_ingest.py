@@ -364,3 +364,22 @@ def test_a_new_etl_version_restages_instead_of_reusing_old_stages(
         k: v for k, v in before.items() if k != "manifest.json"
     }
     assert len(list((out / "_staging").iterdir())) == 1  # the old stage was removed
+
+
+def test_a_full_disk_is_raised_not_blamed_on_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    raw = tmp_path / "raw"
+    write_plus(raw / "a.csv", [plus_row(398, 156, "X", 1)])
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device (injected)")
+
+    monkeypatch.setattr(ingest_mod, "stage_file", full)
+    with pytest.raises(OSError, match="injected"):
+        _run(raw, tmp_path / "out")
+    monkeypatch.undo()
+    rep = _run(raw, tmp_path / "out")  # nothing was cached as quarantined
+    assert rep.rows_written == 1 and rep.rows_quarantined == 0

@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -79,6 +80,8 @@ _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".gz"}
 # A header without a known layout but with one of these words is a damaged Comtrade file
 # (quarantined); other unrecognised files are listed as ignored.
 _COMTRADE_WORDS = ("reporter", "partner", "commodity", "cmdcode", "tradevalue", "primaryvalue")
+# Errors of the output disk (full, quota, read-only) are not the source file's fault.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 _PARSE_ERRORS: tuple[type[BaseException], ...] = (
     pl.exceptions.PolarsError,
     OSError,
@@ -275,6 +278,8 @@ def _stage_file(
         tmp.replace(stage)
     except _PARSE_ERRORS as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+            raise  # our disk, not the file: do not quarantine (and cache) the file
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return info.layout, whole_file_record(
             rel, "unparseable_file", detail, count_data_lines(path)
