@@ -383,3 +383,22 @@ def test_a_full_disk_is_raised_not_blamed_on_the_file(
     monkeypatch.undo()
     rep = _run(raw, tmp_path / "out")  # nothing was cached as quarantined
     assert rep.rows_written == 1 and rep.rows_quarantined == 0
+
+
+def test_a_comtrade_area_reference_table_is_ignored_not_quarantined(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "partnerAreas.csv").write_text(
+        ",id,text,PartnerCode,PartnerDesc,partnerNote,PartnerCodeIsoAlpha2,"
+        "PartnerCodeIsoAlpha3,entryEffectiveDate,isGroup,entryExpiredDate\n"
+        '12,899,"Areas, nes",899,"Areas, nes","Areas, nes",,_X ,1900-01-01T00:00:00,False,\n'
+    )
+    write_plus(raw / "kaz.csv", [plus_row(398, 156, "X", 1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataValidationWarning)  # nothing quarantined
+        rep = ingest(raw, tmp_path / "out")
+    assert [(f.file, f.status) for f in rep.files] == [
+        ("kaz.csv", "ingested"),
+        ("partnerAreas.csv", "ignored"),
+    ]
+    assert rep.rows_written == 1 and rep.balanced()

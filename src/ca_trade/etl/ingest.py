@@ -242,7 +242,11 @@ def _discover(raw_dir: Path) -> list[Path]:
 
 
 def _looks_like_comtrade(columns: tuple[str, ...]) -> bool:
-    norm = " ".join(normalise_name(c) for c in columns)
+    """Return whether a header has Comtrade-like names and is not a reference table."""
+    names = {normalise_name(c) for c in columns}
+    norm = " ".join(sorted(names))
+    if "entryeffectivedate" in names and any(n.endswith("isoalpha3") for n in names):
+        return False  # the reporter/partner area list of the Comtrade reference API
     return any(w in norm for w in _COMTRADE_WORDS)
 
 
