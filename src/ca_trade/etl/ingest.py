@@ -291,10 +291,13 @@ def _stage_file(
     return info.layout, None
 
 
+def _name_id(rel: str) -> str:
+    return hashlib.sha256(rel.encode()).hexdigest()[:8]
+
+
 def _cache_key(sha: str, rel: str, codes: CodeTable) -> str:
     # The staged rows carry the file name, so the cache key covers name and content.
-    name_id = hashlib.sha256(rel.encode()).hexdigest()[:8]
-    return f"{sha[:32]}-{name_id}-{codes.digest}-v{ETL_VERSION}-pl{pl.__version__}"
+    return f"{sha[:32]}-{_name_id(rel)}-{codes.digest}-v{ETL_VERSION}-pl{pl.__version__}"
 
 
 def ingest(
@@ -374,7 +377,7 @@ def ingest(
         else:
             # New or changed: hash while Polars parses (the hash only names the cache entry).
             pending = hasher.submit(sha256_file, path)
-            fresh = staging / f".new-{hashlib.sha256(rel.encode()).hexdigest()[:8]}"
+            fresh = staging / f".new-{_name_id(rel)}"
             try:
                 layout, rec = _stage_file(path, rel, codes, fresh)
             finally:

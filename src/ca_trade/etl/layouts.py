@@ -334,22 +334,16 @@ def gunzip_to(path: Path, dest: Path, *, block_bytes: int = 1 << 20) -> int:
     return written
 
 
-def scan_layout(
-    source: Path | bytes, info: HeaderInfo, *, skip_header: bool = True, first_line: int = 2
-) -> pl.LazyFrame:
+def scan_layout(source: Path | bytes, info: HeaderInfo) -> pl.LazyFrame:
     r"""Lazily read a Comtrade file (or its content) into the canonical raw fields, as text.
 
     Parameters
     ----------
     source : Path or bytes
         The file (plain; Polars inflates a gzip file whole in memory, so ingest first
-        decompresses it with :func:`gunzip_to`), or its content.
+        decompresses it with :func:`gunzip_to`), or its content, header line first.
     info : HeaderInfo
         Its header, from :func:`sniff_header`; ``info.layout`` must not be None.
-    skip_header : bool, default True
-        Whether the source starts with the header line.
-    first_line : int, default 2
-        Line number of the first data record of ``source``.
 
     Returns
     -------
@@ -373,13 +367,13 @@ def scan_layout(
     lf = pl.scan_csv(
         source,
         has_header=False,
-        skip_rows=1 if skip_header else 0,
+        skip_rows=1,
         separator=info.separator,
         schema=schema,
         truncate_ragged_lines=True,
         encoding="utf8-lossy",
         row_index_name="_line",
-        row_index_offset=first_line,
+        row_index_offset=2,
         raise_if_empty=False,
     )
     exprs: list[pl.Expr] = [pl.col("_line").cast(pl.Int64)]

@@ -49,7 +49,7 @@ import polars as pl
 from ca_trade.etl.countries import CodeTable
 from ca_trade.etl.layouts import HeaderInfo, gunzip_to, scan_layout
 from ca_trade.etl.schema import FLOW_SCHEMA
-from ca_trade.etl.store import ROW_GROUP_SIZE
+from ca_trade.etl.store import SINK_OPTIONS
 from ca_trade.etl.validate import CHECK_STATUS_WORLD, transform
 
 __all__ = [
@@ -114,12 +114,8 @@ def _sink(frame: pl.LazyFrame, out: Path) -> None:
             file_path_provider=path_of,
             approximate_bytes_per_file=None,
         ),
-        compression="zstd",
-        compression_level=1,
-        statistics=True,
-        row_group_size=ROW_GROUP_SIZE,
-        maintain_order=True,
         mkdir=True,
+        **SINK_OPTIONS,
     )
 
 

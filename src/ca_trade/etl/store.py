@@ -39,6 +39,8 @@ from ca_trade._io import atomic_write, replace_atomically
 __all__ = [
     "ENTRIES",
     "OLD_NAME",
+    "ROW_GROUP_SIZE",
+    "SINK_OPTIONS",
     "TMP_NAME",
     "read_manifest",
     "recover",
@@ -115,6 +117,16 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
 #: within bounded memory.
 ROW_GROUP_SIZE = 65_536
 
+#: Settings of every streamed Parquet file of the dataset (staged partitions and rewritten
+#: ones alike, so a staged partition can be linked into place as it is).
+SINK_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 1,
+    "statistics": True,
+    "row_group_size": ROW_GROUP_SIZE,
+    "maintain_order": True,
+}
+
 
 def sink_parquet(frame: pl.LazyFrame, path: Path) -> None:
     """Stream a lazy frame to Parquet deterministically (zstd, fixed row groups, in order).
@@ -136,14 +148,7 @@ def sink_parquet(frame: pl.LazyFrame, path: Path) -> None:
     """
     replace_atomically(
         path,
-        lambda tmp: frame.sink_parquet(
-            tmp,
-            compression="zstd",
-            compression_level=1,
-            statistics=True,
-            row_group_size=ROW_GROUP_SIZE,
-            maintain_order=True,
-        ),
+        lambda tmp: frame.sink_parquet(tmp, **SINK_OPTIONS),
     )
 
 
