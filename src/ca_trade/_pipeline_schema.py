@@ -545,6 +545,33 @@ def _specification(table: Any, where: str) -> Specification:
     )
 
 
+def _ge_settings(table: Any, where: str) -> GESettings:
+    """Validate the ``[ge]`` table: every number finite and in range."""
+    ge_t = _Reader(
+        table, where, {"year", "theta", "theta_from", "closure", "draws", "seed", "alpha"}
+    )
+    theta_from = ge_t.get("theta_from", str)
+    if theta_from is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", theta_from):
+        raise ConfigError(f"{where}.theta_from must name a coefficient; got {theta_from!r}")
+    return GESettings(
+        year=ge_t.number("year", None, "a year in 1900-2100", _is_year, integer=True),
+        theta=ge_t.number(
+            "theta", 5.0, "> 0 and finite (the trade elasticity, sigma - 1)", lambda v: v > 0
+        ),
+        theta_from=theta_from,
+        closure=ge_t.choice("closure", ("additive", "multiplicative"), "additive"),
+        draws=ge_t.number(
+            "draws",
+            200,
+            "0 (no intervals) or an integer in 2-100000",
+            lambda v: v == 0 or 2 <= v <= 100_000,
+            integer=True,
+        ),
+        seed=ge_t.number("seed", 2024, "an integer >= 0", lambda v: v >= 0, integer=True),
+        alpha=ge_t.number("alpha", 0.05, "in (0, 1)", lambda v: 0 < v < 1),
+    )
+
+
 def parse_config(
     data: Mapping[str, Any],
     path: Path,
@@ -638,31 +665,7 @@ def parse_config(
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: specification names must be unique; got {names}")
-    ge_t = _Reader(
-        top.get("ge", dict, {}),
-        f"{where} [ge]",
-        {"year", "theta", "theta_from", "closure", "draws", "seed", "alpha"},
-    )
-    theta_from = ge_t.get("theta_from", str)
-    if theta_from is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", theta_from):
-        raise ConfigError(f"{where} [ge].theta_from must name a coefficient; got {theta_from!r}")
-    ge = GESettings(
-        year=ge_t.number("year", None, "a year in 1900-2100", _is_year, integer=True),
-        theta=ge_t.number(
-            "theta", 5.0, "> 0 and finite (the trade elasticity, sigma - 1)", lambda v: v > 0
-        ),
-        theta_from=theta_from,
-        closure=ge_t.choice("closure", ("additive", "multiplicative"), "additive"),
-        draws=ge_t.number(
-            "draws",
-            200,
-            "0 (no intervals) or an integer in 2-100000",
-            lambda v: v == 0 or 2 <= v <= 100_000,
-            integer=True,
-        ),
-        seed=ge_t.number("seed", 2024, "an integer >= 0", lambda v: v >= 0, integer=True),
-        alpha=ge_t.number("alpha", 0.05, "in (0, 1)", lambda v: 0 < v < 1),
-    )
+    ge = _ge_settings(top.get("ge", dict, {}), f"{where} [ge]")
     scen_raw = top.get("scenarios", list, [])
     scenarios = tuple(
         parse_scenario(s, f"{where} [[scenarios]] #{i + 1}", set(names))
