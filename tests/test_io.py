@@ -107,3 +107,18 @@ def test_a_root_that_is_itself_a_link_is_resolved_once(tree: tuple[Path, Path]) 
     dest = atomic_write(alias / "t.txt", "x", root=alias)
     assert (outside / "t.txt").read_text() == "x"
     assert os.path.samefile(dest, outside / "t.txt")
+
+
+def test_a_set_of_files_is_checked_before_the_first_is_written(tree: tuple[Path, Path]) -> None:
+    from ca_trade._io import atomic_write_all
+    from ca_trade.report.provenance import write_with_sidecar
+
+    root, outside = tree
+    (root / "t.md.json").symlink_to(outside / "t.md.json")
+    with output_root(root), pytest.raises(UnsafePathError, match=r"t\.md\.json is a symbolic"):
+        write_with_sidecar(root / "t.md", "| a |\n", {"synthetic": True})
+    assert not (root / "t.md").exists()  # not the artefact without its sidecar either
+    with pytest.raises(UnsafePathError):
+        atomic_write_all({root / "a.txt": "a", root / "t.md.json": "{}"}, root=root)
+    assert not (root / "a.txt").exists()
+    assert list(outside.iterdir()) == []

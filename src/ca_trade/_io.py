@@ -23,14 +23,21 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
 from ca_trade.exceptions import UnsafePathError
 
-__all__ = ["atomic_write", "confine", "escape_route", "output_root", "replace_atomically"]
+__all__ = [
+    "atomic_write",
+    "atomic_write_all",
+    "confine",
+    "escape_route",
+    "output_root",
+    "replace_atomically",
+]
 
 _ROOT: ContextVar[Path | None] = ContextVar("ca_trade_output_root", default=None)
 
@@ -250,3 +257,44 @@ def atomic_write(
             os.fsync(fh.fileno())
 
     return replace_atomically(path, _write, root=root)
+
+
+def atomic_write_all(
+    files: Mapping[Path, bytes | str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write several files that belong together (an artefact and its sidecar), each atomically.
+
+    Every destination is checked against the output root before the first one is written,
+    so a link that leads out stops the whole set, not just the file behind it.
+
+    Parameters
+    ----------
+    files : mapping of pathlib.Path to bytes or str
+        Destinations and contents, written in this order.
+    root : path-like, optional
+        Output root (default: the root of the enclosing :func:`output_root` block, if any).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The destinations.
+
+    Raises
+    ------
+    UnsafePathError
+        When any destination resolves outside the output root; nothing is written then.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> [p.name for p in atomic_write_all({d / "t.md": "x", d / "t.md.json": "{}"}, root=d)]
+    ['t.md', 't.md.json']
+    """
+    limit = Path(root).resolve() if root is not None else _ROOT.get()
+    if limit is not None:
+        for path in files:
+            confine(path, limit)
+    return [atomic_write(path, data, root=limit) for path, data in files.items()]
