@@ -254,3 +254,189 @@ def test_stage_commands_chain(capsys: pytest.CaptureFixture[str], tmp_path: Path
     html = (tmp_path / "t.html").read_text()
     assert "95% confidence intervals in brackets." in html
     assert json.loads((tmp_path / "t.html.json").read_text())["models"][0]["nobs"] > 100
+
+
+# --------------------------------------------------------------------------------------
+# The command line as a shell calls it: relative paths, '..', links, state left behind
+# --------------------------------------------------------------------------------------
+
+
+def _shell(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("ca-trade")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ca_trade.cli"]
+    return subprocess.run(
+        [*cmd, "--quiet", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+TINY_RUN = """
+[run]
+name = "tiny"
+root = "reports/tiny"
+[source]
+seed = 3
+years = [2019, 2019]
+[[specifications]]
+name = "s"
+formula = "value_usd ~ ln_dist + contig | exporter + importer"
+international_only = true
+[outputs]
+tables = ["md"]
+figures = []
+"""
+
+
+def test_run_refuses_to_write_through_a_link_that_leads_out(tmp_path: Path) -> None:
+    proj, outside = tmp_path / "proj", tmp_path / "outside"
+    (proj / "configs").mkdir(parents=True)
+    outside.mkdir()
+    (proj / "pyproject.toml").write_text("")
+    (proj / "configs" / "tiny.toml").write_text(TINY_RUN)
+    (proj / "reports" / "tiny").mkdir(parents=True)
+    (proj / "reports" / "tiny" / "tables").symlink_to(outside)
+    proc = _shell(proj, "run", "configs/tiny.toml")
+    assert proc.returncode == EXIT_USAGE, proc.stderr
+    assert proc.stderr.startswith("ca-trade: error: refusing to write")
+    assert "reports/tiny/tables is a symbolic link to" in proc.stderr
+    assert str(outside) in proc.stderr
+    assert list(outside.iterdir()) == []
+    assert proc.stdout == ""
+
+
+def test_an_output_file_that_is_a_link_leading_out_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ca_trade.report.stored import save_results
+    from tests.report.fakes import two_models
+
+    est = save_results(two_models()[0], tmp_path / "m.json")
+    victim = tmp_path / "outside" / "victim.md"
+    victim.parent.mkdir()
+    victim.write_text("keep me")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "t.md").symlink_to(victim)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, "report", "m.json", "--out", "reports/t.md")
+    assert code == EXIT_USAGE, err
+    assert "reports/t.md is a symbolic link to" in err
+    assert victim.read_text() == "keep me"
+    assert not (tmp_path / "outside" / "victim.md.json").exists()
+    assert est.is_file()
+
+
+@pytest.mark.slow
+def test_every_stage_command_with_relative_paths_from_the_shell(tmp_path: Path) -> None:
+    """The quick start's commands, typed relative to the working directory, as a shell would:
+    with '..', through a link that stays inside, and `run` from below the project."""
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "pyproject.toml").write_text("")
+    (work / "d").symlink_to(work / "data")  # a link that stays inside is followed
+    formula = "value_usd ~ ln_dist + contig + rta + ln_tariff | exporter + importer"
+    steps = [
+        ["sample", "--out", "data/raw/sample", "--seed", "5", "--years", "2019"],
+        ["ingest", "data/raw/sample", "data/processed"],
+        ["reconcile", "data/processed", "--out", "data/processed/../rec.parquet"],
+        ["panel", "d/rec.parquet", "--raw-dir", "data/raw/sample", "--out", "d/panel.parquet"],
+        ["estimate", "data/panel.parquet", "--formula", formula, "--vcov", "CRV1:pair",
+         "--json", "reports/est.json", "--table", "reports/./est.md"],
+        ["report", "reports/est.json", "--out", "reports/t.tex"],
+        ["simulate", "data/panel.parquet", "--estimates", "reports/est.json", "--scenario",
+         "customs_union", "--draws", "5", "--synthetic", "--out", "reports/cu"],
+    ]  # fmt: skip
+    for step in steps:
+        proc = _shell(work, *step)
+        assert proc.returncode == EXIT_OK, (step[0], proc.stderr)
+    rows = json.loads((work / "reports" / "t.tex.json").read_text())["models"][0]["nobs"]
+    assert rows > 100
+    assert (work / "data" / "rec.parquet").is_file()
+    assert (work / "data" / "panel.parquet").is_file()
+    assert (work / "reports" / "cu" / "tables" / "scenario_customs_union.md").is_file()
+    assert not (work / "d" / "d").exists() and not (tmp_path / "reports").exists()
+
+    # the same estimate with absolute paths gives the same bytes
+    absolute = tmp_path / "abs"
+    code = main(
+        ["--quiet", "estimate", str(work / "data" / "panel.parquet"), "--formula", formula,
+         "--vcov", "CRV1:pair", "--json", str(absolute / "est.json")]
+    )  # fmt: skip
+    assert code == EXIT_OK
+    assert (absolute / "est.json").read_bytes() == (work / "reports" / "est.json").read_bytes()
+
+    # `run` with a relative config path, from the project and from a folder below it
+    (work / "configs").mkdir()
+    (work / "configs" / "tiny.toml").write_text(TINY_RUN)
+    (work / "deep" / "er").mkdir(parents=True)
+    proc = _shell(work / "deep" / "er", "run", "../../configs/tiny.toml")
+    assert proc.returncode == EXIT_OK, proc.stderr
+    table = work / "reports" / "tiny" / "tables" / "estimates.md"
+    assert f"wrote {table}" in proc.stdout
+    assert not (work / "deep" / "er" / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["sample", "--out", "x", "--seed", "-1"], "--seed"),
+        (["simulate", "p", "--estimates", "e", "--scenario", "customs_union", "--out", "o",
+          "--draws", "1"], "--draws"),
+        (["simulate", "p", "--estimates", "e", "--scenario", "customs_union", "--out", "o",
+          "--theta", "inf"], "--theta"),
+        (["simulate", "p", "--estimates", "e", "--scenario", "customs_union", "--out", "o",
+          "--theta", "nan"], "--theta"),
+        (["simulate", "p", "--estimates", "e", "--scenario", "customs_union", "--out", "o",
+          "--seed", "-4"], "--seed"),
+        (["simulate", "p", "--estimates", "e", "--scenario", "corridor", "--links", "CHN-KGZ",
+          "--out", "o", "--days-saved", "nan"], "--days-saved"),
+        (["simulate", "p", "--estimates", "e", "--scenario", "corridor", "--links", "CHN-KGZ",
+          "--out", "o", "--cost-reduction", "1.5"], "--cost-reduction"),
+    ],
+)  # fmt: skip
+def test_non_finite_and_out_of_range_numbers_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], option: str
+) -> None:
+    code, _, err = _run(capsys, *args)
+    assert code == EXIT_USAGE, err
+    assert option in err and args[-1] in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_main_restores_the_process_warning_display(capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    before = warnings.showwarning
+    code, _, _ = _run(capsys, "run", "missing.toml")
+    assert code == EXIT_USAGE
+    assert warnings.showwarning is before
+    code, _, _ = _run(capsys, "--version")
+    assert warnings.showwarning is before
+
+
+def test_errors_and_warnings_carry_no_escape_codes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    name = tmp_path / "\x1b[31mred\x1b[0m\x07.toml"
+    code, _, err = _run(capsys, "run", str(name))
+    assert code == EXIT_USAGE
+    assert "\x1b" not in err and "\x07" not in err
+    assert "red" in err and "config file not found" in err
+
+
+def test_warnings_are_one_clean_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    import ca_trade.demo
+    from ca_trade.exceptions import DataValidationWarning
+
+    def noisy(out: Path, *, progress: object = None) -> int:
+        warnings.warn("\x1b[1;31mbold red\x1b[0m\rover", DataValidationWarning, stacklevel=1)
+        return 0
+
+    before = warnings.showwarning
+    monkeypatch.setattr(ca_trade.demo, "run_demo", noisy)
+    code, _, err = _run(capsys, "demo", "--out", str(tmp_path))
+    assert code == EXIT_OK
+    assert err == "ca-trade: warning: bold red over\n"
+    assert warnings.showwarning is before

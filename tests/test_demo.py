@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ca_trade.cli import main
+from ca_trade.cli import EXIT_USAGE, main
+
+
+def _shell(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("ca-trade")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ca_trade.cli"]
+    return subprocess.run(
+        [*cmd, "--quiet", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    # as a shell calls it, with a relative output folder
     out = tmp_path / "demo"
-    code = main(["--quiet", "demo", "--out", str(out)])
-    stdout, stderr = capsys.readouterr()
+    proc = _shell(tmp_path, "demo", "--out", "demo")
+    code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
     assert code == 0, stderr
     # summary: recovered vs true parameters with confidence intervals, and GE results
     assert stdout.startswith("SYNTHETIC DATA: ca_trade demo summary")
@@ -70,3 +81,18 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
             b, se = res["params"][i], res["vcov"][i][i] ** 0.5
             assert abs(b - truth[name]) < 1.96 * se, (spec, name, b, se, truth[name])
     assert "ln_tariff" in stdout and "yes" in stdout
+
+
+@pytest.mark.parametrize("link", ["tables", "data", "data/raw"])
+def test_demo_refuses_links_that_lead_out_of_its_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], link: str
+) -> None:
+    out, outside = tmp_path / "demo", tmp_path / "outside"
+    outside.mkdir()
+    (out / link).parent.mkdir(parents=True, exist_ok=True)
+    (out / link).symlink_to(outside / "x")
+    code = main(["--quiet", "demo", "--out", str(out)])
+    _, err = capsys.readouterr()
+    assert code == EXIT_USAGE, err
+    assert f"{link} is a symbolic link" in err
+    assert list(outside.iterdir()) == []

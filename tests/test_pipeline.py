@@ -321,3 +321,183 @@ def test_run_writes_earlier_stages_then_stops_at_a_missing_one(
     assert {"welfare_pct", "welfare_pct_lo", "welfare_pct_hi"} <= set(frame.columns)
     assert (frame["welfare_pct_lo"] <= frame["welfare_pct_hi"]).all()
     assert (cfg.root / "tables" / "scenario_cu.md").is_file()
+
+
+# --------------------------------------------------------------------------------------
+# Outputs stay inside the output root; numbers in configs are finite and in range
+# --------------------------------------------------------------------------------------
+
+TINY = """
+[run]
+name = "tiny"
+root = "out"
+[source]
+seed = 3
+years = [2019, 2019]
+[[specifications]]
+name = "s"
+formula = "value_usd ~ ln_dist + contig | exporter + importer"
+international_only = true
+[outputs]
+tables = ["md"]
+figures = []
+"""
+
+
+@pytest.mark.parametrize("link", ["tables", "estimates", "data", "data/raw"])
+def test_a_symlinked_folder_inside_the_root_stops_the_run_before_it_writes(
+    tmp_path: Path, link: str
+) -> None:
+    from ca_trade.exceptions import UnsafePathError
+    from ca_trade.pipeline import run
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    cfg = load_config(_write(tmp_path / "proj", TINY))
+    (cfg.root / link).parent.mkdir(parents=True, exist_ok=True)
+    (cfg.root / link).symlink_to(outside)
+    with pytest.raises(UnsafePathError, match=rf"{link} is a symbolic link to .*outside"):
+        run(cfg, progress=Progress(quiet=True))
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ca_trade.exceptions.DataValidationWarning")
+def test_a_symlinked_output_file_is_refused_and_its_target_kept(tmp_path: Path) -> None:
+    from ca_trade.exceptions import UnsafePathError
+    from ca_trade.pipeline import run
+
+    victim = tmp_path / "victim.md"
+    victim.write_text("keep me")
+    cfg = load_config(_write(tmp_path / "proj", TINY))
+    (cfg.root / "tables").mkdir(parents=True)
+    (cfg.root / "tables" / "estimates.md").symlink_to(victim)
+    with pytest.raises(UnsafePathError, match=r"estimates\.md is a symbolic link"):
+        run(cfg, progress=Progress(quiet=True))
+    assert victim.read_text() == "keep me"
+    assert not (tmp_path / "victim.md.json").exists()
+
+
+def test_dotdot_and_absolute_paths_behave_like_their_resolved_form(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    plain = load_config(_write(proj, MINIMAL))
+    for root in ("reports/x/../t", "./reports//t", str(proj / "reports" / "t")):
+        text = MINIMAL.replace('root = "reports/t"', f'root = "{root}"')
+        cfg = load_config(_write(proj, text))
+        assert cfg.root == plain.root, root
+        assert cfg.raw_dir == plain.raw_dir
+    text = MINIMAL + '[source]\nkind = "sample"\nraw_dir = "data/../../../escape"\n'
+    with pytest.raises(ConfigError, match=r"raw_dir = .* climbs out"):
+        load_config(_write(proj, text))
+
+
+def test_a_relative_config_path_means_the_same_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, MINIMAL)
+    absolute = load_config(path)
+    monkeypatch.chdir(tmp_path)
+    from_project = load_config("configs/c.toml")
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "deep" / "er")
+    from_below = load_config("../../configs/c.toml")
+    for cfg in (from_project, from_below):
+        assert cfg.root == absolute.root
+        assert cfg.raw_dir == absolute.raw_dir
+        assert cfg.path == absolute.path == path.resolve()
+
+
+@pytest.mark.parametrize(
+    ("snippet", "key", "value"),
+    [
+        ("[ge]\ntheta = inf\n", "[ge].theta", "inf"),
+        ("[ge]\ntheta = nan\n", "[ge].theta", "nan"),
+        ("[ge]\ntheta = -inf\n", "[ge].theta", "-inf"),
+        ("[ge]\nseed = -1\n", "[ge].seed", "-1"),
+        ("[ge]\ndraws = 1\n", "[ge].draws", "1"),
+        ("[ge]\ndraws = 100001\n", "[ge].draws", "100001"),
+        ("[ge]\nalpha = nan\n", "[ge].alpha", "nan"),
+        ("[ge]\nalpha = 1.0\n", "[ge].alpha", "1.0"),
+        ("[ge]\nyear = -5\n", "[ge].year", "-5"),
+        ("[ge]\nyear = 3000\n", "[ge].year", "3000"),
+        ("[source]\nseed = -1\n", "[source].seed", "-1"),
+        ("[source]\nyears = [-5, 2000]\n", "[source].years", "[-5, 2000]"),
+        (
+            "[[specifications]]\nname = 'a'\nformula = 'y ~ x'\ntol = nan\n",
+            "[[specifications]] #1.tol",
+            "nan",
+        ),
+        (
+            "[[specifications]]\nname = 'a'\nformula = 'y ~ x'\ntol = inf\n",
+            "[[specifications]] #1.tol",
+            "inf",
+        ),
+        (
+            "[[specifications]]\nname = 'a'\nformula = 'y ~ x'\nyears = [2000, 9999]\n",
+            "[[specifications]] #1.years",
+            "[2000, 9999]",
+        ),
+    ],
+)
+def test_non_finite_and_out_of_range_numbers_name_file_key_and_value(
+    tmp_path: Path, snippet: str, key: str, value: str
+) -> None:
+    path = _write(tmp_path, "[run]\nroot = 'r'\n" + snippet)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    msg = str(info.value)
+    assert "c.toml" in msg and key in msg and value in msg, msg
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "value"),
+    [
+        ("days_saved = nan", "days_saved", "nan"),
+        ("days_saved = -2.0", "days_saved", "-2.0"),
+        ("cost_reduction = inf", "cost_reduction", "inf"),
+        ("cost_reduction = 1.5", "cost_reduction", "1.5"),
+        ("cost_reduction = 0.4\nave_per_day = nan", "ave_per_day", "nan"),
+        ("cost_reduction = 0.4\nelasticity = -inf", "elasticity", "-inf"),
+    ],
+)
+def test_scenario_numbers_are_checked(tmp_path: Path, extra: str, key: str, value: str) -> None:
+    text = MINIMAL + (
+        "[[scenarios]]\nname = 's'\nkind = 'corridor'\nspecification = 'a'\n"
+        f"links = [['CHN', 'KGZ']]\n{extra}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    msg = str(info.value)
+    assert "c.toml" in msg and key in msg and value in msg, msg
+
+
+@pytest.mark.parametrize(
+    ("source", "root", "match"),
+    [
+        # the output root inside, or equal to, the folder of raw input files
+        ('kind = "raw"\nraw_dir = "data/raw"', "data/raw", "overlaps"),
+        ('kind = "raw"\nraw_dir = "data/raw"', "data/raw/out", "overlaps"),
+        # raw input inside a folder the run writes
+        ('kind = "raw"\nraw_dir = "out/data/processed"', "out", "overlaps"),
+        ('kind = "raw"\nraw_dir = "out/tables"', "out", "overlaps"),
+        # the sample generator writes its raw files: they belong under the root, apart
+        ('kind = "sample"\nraw_dir = "data/processed"', "out", "overlaps"),
+        ('kind = "sample"\nraw_dir = "tables"', "out", "overlaps"),
+        ('kind = "sample"\nraw_dir = "."', "out", "overlaps"),
+    ],
+)
+def test_outputs_may_not_overlap_the_inputs(
+    tmp_path: Path, source: str, root: str, match: str
+) -> None:
+    text = MINIMAL.replace('root = "reports/t"', f'root = "{root}"') + f"[source]\n{source}\n"
+    with pytest.raises(ConfigError, match=match) as info:
+        load_config(_write(tmp_path, text))
+    assert "raw_dir" in str(info.value)
+
+
+def test_raw_input_beside_the_outputs_is_fine(tmp_path: Path) -> None:
+    text = MINIMAL.replace('root = "reports/t"', 'root = "."') + (
+        '[source]\nkind = "raw"\nraw_dir = "data/raw"\n'
+    )
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.raw_dir == (tmp_path / "data" / "raw").resolve()

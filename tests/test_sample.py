@@ -451,3 +451,24 @@ def test_cif_margin_is_bounded_and_monotone(dists: list[float], landlocked: list
 def test_reporting_rule(iso3: str, year: int) -> None:
     ok = bool(reports_in(pd.Series([iso3]), pd.Series([year]))[0])
     assert ok == (iso3 != "TKM" and not (iso3 == "UZB" and year < 2017))
+
+
+def test_negative_seed_raises_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"seed must be an integer >= 0, got -1"):
+        sample.generate(tmp_path, seed=-1, years=[2019])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("link", ["comtrade", "truth.json"])
+def test_links_inside_the_output_folder_that_lead_out_are_refused(
+    tmp_path: Path, link: str
+) -> None:
+    from ca_trade.exceptions import UnsafePathError
+
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    (out / link).symlink_to(outside / link)
+    with pytest.raises(UnsafePathError, match=rf"{link} is a symbolic link"):
+        sample.generate(out, seed=1, years=[2019])
+    assert list(outside.iterdir()) == []

@@ -1,7 +1,15 @@
-r"""Atomic file replacement shared by the ETL store and the report writers (internal).
+r"""The only writers: atomic file replacement, confined to an output root (internal).
 
 Every artefact is written to a temporary file beside its destination and moved into place
 with :func:`os.replace`, so a crash never leaves a half-written file behind.
+
+A writer may be *confined* to an output root: before anything is created, the destination is
+resolved (symbolic links and ``..``) and must lie inside the resolved root, or
+:class:`~ca_trade.exceptions.UnsafePathError` names the link (or the ``..``) that leads out
+and nothing is written. The root is given per call (``root=``) or, for a whole run, by
+:func:`output_root`, which resolves it once and confines every atomic write in its block
+(the pipeline, the demo and the command line use it). This module is the one place where the
+check lives.
 
 Examples
 --------
@@ -15,13 +23,150 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
-__all__ = ["atomic_write", "replace_atomically"]
+from ca_trade.exceptions import UnsafePathError
+
+__all__ = [
+    "atomic_write",
+    "atomic_write_all",
+    "confine",
+    "escape_route",
+    "output_root",
+    "replace_atomically",
+]
+
+_ROOT: ContextVar[Path | None] = ContextVar("ca_trade_output_root", default=None)
 
 
-def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+def escape_route(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:
+    """Say which component of `path` leads out of `root`: a symbolic link or a ``..``.
+
+    Parameters
+    ----------
+    path : path-like
+        A path that resolves outside `root` (relative to the working directory when
+        relative; not resolved).
+    root : path-like
+        The folder it should stay in.
+
+    Returns
+    -------
+    str
+        E.g. ``"/p/out/tables is a symbolic link to /tmp/x (/tmp/x)"``; when the path never
+        enters the root, ``"it resolves to ..."``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> escape_route(d / "a" / ".." / ".." / "x", d).startswith("'..' after")
+    True
+    """
+    base = Path(root).resolve()
+    dest = Path(path).absolute()
+    current = Path(dest.anchor)
+    inside = current.resolve().is_relative_to(base)
+    for part in dest.parts[1:]:
+        step = current / part
+        resolved = step.resolve()
+        now_inside = resolved.is_relative_to(base)
+        if inside and not now_inside:
+            if part == "..":
+                return f"'..' after {current} climbs out to {resolved}"
+            if step.is_symlink():
+                return f"{step} is a symbolic link to {os.readlink(step)} ({resolved})"
+            return f"{step} resolves to {resolved}"
+        inside = now_inside
+        current = step
+    return f"it resolves to {dest.resolve()}"
+
+
+def confine(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
+    """Return `path` resolved, after checking that it lies inside `root` (also resolved).
+
+    Symbolic links (of folders and of the file itself) and ``..`` are resolved as the
+    operating system would follow them; relative paths are taken from the working directory.
+
+    Parameters
+    ----------
+    path : path-like
+        A destination (it need not exist yet).
+    root : path-like
+        The output root.
+
+    Returns
+    -------
+    pathlib.Path
+        The resolved destination.
+
+    Raises
+    ------
+    UnsafePathError
+        When the destination resolves outside the root; the message names the symbolic link
+        or the ``..`` that leads out.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> confine(d / "a" / ".." / "b.txt", d) == (d / "b.txt").resolve()
+    True
+    >>> confine(d / ".." / "b.txt", d)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ca_trade.exceptions.UnsafePathError: refusing to write ...: '..' after ... climbs out ...
+    """
+    base = Path(root).resolve()
+    dest = Path(path).absolute()
+    target = dest.resolve()
+    if target.is_relative_to(base):
+        return target
+    raise UnsafePathError(
+        f"refusing to write {dest}: {escape_route(dest, base)}, outside the output root {base}. "
+        "Remove the link or choose an output folder without links that lead out of it."
+    )
+
+
+@contextmanager
+def output_root(root: str | os.PathLike[str]) -> Iterator[Path]:
+    """Confine every atomic write in the block to `root`, resolved once, here.
+
+    Parameters
+    ----------
+    root : path-like
+        The output root (relative to the working directory when relative).
+
+    Yields
+    ------
+    pathlib.Path
+        The resolved root.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with output_root(d):
+    ...     atomic_write(d / "t.txt", "ok").read_text()
+    'ok'
+    """
+    resolved = Path(root).resolve()
+    token = _ROOT.set(resolved)
+    try:
+        yield resolved
+    finally:
+        _ROOT.reset(token)
+
+
+def replace_atomically(
+    path: str | os.PathLike[str],
+    write: Callable[[Path], object],
+    *,
+    root: str | os.PathLike[str] | None = None,
+) -> Path:
     """Let `write` fill a temporary file beside `path`, then move it into place.
 
     Parameters
@@ -30,12 +175,20 @@ def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], obj
         Destination; its parent directories are created.
     write : callable
         Called with the temporary file's path; must write the whole content there.
+    root : path-like, optional
+        Output root the destination must resolve into (default: the root of the enclosing
+        :func:`output_root` block, if any). Checked before anything is created.
 
     Returns
     -------
     pathlib.Path
         The destination (mode 0644). On any error the temporary file is removed and the
         destination is left untouched.
+
+    Raises
+    ------
+    UnsafePathError
+        When the destination resolves outside the output root.
 
     Examples
     --------
@@ -45,6 +198,9 @@ def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], obj
     b'1'
     """
     dest = Path(path)
+    limit = Path(root).resolve() if root is not None else _ROOT.get()
+    if limit is not None:
+        confine(dest, limit)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
@@ -58,7 +214,12 @@ def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], obj
     return dest
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
+def atomic_write(
+    path: str | os.PathLike[str],
+    data: bytes | str,
+    *,
+    root: str | os.PathLike[str] | None = None,
+) -> Path:
     r"""Write a file atomically: to a temporary file beside it, then :func:`os.replace`.
 
     Parameters
@@ -67,11 +228,18 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
         Destination; its parent directories are created.
     data : bytes or str
         Content; text is encoded as UTF-8 with ``\n`` line ends.
+    root : path-like, optional
+        Output root the destination must resolve into (see :func:`replace_atomically`).
 
     Returns
     -------
     pathlib.Path
         The destination.
+
+    Raises
+    ------
+    UnsafePathError
+        When the destination resolves outside the output root.
 
     Examples
     --------
@@ -88,4 +256,45 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
 
-    return replace_atomically(path, _write)
+    return replace_atomically(path, _write, root=root)
+
+
+def atomic_write_all(
+    files: Mapping[Path, bytes | str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write several files that belong together (an artefact and its sidecar), each atomically.
+
+    Every destination is checked against the output root before the first one is written,
+    so a link that leads out stops the whole set, not just the file behind it.
+
+    Parameters
+    ----------
+    files : mapping of pathlib.Path to bytes or str
+        Destinations and contents, written in this order.
+    root : path-like, optional
+        Output root (default: the root of the enclosing :func:`output_root` block, if any).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The destinations.
+
+    Raises
+    ------
+    UnsafePathError
+        When any destination resolves outside the output root; nothing is written then.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> [p.name for p in atomic_write_all({d / "t.md": "x", d / "t.md.json": "{}"}, root=d)]
+    ['t.md', 't.md.json']
+    """
+    limit = Path(root).resolve() if root is not None else _ROOT.get()
+    if limit is not None:
+        for path in files:
+            confine(path, limit)
+    return [atomic_write(path, data, root=limit) for path, data in files.items()]

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ca_trade._io import escape_route
 from ca_trade.exceptions import ConfigError
 
 __all__ = [
@@ -323,6 +325,23 @@ class _Reader:
             raise ConfigError(f"{self.where}.{key} must be {names}; got {val!r}")
         return val
 
+    def number(
+        self,
+        key: str,
+        default: Any,
+        rule: str,
+        ok: Any,
+        *,
+        integer: bool = False,
+    ) -> Any:
+        """Read a finite number (an integer when asked) for which ``ok(value)`` holds."""
+        val = self.get(key, int if integer else (int, float), default)
+        if val is None:
+            return None
+        if not (math.isfinite(val) and ok(val)):
+            raise ConfigError(f"{self.where}.{key} must be {rule}; got {val!r}")
+        return int(val) if integer else float(val)
+
     def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
         val = self.get(key, str, default)
         if val not in options:
@@ -340,28 +359,61 @@ class _Reader:
         return (int(val[0]), int(val[1]))
 
 
-def _resolve(raw: Any, base: Path, project_root: Path, allow_outside: bool, where: str) -> Path:
+def _resolve(
+    raw: Any,
+    base: Path,
+    limit: Path | None,
+    where: str,
+    *,
+    scope: str = "the project",
+    hint: str = "unless [run] allow_outside_project = true",
+) -> Path:
+    """Resolve a configured path once (symbolic links and ``..``) and keep it inside `limit`.
+
+    Relative, ``..``, absolute and symlinked spellings of one place give the same result;
+    only where the path leads counts. ``limit=None`` allows any place.
+    """
     if not isinstance(raw, str) or not raw.strip():
         raise ConfigError(f"{where} must be a non-empty path string; got {raw!r}")
     p = Path(raw)
-    if not allow_outside:
-        if p.is_absolute():
-            raise ConfigError(
-                f"{where} = {raw!r} is an absolute path; paths must stay inside the project "
-                f"({project_root}) unless [run] allow_outside_project = true"
-            )
-        if ".." in p.parts:
-            raise ConfigError(
-                f"{where} = {raw!r} climbs out with '..'; paths must stay inside the project "
-                f"({project_root}) unless [run] allow_outside_project = true"
-            )
     resolved = (base / p).resolve()
-    if not allow_outside and not resolved.is_relative_to(project_root):
-        raise ConfigError(
-            f"{where} = {raw!r} resolves to {resolved}, outside the project ({project_root}); "
-            "set [run] allow_outside_project = true to allow it"
-        )
-    return resolved
+    if limit is None or resolved.is_relative_to(limit):
+        return resolved
+    if p.is_absolute():
+        how = f"is an absolute path to {resolved}"
+    elif ".." in p.parts:
+        how = f"climbs out with '..' to {resolved}"
+    else:
+        how = f"leads out: {escape_route(base / p, limit)}"
+    raise ConfigError(
+        f"{where} = {raw!r} {how}, outside {scope} ({limit}); paths must stay inside {scope} {hint}"
+    )
+
+
+def _is_year(value: float) -> bool:
+    return 1900 <= value <= 2100
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return a.is_relative_to(b) or b.is_relative_to(a)
+
+
+def _check_layout(raw_dir: Path, root: Path, where: str) -> None:
+    """Refuse raw input that overlaps what the run writes."""
+    written = {
+        "the processed data": root / "data" / "processed",
+        "the panel": root / "data" / "panel.parquet",
+        "the tables": root / "tables",
+        "the figures": root / "figures",
+        "the saved estimates": root / "estimates",
+    }
+    for name, path in written.items():
+        if _overlap(raw_dir, path):
+            raise ConfigError(
+                f"{where} [source].raw_dir ({raw_dir}) overlaps {name} ({path}), which the run "
+                "writes: the run would read its own outputs or overwrite its inputs. Keep the "
+                "raw files and [run].root apart (e.g. raw_dir = 'data/raw', root = 'reports/x')"
+            )
 
 
 def _iso_list(val: Any, where: str) -> list[str]:
@@ -441,10 +493,15 @@ def parse_scenario(table: Any, where: str, spec_names: set[str]) -> ScenarioSpec
         params["links"] = [tuple(_iso_list(link, f"{where}.links")) for link in links]
         if any(len(x) != 2 for x in params["links"]):
             raise ConfigError(f"{where}.links must be pairs of two distinct ISO3 codes")
-    for key in ("days_saved", "cost_reduction", "ave_per_day", "elasticity"):
+    rules = {
+        "days_saved": ("a finite number of days > 0", lambda v: v > 0),
+        "cost_reduction": ("a share of transit time in (0, 1)", lambda v: 0 < v < 1),
+        "ave_per_day": ("an ad valorem equivalent per day in (0, 1)", lambda v: 0 < v < 1),
+        "elasticity": ("a finite number", lambda v: True),
+    }
+    for key, (rule, ok) in rules.items():
         if key in table:
-            val = r.get(key, (int, float))
-            params[key] = float(val)
+            params[key] = r.number(key, None, rule, ok)
     return ScenarioSpec(
         name=name,
         kind=kind,
@@ -485,6 +542,33 @@ def _specification(table: Any, where: str) -> Specification:
         years=r.years("years", None),
         international_only=bool(r.get("international_only", bool, False)),
         tol=float(tol) if tol is not None else None,
+    )
+
+
+def _ge_settings(table: Any, where: str) -> GESettings:
+    """Validate the ``[ge]`` table: every number finite and in range."""
+    ge_t = _Reader(
+        table, where, {"year", "theta", "theta_from", "closure", "draws", "seed", "alpha"}
+    )
+    theta_from = ge_t.get("theta_from", str)
+    if theta_from is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", theta_from):
+        raise ConfigError(f"{where}.theta_from must name a coefficient; got {theta_from!r}")
+    return GESettings(
+        year=ge_t.number("year", None, "a year in 1900-2100", _is_year, integer=True),
+        theta=ge_t.number(
+            "theta", 5.0, "> 0 and finite (the trade elasticity, sigma - 1)", lambda v: v > 0
+        ),
+        theta_from=theta_from,
+        closure=ge_t.choice("closure", ("additive", "multiplicative"), "additive"),
+        draws=ge_t.number(
+            "draws",
+            200,
+            "0 (no intervals) or an integer in 2-100000",
+            lambda v: v == 0 or 2 <= v <= 100_000,
+            integer=True,
+        ),
+        seed=ge_t.number("seed", 2024, "an integer >= 0", lambda v: v >= 0, integer=True),
+        alpha=ge_t.number("alpha", 0.05, "in (0, 1)", lambda v: 0 < v < 1),
     )
 
 
@@ -541,15 +625,12 @@ def parse_config(
     )
     allow = bool(run_t.get("allow_outside_project", bool, False))
     project_root = project_root.resolve()
+    limit = None if allow else project_root
     if root_override is not None:
         root = root_override.resolve()
     else:
         root = _resolve(
-            run_t.get("root", str, "reports/run"),
-            project_root,
-            project_root,
-            allow,
-            f"{where} [run].root",
+            run_t.get("root", str, "reports/run"), project_root, limit, f"{where} [run].root"
         )
     source_t = _Reader(
         top.get("source", dict, {}),
@@ -557,23 +638,20 @@ def parse_config(
         {"kind", "raw_dir", "seed", "years"},
     )
     kind = source_t.choice("kind", ("sample", "raw"), "sample")
-    if kind == "sample":
+    raw = source_t.get("raw_dir", str, "data/raw")
+    if kind == "sample":  # the generator writes it: under the run root, wherever that is
         raw_dir = _resolve(
-            source_t.get("raw_dir", str, "data/raw"),
+            raw,
             root,
-            root if root_override else project_root,
-            allow or root_override is not None,
+            root,
             f"{where} [source].raw_dir",
+            scope="the run root",
+            hint="(the sample generator writes it)",
         )
     else:
-        raw_dir = _resolve(
-            source_t.get("raw_dir", str, "data/raw"),
-            project_root,
-            project_root,
-            allow,
-            f"{where} [source].raw_dir",
-        )
-    seed = source_t.get("seed", int, 2024)
+        raw_dir = _resolve(raw, project_root, limit, f"{where} [source].raw_dir")
+    _check_layout(raw_dir, root, where)
+    seed = source_t.number("seed", 2024, "an integer >= 0", lambda v: v >= 0, integer=True)
     years = source_t.years("years", (2000, 2023))
     recon_t = _Reader(top.get("reconcile", dict, {}), f"{where} [reconcile]", {"method"})
     panel_t = _Reader(top.get("panel", dict, {}), f"{where} [panel]", {"sector"})
@@ -587,25 +665,7 @@ def parse_config(
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: specification names must be unique; got {names}")
-    ge_t = _Reader(
-        top.get("ge", dict, {}),
-        f"{where} [ge]",
-        {"year", "theta", "theta_from", "closure", "draws", "seed", "alpha"},
-    )
-    theta_from = ge_t.get("theta_from", str)
-    if theta_from is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", theta_from):
-        raise ConfigError(f"{where} [ge].theta_from must name a coefficient; got {theta_from!r}")
-    ge = GESettings(
-        year=ge_t.get("year", int),
-        theta=float(ge_t.get("theta", (int, float), 5.0)),
-        theta_from=theta_from,
-        closure=ge_t.choice("closure", ("additive", "multiplicative"), "additive"),
-        draws=int(ge_t.get("draws", int, 200)),
-        seed=int(ge_t.get("seed", int, 2024)),
-        alpha=float(ge_t.get("alpha", float, 0.05)),
-    )
-    if ge.theta <= 0 or not 0 < ge.alpha < 1 or not 0 <= ge.draws <= 100_000:
-        raise ConfigError(f"{where} [ge]: theta must be > 0, alpha in (0, 1), draws in [0, 100000]")
+    ge = _ge_settings(top.get("ge", dict, {}), f"{where} [ge]")
     scen_raw = top.get("scenarios", list, [])
     scenarios = tuple(
         parse_scenario(s, f"{where} [[scenarios]] #{i + 1}", set(names))
@@ -676,7 +736,7 @@ def load_config(
     --------
     >>> cfg = load_config("configs/demo.toml")  # doctest: +SKIP
     """
-    p = Path(path)
+    p = Path(path).resolve()
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

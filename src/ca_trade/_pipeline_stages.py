@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ca_trade._io import confine, output_root
 from ca_trade.exceptions import ConfigError, NotBuiltYetError
 from ca_trade.pipeline import Config, Progress, ScenarioSpec, Specification
 
 __all__ = [
     "RunOutcome",
+    "check_output_folders",
     "execute",
     "ingest_counts",
     "parquet_bytes",
@@ -149,8 +151,12 @@ def _estimate(spec: Specification, panel: Any) -> Any:
 def execute(cfg: Config, progress: Progress) -> RunOutcome:
     """Run the stages of a configuration in order, writing outputs under ``cfg.root``.
 
-    Stages that are not built yet stop the run with :class:`NotBuiltYetError` after the
-    earlier stages' outputs were written; nothing is ever faked.
+    Every write stays inside ``cfg.root`` after resolving symbolic links: the folders the
+    run writes are checked before the first stage, and every file when it is written
+    (:func:`ca_trade._io.output_root`); a link that leads out stops the run with
+    :class:`~ca_trade.exceptions.UnsafePathError` naming it. Stages that are not built yet
+    stop the run with :class:`NotBuiltYetError` after the earlier stages' outputs were
+    written; nothing is ever faked.
 
     Parameters
     ----------
@@ -163,7 +169,50 @@ def execute(cfg: Config, progress: Progress) -> RunOutcome:
     -------
     RunOutcome
         What was produced.
+
+    Raises
+    ------
+    UnsafePathError
+        When a folder or file of the outputs resolves outside ``cfg.root``.
     """
+    with output_root(cfg.root):
+        check_output_folders(cfg, data=True)
+        return _stages(cfg, progress)
+
+
+def check_output_folders(cfg: Config, *, data: bool) -> None:
+    """Check, before any work, that the folders a run writes resolve inside ``cfg.root``.
+
+    Parameters
+    ----------
+    cfg : Config
+        The configuration.
+    data : bool
+        Also check the intermediate data folders (and the sample's raw folder).
+
+    Raises
+    ------
+    UnsafePathError
+        Naming the symbolic link (or ``..``) that leads out of the root.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ca_trade.pipeline import parse_config
+    >>> d = Path(tempfile.mkdtemp())
+    >>> check_output_folders(parse_config({"run": {}}, Path("c.toml"), project_root=d), data=True)
+    """
+    folders = list(cfg.output_dirs)
+    if data:
+        folders += [cfg.data_dir, cfg.data_dir / "processed"]
+        if cfg.source_kind == "sample":
+            folders.append(cfg.raw_dir)
+    for folder in folders:
+        confine(folder, cfg.root)
+
+
+def _stages(cfg: Config, progress: Progress) -> RunOutcome:
     import pandas as pd
 
     from ca_trade.report.provenance import atomic_write

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade import facts
+from ca_trade._io import atomic_write
 from ca_trade._sample_reports import CHAPTER_NAMES
 
 LEGACY_API_HEADER = (
@@ -303,9 +304,9 @@ def write_frame(frame: pd.DataFrame, path: Path, layout: str) -> None:
         buf = io.BytesIO()
         with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz:
             gz.write(text.encode("utf-8"))
-        path.write_bytes(buf.getvalue())
+        atomic_write(path, buf.getvalue())
     else:
-        path.write_text(frame.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+        atomic_write(path, frame.to_csv(index=False, lineterminator="\n"))
 
 
 def layout_frames(records: pd.DataFrame, year: int) -> list[tuple[str, pd.DataFrame]]:

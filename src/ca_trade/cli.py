@@ -30,13 +30,17 @@ ca-trade 0.1.0
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ca_trade._io import output_root
 from ca_trade.exceptions import (
     CaTradeError,
     ConfigError,
@@ -68,6 +72,48 @@ def _years(text: str) -> range:
         return range(int(text), int(text) + 1)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"years must look like 2000-2023; got {text!r}") from exc
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return value
+
+
+def _draws(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not (value == 0 or 2 <= value <= 100_000):
+        raise argparse.ArgumentTypeError(
+            f"must be 0 (no intervals) or an integer in 2-100000; got {text!r}"
+        )
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a share in (0, 1); got {text!r}")
+    return value
 
 
 def _vcov(text: str) -> str | dict[str, str]:
@@ -108,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="write the SYNTHETIC Central Asia sample")
     s.add_argument("--out", type=Path, required=True, help="output directory")
-    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--seed", type=_seed, default=2024)
     s.add_argument("--years", type=_years, default=range(2000, 2024), help="e.g. 2000-2023")
 
     s = sub.add_parser("ingest", help="Comtrade files -> validated Parquet dataset")
@@ -147,12 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--members", default="KAZ,KGZ,TJK,TKM,UZB", help="ISO3 list (tariff kinds)")
     s.add_argument("--cet", default="simple_mean", help="simple_mean, weighted_mean, max, ISO3")
     s.add_argument("--links", default=None, help="corridor links, e.g. CHN-KGZ,KGZ-UZB")
-    s.add_argument("--days-saved", type=float, default=None)
-    s.add_argument("--cost-reduction", type=float, default=None, help="fraction of transit time")
+    s.add_argument("--days-saved", type=_positive, default=None)
+    s.add_argument("--cost-reduction", type=_share, default=None, help="fraction of transit time")
     s.add_argument("--year", type=int, default=None, help="baseline year (default: last)")
-    s.add_argument("--theta", type=float, default=5.0, help="trade elasticity")
-    s.add_argument("--draws", type=int, default=200, help="parametric draws for the CIs")
-    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--theta", type=_positive, default=5.0, help="trade elasticity")
+    s.add_argument("--draws", type=_draws, default=200, help="parametric draws for the CIs")
+    s.add_argument("--seed", type=_seed, default=2024)
     s.add_argument("--synthetic", action="store_true", help="label outputs SYNTHETIC")
     s.add_argument("--out", type=Path, required=True, help="output directory")
 
@@ -224,7 +270,7 @@ def _cmd(args: argparse.Namespace) -> int:
             df = require("etl", "reconcile", "reconcile")(args.processed_dir, method=args.method)
         from ca_trade._pipeline_stages import parquet_bytes
 
-        atomic_write(args.out, parquet_bytes(df))
+        atomic_write(args.out, parquet_bytes(df), root=args.out.parent)
         print(f"wrote {len(df)} reconciled flows to {args.out}")
         return EXIT_OK
     if cmd == "panel":
@@ -236,7 +282,7 @@ def _cmd(args: argparse.Namespace) -> int:
             panel = require("etl", "build_panel", "panel")(
                 rec, raw_dir=args.raw_dir, sector=args.sector
             )
-        atomic_write(args.out, parquet_bytes(panel))
+        atomic_write(args.out, parquet_bytes(panel), root=args.out.parent)
         print(f"wrote a panel of {len(panel)} rows to {args.out}")
         return EXIT_OK
     if cmd == "estimate":
@@ -252,18 +298,21 @@ def _cmd(args: argparse.Namespace) -> int:
         if args.json is not None:
             from ca_trade.report.stored import save_results
 
-            save_results(res, args.json)
+            with output_root(args.json.parent):
+                save_results(res, args.json)
         if args.table is not None:
             from ca_trade.report import etable
 
-            etable([res], _table_format(args.table), file=args.table)
+            with output_root(args.table.parent):
+                etable([res], _table_format(args.table), file=args.table)
         return EXIT_OK
     if cmd == "report":
         from ca_trade.report import etable
         from ca_trade.report.stored import load_results
 
         results = {p.stem: load_results(p) for p in args.estimates}
-        etable(results, _table_format(args.out), se=args.se, title=args.title, file=args.out)
+        with output_root(args.out.parent):
+            etable(results, _table_format(args.out), se=args.se, title=args.title, file=args.out)
         print(f"wrote {args.out}")
         return EXIT_OK
     if cmd == "simulate":
@@ -300,7 +349,7 @@ def _simulate(args: argparse.Namespace, progress: Any) -> int:
 
     from ca_trade._pipeline_scenarios import simulate
     from ca_trade._pipeline_schema import parse_config, parse_scenario
-    from ca_trade._pipeline_stages import report_scenario
+    from ca_trade._pipeline_stages import check_output_folders, report_scenario
     from ca_trade.report.provenance import file_fingerprint
     from ca_trade.report.stored import load_results
 
@@ -331,6 +380,7 @@ def _simulate(args: argparse.Namespace, progress: Any) -> int:
         root_override=args.out,
     )
     cfg = replace(cfg, synthetic=bool(args.synthetic), scenarios=(spec,))
+    check_output_folders(cfg, data=False)
     panel = _read_parquet(args.panel)
     results = {"estimates": load_results(args.estimates)}
     with progress.stage(f"simulate: {spec.name} ({args.draws} draws)"):
@@ -339,7 +389,8 @@ def _simulate(args: argparse.Namespace, progress: Any) -> int:
         "panel": file_fingerprint(args.panel),
         "estimates": file_fingerprint(args.estimates),
     }
-    written = report_scenario(cfg, spec, frame, flows, inputs, extra)
+    with output_root(cfg.root):
+        written = report_scenario(cfg, spec, frame, flows, inputs, extra)
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK
@@ -347,6 +398,11 @@ def _simulate(args: argparse.Namespace, progress: Any) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ca-trade`` with the given arguments and return its exit code.
+
+    Paths on the command line are resolved once, when the arguments are parsed (relative to
+    the working directory, symbolic links and ``..`` followed), so every command behaves as
+    with absolute paths. Warnings are printed as one ``ca-trade: warning:`` line each while
+    the command runs; the process's own warning display is restored when it returns.
 
     Parameters
     ----------
@@ -366,18 +422,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
-    if not debug:
-        warnings.showwarning = _show_warning
+    with _one_line_warnings(enabled=not debug):
+        return _main(args_list, debug)
+
+
+def _main(args_list: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(args_list)
         if args.command is None:
             build_parser().print_help(sys.stderr)
             return EXIT_USAGE
-        return _cmd(args)
+        return _cmd(_resolve_paths(args))
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0) if isinstance(exc.code, int | None) else EXIT_USAGE
     except _UsageError as exc:
-        print(f"{exc}\n(see `ca-trade --help`)", file=sys.stderr)
+        print(f"{_clean(str(exc))}\n(see `ca-trade --help`)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ca-trade: interrupted", file=sys.stderr)
@@ -397,6 +456,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _resolve(path: Path) -> Path:
+    """Resolve a path's folder (working directory, ``..``, symbolic links); keep its name.
+
+    A link at an output file is then checked when the file is written, not followed here.
+    """
+    if path.name in ("", ".", ".."):
+        return path.resolve()
+    return path.parent.resolve() / path.name
+
+
+def _resolve_paths(args: argparse.Namespace) -> argparse.Namespace:
+    """Resolve every path argument once, before any command runs."""
+    for key, value in vars(args).items():
+        if isinstance(value, Path):
+            setattr(args, key, _resolve(value))
+        elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
+            setattr(args, key, [_resolve(v) for v in value])
+    return args
+
+
+@contextmanager
+def _one_line_warnings(*, enabled: bool) -> Iterator[None]:
+    """Show warnings as one clean line each while the command runs; restore the display."""
+    if not enabled:
+        yield
+        return
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
 def _show_warning(
     message: Warning | str,
     category: type[Warning],
@@ -405,12 +498,23 @@ def _show_warning(
     file: Any = None,
     line: str | None = None,
 ) -> None:
-    print(f"ca-trade: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"ca-trade: warning: {_clean(str(message))}", file=sys.stderr)
+
+
+# ANSI/VT100 escape sequences (colours, cursor moves) and other control characters, which
+# some libraries put in their messages and which a file name can carry
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _clean(text: str) -> str:
+    """One line of plain text: escape sequences removed, control characters shown as ``?``."""
+    text = _CONTROL.sub("?", _ANSI.sub("", text))
+    return " ".join(text.split())
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    return _clean(str(exc)) or type(exc).__name__
 
 
 def _fail(exc: BaseException, debug: bool, code: int) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "SeparationWarning",
     "SingletonWarning",
     "SpecificationError",
+    "UnsafePathError",
 ]
 
 
@@ -89,6 +90,13 @@ class MissingDomesticFlowsError(GEError):
 
 class ConfigError(CaTradeError, ValueError):
     """A pipeline configuration file is invalid or tries to leave the project."""
+
+
+class UnsafePathError(ConfigError):
+    """An output would land outside its output root (through a symbolic link or '..').
+
+    The message names the link (or the '..') that leads out; nothing was written.
+    """
 
 
 class NotBuiltYetError(CaTradeError, NotImplementedError):

@@ -3,8 +3,13 @@
 A run is described by a TOML file (read with :mod:`tomllib`) that is *data, never code*:
 every key is checked against a fixed schema (unknown keys are errors), formulas are checked
 against a small grammar (names, numbers, ``~ + - * : ^ | ( ) ,`` and the functions ``log``,
-``log1p``, ``exp``, ``sqrt``) before the estimator parses them, nothing is evaluated, and every
-path must resolve inside the project root unless ``allow_outside_project = true``.
+``log1p``, ``exp``, ``sqrt``) before the estimator parses them, nothing is evaluated, every
+number must be finite and in range, and every path must resolve inside the project root unless
+``allow_outside_project = true``. Paths are resolved once, relative to the project (never the
+working directory), and judged by where they lead after ``..`` and symbolic links; the raw
+files may not overlap what the run writes. Every file a run writes stays inside ``root`` after
+resolving symbolic links, or the run stops with
+:class:`~ca_trade.exceptions.UnsafePathError` naming the link.
 
 Schema (all tables optional except ``[run]``; see ``configs/demo.toml`` for a full example)::
 
@@ -17,7 +22,7 @@ Schema (all tables optional except ``[run]``; see ``configs/demo.toml`` for a fu
 
     [source]
     kind = "sample"               # "sample" (generate the SYNTHETIC data) or "raw" (your files)
-    raw_dir = "data/raw"          # relative to run.root for "sample", to the project for "raw"
+    raw_dir = "data/raw"          # under run.root for "sample", relative to the project for "raw"
     seed = 2024                   # sample only
     years = [2000, 2023]          # sample only
 

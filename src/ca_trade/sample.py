@@ -67,6 +67,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ca_trade._io import atomic_write, confine, output_root, replace_atomically
 from ca_trade._sample_layouts import (
     FILE_SUFFIX,
     HEADERS,
@@ -223,7 +224,7 @@ def _write_truth_flows(truth: Truth, path: Path, seed: int) -> int:
     meta = dict(table.schema.metadata or {})
     meta.update({b"synthetic": b"true", b"ca_trade.sample.seed": str(seed).encode()})
     table = table.replace_schema_metadata(meta)
-    pq.write_table(table, path, compression="zstd")
+    replace_atomically(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     return table.num_rows
 
 
@@ -256,7 +257,8 @@ def generate(
     Parameters
     ----------
     out_dir : str or Path
-        Output folder (created; existing sample files are overwritten).
+        Output folder (created; existing sample files are overwritten). Every file is
+        written inside it after resolving symbolic links, or nothing is written.
     seed : int, default 2024
         Seed of the only random generator: the same seed gives byte-identical files.
     years : iterable of int, default 2000-2023
@@ -270,7 +272,10 @@ def generate(
     Raises
     ------
     ConfigError
-        If ``years`` is empty, not integers or out of range.
+        If ``years`` is empty, not integers or out of range, or ``seed`` is not an integer
+        >= 0.
+    UnsafePathError
+        If a symbolic link inside ``out_dir`` leads out of it.
 
     Examples
     --------
@@ -280,7 +285,15 @@ def generate(
     ['SYNTHETIC_comtrade_legacy_bulk_2004.csv']
     """
     yrs = _check_years(years)
-    out = Path(out_dir)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"sample seed must be an integer >= 0, got {seed!r}")
+    with output_root(out_dir) as out:
+        confine(out / "comtrade", out)
+        return _write_sample(out, seed, yrs)
+
+
+def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
+    """Write the sample under `out` (resolved; every write is confined to it)."""
     comtrade_dir = out / "comtrade"
     comtrade_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -313,13 +326,13 @@ def generate(
             n_records += len(frame)
 
     tariffs = out / "SYNTHETIC_wits_tariffs.csv"
-    _tariff_file(truth).to_csv(tariffs, index=False, lineterminator="\n")
+    atomic_write(tariffs, _tariff_file(truth).to_csv(index=False, lineterminator="\n"))
     production = out / "SYNTHETIC_production.csv"
-    _production(truth).to_csv(production, index=False, lineterminator="\n")
+    atomic_write(production, _production(truth).to_csv(index=False, lineterminator="\n"))
     gdp = out / "SYNTHETIC_gdp.csv"
-    truth.gdp.to_csv(gdp, index=False, lineterminator="\n")
+    atomic_write(gdp, truth.gdp.to_csv(index=False, lineterminator="\n"))
     readme = out / "SYNTHETIC_README.txt"
-    readme.write_text(_README.format(seed=seed), encoding="utf-8")
+    atomic_write(readme, _README.format(seed=seed))
     truth_flows = out / "truth_flows.parquet"
     n_truth = _write_truth_flows(truth, truth_flows, seed)
 
@@ -355,7 +368,7 @@ def generate(
         "(incl. domestic) of the true flows",
     }
     truth_json = out / "truth.json"
-    truth_json.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write(truth_json, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return SampleInfo(
         out_dir=out,
         comtrade_files=tuple(sorted(comtrade_files)),

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import ca_trade.ge as ge
+from ca_trade.exceptions import SpecificationError
 from tests.ge._problems import names, random_flows, to_frame
 
 
@@ -69,3 +70,24 @@ def test_geppml_baseline_from_a_fitted_result() -> None:
         ge.geppml_baseline(Broken(), flows)
     with pytest.raises(SpecificationError, match="predict"):
         ge.geppml_baseline(object(), flows)
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        ("covariates", r"covariates: column 'ln_dist' must be finite; row 1 \(A -> B\)"),
+        ("pair_effects", r"pair_effects: column 'pair_effect' .*row 0 \(A -> B\) has inf"),
+    ],
+)
+def test_second_stage_inputs_must_be_finite(frame: str, match: str) -> None:
+    cs = ["A", "B", "C"]
+    cov = pd.DataFrame([(i, j) for i in cs for j in cs], columns=["exporter", "importer"])
+    cov["ln_dist"] = np.where(cov.exporter == cov.importer, 0.0, 1.0 + cov.index / 10)
+    pe = cov.assign(pair_effect=-0.8 * cov["ln_dist"]).drop(columns="ln_dist").iloc[1:]
+    pe = pe.reset_index(drop=True)
+    if frame == "covariates":
+        cov.loc[1, "ln_dist"] = np.nan
+    else:
+        pe.loc[0, "pair_effect"] = np.inf
+    with pytest.raises(SpecificationError, match=match):
+        ge.recover_pair_effects(pe, cov, ["ln_dist"])

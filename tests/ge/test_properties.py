@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ca_trade.ge as ge
+from ca_trade.exceptions import GEError
 from tests.ge._problems import names, random_effects, random_flows, to_frame
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)
@@ -122,3 +123,30 @@ def test_residuals_below_tolerance(
     assert res.residuals["world_balance"] < 1e-10
     assert (res.flows["value"] >= 0).all()
     assert (res.countries["price"] > 0).all()
+
+
+@given(
+    n=st.integers(min_value=2, max_value=6),
+    seed=seeds,
+    log_theta=st.floats(min_value=-8.0, max_value=2.0),
+    scale=st.sampled_from([0.1, 1.0, 10.0, 100.0, 1000.0]),
+    closure=closures,
+)
+@settings(max_examples=60, deadline=None, derandomize=True)
+def test_a_result_is_finite_or_an_error(
+    n: int, seed: int, log_theta: float, scale: float, closure: str
+) -> None:
+    """Whatever theta and shock size: a GEError, or a converged result with finite outcomes."""
+    flows = to_frame(random_flows(n, seed))
+    try:
+        res = ge.solve(
+            flows, random_effects(n, seed, scale=scale), 10.0**log_theta, closure=closure
+        )
+    except GEError as exc:
+        assert str(exc)
+        return
+    assert res.converged
+    ratios = res.countries[list(ge.RATIO_COLUMNS)].drop(columns=["exports", "imports"])
+    assert np.isfinite(ratios.to_numpy()).all() and (ratios.to_numpy() > 0).all()
+    assert np.isfinite(res.countries[["exports", "imports"]].to_numpy()).all()
+    assert np.isfinite(res.flows["value"].to_numpy()).all()

@@ -187,3 +187,84 @@ def test_tariff_scenario_brings_its_tariffs_to_the_solver() -> None:
     without = ge.solve(flows, s.effects, 4.0)
     assert not np.allclose(without.countries["welfare"], implicit.countries["welfare"])
     assert implicit.residuals["budget"] < 1e-10
+
+
+# --------------------------------------------------------------------------------------
+# Builders refuse missing, infinite and negative inputs, naming the row
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -0.05])
+def test_tariff_values_are_checked_and_the_row_named(bad: float) -> None:
+    t = _tariffs()
+    t.loc[1, "tariff"] = bad  # row 1 is CHN -> KGZ
+    with pytest.raises(SpecificationError, match=r"row 1 \(CHN -> KGZ\)"):
+        ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -10.0])
+def test_import_weights_are_checked_and_the_row_named(bad: float) -> None:
+    t = _tariffs()
+    t.loc[0, "value_usd"] = bad
+    with pytest.raises(SpecificationError, match=r"value_usd.*row 0 \(CHN -> KAZ\)"):
+        ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, external="weighted")
+    # the simple average does not use the weights
+    ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, external="simple")
+
+
+def test_missing_import_weights_count_as_no_imports() -> None:
+    t = _tariffs()
+    t.loc[0, "value_usd"] = np.nan  # CHN -> KAZ: unknown imports weigh nothing
+    s = ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, external="weighted")
+    assert _cf(s, "CHN", "KGZ") == pytest.approx(0.04)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0, 2.0])
+def test_agreement_baseline_values_are_checked_and_the_row_named(bad: float) -> None:
+    base = pd.DataFrame({"exporter": ["KAZ", "KGZ"], "importer": ["KGZ", "KAZ"], "rta": [1.0, bad]})
+    with pytest.raises(SpecificationError, match=r"rta.*row 1 \(KGZ -> KAZ\)"):
+        ge.agreement(["KAZ", "KGZ"], 0.3, baseline=base)
+
+
+@pytest.mark.parametrize(
+    ("column", "bad"),
+    [
+        ("days_saved", np.inf),
+        ("days_saved", -1.0),
+        ("cost_reduction", np.nan),
+        ("cost_reduction", 1.5),
+        ("transit_days", np.inf),
+        ("transit_days", -3.0),
+    ],
+)
+def test_corridor_link_values_are_checked_and_the_row_named(column: str, bad: float) -> None:
+    links = pd.DataFrame({"from": ["KGZ", "CHN"], "to": ["UZB", "KGZ"], column: [0.2, bad]})
+    with pytest.raises(SpecificationError, match=r"row 1 \(CHN-KGZ\)") as info:
+        ge.corridor(links, [*CA5, "CHN"], -5.0)
+    assert column in str(info.value)
+
+
+def test_coefficients_from_a_result_must_be_finite() -> None:
+    class Bad:
+        params = pd.Series({"rta": np.nan})
+
+    with pytest.raises(SpecificationError, match="not finite"):
+        coefficient_of(Bad(), "rta")
+    with pytest.raises(SpecificationError, match="not finite"):
+        ge.agreement(["KAZ", "KGZ"], Bad())
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_scenario_changes_must_be_finite(bad: float) -> None:
+    changes = pd.DataFrame({"exporter": ["A", "B"], "importer": ["B", "A"], "rta": [1.0, bad]})
+    with pytest.raises(SpecificationError, match=r"rta.*row 1 \(B -> A\)"):
+        ge.Scenario(changes, {"rta": 0.3})
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0])
+def test_scenario_tariffs_must_be_finite_and_above_minus_one(bad: float) -> None:
+    tariffs = pd.DataFrame(
+        {"exporter": ["A", "B"], "importer": ["B", "A"], "baseline": [0.1, 0.1]}
+    ).assign(counterfactual=[0.0, bad])
+    with pytest.raises(SpecificationError, match=r"counterfactual.*row 1 \(B -> A\)"):
+        ge.Scenario(tariffs=tariffs)

@@ -220,3 +220,90 @@ def test_negative_income_under_additive_imbalances_is_refused() -> None:
         ge.solve(flows, pe, 4)
     res = ge.solve(flows, pe, 4, closure="multiplicative")
     assert (res.countries["welfare"] > 0).all() and (res.flows["value"] > 0).all()
+
+
+# --------------------------------------------------------------------------------------
+# No success with non-finite numbers; errors that say what is wrong and where
+# --------------------------------------------------------------------------------------
+
+
+def _pe(effect: float) -> pd.DataFrame:
+    return pd.DataFrame({"exporter": ["A", "B"], "importer": ["B", "A"], "effect": [effect] * 2})
+
+
+@pytest.mark.parametrize(("theta", "effect"), [(1e-6, 0.2), (1e-3, 2.0), (0.1, 100.0)])
+def test_non_finite_outcomes_are_never_reported_as_converged(theta: float, effect: float) -> None:
+    with pytest.raises(GEError, match=r"not finite") as info:
+        ge.solve(_two(), _pe(effect), theta)
+    msg = str(info.value)
+    assert f"theta={theta:g}" in msg
+    assert "A -> B" in msg  # the largest partial effect, named
+    assert "income" not in msg
+
+
+def test_an_overflowing_partial_effect_is_named_not_blamed_on_income() -> None:
+    pe = pd.DataFrame({"exporter": ["A", "B"], "importer": ["B", "A"], "effect": [0.1, 800.0]})
+    with pytest.raises(GEError, match=r"partial effect B -> A = 800 overflows") as info:
+        ge.solve(_two(), pe, 4)
+    assert "income" not in str(info.value)
+
+
+def test_empty_flows_raise_a_geerror() -> None:
+    for empty in (_two().iloc[:0], pd.DataFrame({"exporter": [], "importer": [], "value": []})):
+        with pytest.raises(GEError, match="no flows"):
+            ge.solve(empty, None, 4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"theta": float("nan")}, "theta"),
+        ({"theta": float("inf")}, "theta"),
+        ({"theta": 4, "tol": float("nan")}, "tol"),
+        ({"theta": 4, "tol": -1.0}, "tol"),
+        ({"theta": 4, "maxiter": 0}, "maxiter"),
+        ({"theta": 4, "psi": float("inf")}, "psi"),
+    ],
+)
+def test_non_finite_settings_are_refused(kwargs: dict[str, float], match: str) -> None:
+    with pytest.raises(SpecificationError, match=match):
+        ge.solve(_two(), None, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "row"),
+    [("value", np.nan, "row 1"), ("value", np.inf, "row 1"), ("value", -2.0, "row 1")],
+)
+def test_bad_flow_values_name_the_row(column: str, value: float, row: str) -> None:
+    flows = _two()
+    flows.loc[1, column] = value
+    with pytest.raises(DataValidationError, match=rf"{row}, A -> B"):
+        ge.solve(flows, None, 4)
+
+
+def test_a_missing_country_code_names_the_row() -> None:
+    flows = _two().astype({"importer": object})
+    flows.loc[2, "importer"] = None
+    with pytest.raises(DataValidationError, match=r"row 2"):
+        ge.solve(flows, None, 4)
+
+
+@pytest.mark.parametrize(
+    ("frame", "what"),
+    [
+        (pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [np.nan]}), "effect"),
+        (pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [-np.inf]}), "effect"),
+    ],
+)
+def test_bad_partial_effects_name_the_row(frame: pd.DataFrame, what: str) -> None:
+    with pytest.raises(SpecificationError, match=rf"{what}.*row 0, A -> B"):
+        ge.solve(_two(), frame, 4)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0, -3.0])
+def test_bad_tariffs_name_the_row(bad: float) -> None:
+    tariffs = pd.DataFrame(
+        {"exporter": ["A", "B"], "importer": ["B", "A"], "baseline": [0.1, 0.1]}
+    ).assign(counterfactual=[0.0, bad])
+    with pytest.raises(SpecificationError, match=r"row 1, B -> A"):
+        ge.solve(_two(), None, 4, tariffs=tariffs)

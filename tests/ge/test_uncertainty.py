@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import ca_trade.ge as ge
-from ca_trade.exceptions import SpecificationError
+from ca_trade.exceptions import ConvergenceWarning, GEError, SpecificationError
 from tests.ge._problems import names, random_flows, to_frame
 
 
@@ -61,9 +61,10 @@ def test_failed_draws_are_counted_and_reported() -> None:
     )
     s = ge.tariff_harmonization(t, names(5)[:2], -1.3)
     # theta = -beta - 1 is negative for draws above -1: those draws fail and are reported
-    u = ge.parametric_draws(
-        flows, s, 0.3, vcov=[[0.04]], n_draws=60, seed=0, theta_from="ln_tariff"
-    )
+    with pytest.warns(ConvergenceWarning, match=r"of 60 draws failed"):
+        u = ge.parametric_draws(
+            flows, s, 0.3, vcov=[[0.04]], n_draws=60, seed=0, theta_from="ln_tariff"
+        )
     assert 0 < u.n_failed < 60
     assert len(u.failures) == u.n_failed
     assert "theta" in u.failures[0]
@@ -116,10 +117,42 @@ def test_pairs_bootstrap_resamples_pairs_and_reports_failures() -> None:
     two = ge.pairs_bootstrap(data, flows, s, 4, estimator=mean_rta, n_draws=30, seed=1, n_jobs=2)
     pd.testing.assert_frame_equal(u.countries, two.countries)
     data.loc[0, "y"] = 100.0  # pair 0 makes the estimator fail whenever it is drawn
-    bad = ge.pairs_bootstrap(data, flows, s, 4, estimator=mean_rta, n_draws=30, seed=1)
+    with pytest.warns(ConvergenceWarning, match=r"of 30 draws failed"):
+        bad = ge.pairs_bootstrap(data, flows, s, 4, estimator=mean_rta, n_draws=30, seed=1)
     assert 0 < bad.n_failed < 30
     assert all("estimation failed" in f for f in bad.failures)
     with pytest.raises(SpecificationError, match="exactly one"):
         ge.pairs_bootstrap(data, flows, s, 4, n_draws=5)
     with pytest.raises(SpecificationError, match="cluster"):
         ge.pairs_bootstrap(data, flows, s, 4, estimator=mean_rta, cluster="nope", n_draws=5)
+
+
+def _two() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"exporter": list("AABB"), "importer": list("ABAB"), "value": [8.0, 2.0, 2.0, 8.0]}
+    )
+
+
+def test_draws_with_non_finite_outcomes_are_failures_never_averaged() -> None:
+    # theta far below its range and a wide coefficient: the larger draws overflow
+    s = ge.agreement(["A", "B"], 60.0)
+    with pytest.warns(ConvergenceWarning, match=r"\d+ of 40 draws failed") as rec:
+        u = ge.parametric_draws(_two(), s, 0.1, vcov=[[900.0]], n_draws=40, seed=1)
+    assert "left out of the intervals" in str(rec[0].message)
+    assert 0 < u.n_failed < 40
+    assert all("not finite" in f or "overflows" in f for f in u.failures)
+    assert u.draws["draw"].nunique() == 40 - u.n_failed
+    values = u.draws.drop(columns=["draw", "country"]).to_numpy()
+    assert np.isfinite(values).all()
+    bounds = u.countries.filter(regex=r"_pct(_lo|_hi|_se)?$").to_numpy()
+    assert np.isfinite(bounds).all()
+
+
+def test_when_every_draw_fails_there_are_no_intervals_but_an_error() -> None:
+    def always_fails(sample: pd.DataFrame) -> Mapping[str, float]:
+        raise ValueError("no estimate")
+
+    data = pd.DataFrame({"pair": np.arange(10), "y": np.ones(10)})
+    with pytest.raises(GEError, match=r"all 6 draws failed.*no estimate"):
+        ge.pairs_bootstrap(data, _two(), ge.agreement(["A", "B"], 0.3), 4,
+                           estimator=always_fails, n_draws=6)  # fmt: skip

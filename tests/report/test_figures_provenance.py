@@ -218,3 +218,19 @@ def test_saved_results_round_trip(tmp_path: Path) -> None:
     assert back.fixef_vars == list(m.fixef_vars)
     assert back.dropped == {"missing": 3, "separation_fe": 0, "singleton": 2}
     assert ct.etable([m], "md", provenance=False) == ct.etable([back], "md", provenance=False)
+
+
+def test_figures_and_sidecars_stay_inside_the_output_root(tmp_path: Path) -> None:
+    from ca_trade._io import output_root
+    from ca_trade.exceptions import UnsafePathError
+    from ca_trade.report import outcome_plot, save_figure
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "figures").mkdir(parents=True)
+    outside.mkdir()
+    (root / "figures" / "w.pdf.json").symlink_to(outside / "w.pdf.json")
+    fig = outcome_plot(pd.DataFrame({"welfare_pct": [1.0]}, index=["TJK"]), outcomes=["welfare"])
+    with output_root(root), pytest.raises(UnsafePathError, match=r"w\.pdf\.json is a symbolic"):
+        save_figure(fig, root / "figures" / "w", {"synthetic": True})
+    assert sorted(p.name for p in (root / "figures").iterdir()) == ["w.pdf.json"]
+    assert list(outside.iterdir()) == []

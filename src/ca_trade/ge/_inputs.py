@@ -5,6 +5,7 @@ Internal module: :func:`ca_trade.ge.solve` is the public entry point.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,11 +13,12 @@ import pandas as pd
 
 from ca_trade.exceptions import (
     DataValidationError,
+    GEError,
     MissingDomesticFlowsError,
     SpecificationError,
 )
 
-__all__ = ["FlowMatrix", "flow_matrix", "pair_matrix"]
+__all__ = ["FlowMatrix", "checked_values", "flow_matrix", "pair_matrix"]
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,10 @@ def _labels(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Integer codes and string labels of a country column (fast on Arrow-backed strings)."""
     codes, uniques = pd.factorize(column)
     if (codes < 0).any():
+        k = int(np.flatnonzero(codes < 0)[0])
         raise DataValidationError(
-            f"column {column.name!r} has {int((codes < 0).sum())} missing country code(s)."
+            f"column {column.name!r} has {int((codes < 0).sum())} missing country code(s) "
+            f"(first: row {k}); fill or drop them before solving."
         )
     return codes.astype(np.int64), [str(u) for u in uniques]
 
@@ -89,6 +93,8 @@ def flow_matrix(flows: pd.DataFrame, value: str = "value") -> FlowMatrix:
     ------
     SpecificationError
         If a column is missing.
+    GEError
+        If the frame has no rows.
     DataValidationError
         If values are negative, missing or infinite, or a pair appears twice.
     MissingDomesticFlowsError
@@ -104,6 +110,12 @@ def flow_matrix(flows: pd.DataFrame, value: str = "value") -> FlowMatrix:
            [2., 4.]])
     """
     _require_columns(flows, ("exporter", "importer", value), "flows")
+    if len(flows) == 0:
+        raise GEError(
+            "flows has no rows: there are no flows to solve for. Pass the baseline year's "
+            "exporter, importer, value rows, domestic flows included (e.g. "
+            "panel[panel.year == 2019])."
+        )
     exp_codes, exp_labels = _labels(flows["exporter"])
     imp_codes, imp_labels = _labels(flows["importer"])
     vals = pd.to_numeric(flows[value], errors="coerce").to_numpy(dtype=float)
@@ -151,6 +163,8 @@ def pair_matrix(
     countries: tuple[str, ...],
     column: str,
     what: str,
+    *,
+    above: float | None = None,
 ) -> np.ndarray:
     """Place a long pair frame (``exporter, importer, column``) on the country grid.
 
@@ -166,6 +180,8 @@ def pair_matrix(
         Value column.
     what : str
         Name of the argument, for messages.
+    above : float, optional
+        Every value must be greater than this (e.g. -1 for tariffs).
 
     Returns
     -------
@@ -202,6 +218,13 @@ def pair_matrix(
             f"{exp_labels[exp_codes[k]]} -> {imp_labels[imp_codes[k]]}); give every listed pair "
             "a finite value."
         )
+    if above is not None and not (vals > above).all():
+        k = int(np.flatnonzero(~(vals > above))[0])
+        raise SpecificationError(
+            f"{what}: column {column!r} must be > {above:g} (row {k}, "
+            f"{exp_labels[exp_codes[k]]} -> {imp_labels[imp_codes[k]]}: {vals[k]:g}); "
+            "tariffs are fractions (0.05 = 5 %)."
+        )
     rows, cols, dups = _grid_cells((exp_codes, exp_labels), (imp_codes, imp_labels), index, n)
     if len(dups):
         d = int(dups[0])
@@ -211,3 +234,70 @@ def pair_matrix(
         )
     mat[rows, cols] = vals
     return mat
+
+
+def checked_values(
+    frame: pd.DataFrame,
+    column: str,
+    what: str,
+    *,
+    rule: str = "finite",
+    ok: Callable[[np.ndarray], np.ndarray] | None = None,
+    keys: tuple[str, str] = ("exporter", "importer"),
+    sep: str = " -> ",
+    missing_ok: bool = False,
+) -> np.ndarray:
+    """Return a numeric column as floats after checking every value, naming the first bad row.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The input frame.
+    column : str
+        The column to check.
+    what : str
+        Name of the argument, for messages.
+    rule : str, default "finite"
+        What a valid value is, in words (for the message).
+    ok : callable, optional
+        Elementwise test of the finite values (default: all finite values pass).
+    keys : tuple of str, default ("exporter", "importer")
+        Columns naming the row's pair or link in messages.
+    sep : str, default " -> "
+        Separator of the two keys in messages.
+    missing_ok : bool, default False
+        Let missing values (NaN, None) through as NaN; infinities are always refused.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values.
+
+    Raises
+    ------
+    SpecificationError
+        Naming the row (position in `frame`), its pair and the value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "tariff": [-2.0]})
+    >>> checked_values(f, "tariff", "t", rule=">= 0", ok=lambda v: v >= 0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ca_trade.exceptions.SpecificationError: t: column 'tariff' must be >= 0; row 0 (A -> B) has ...
+    """
+    raw = frame[column]
+    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    good = np.isfinite(vals)
+    if ok is not None:
+        good[good] = ok(vals[good])
+    if missing_ok:
+        good |= np.isnan(vals)
+    if not good.all():
+        k = int(np.flatnonzero(~good)[0])
+        a, b = (frame[key].iloc[k] for key in keys)
+        raise SpecificationError(
+            f"{what}: column {column!r} must be {rule}; row {k} ({a}{sep}{b}) has {raw.iloc[k]}."
+        )
+    return vals

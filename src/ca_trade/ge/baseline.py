@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade.exceptions import ConvergenceError, SpecificationError
-from ca_trade.ge._inputs import flow_matrix, pair_matrix
+from ca_trade.ge._inputs import checked_values, flow_matrix, pair_matrix
 
 __all__ = ["fitted_flows", "geppml_baseline", "recover_pair_effects"]
 
@@ -114,9 +114,10 @@ def recover_pair_effects(
     Parameters
     ----------
     pair_effects : pandas.DataFrame
-        ``exporter, importer, pair_effect`` (log scale), for the pairs where it is identified.
+        ``exporter, importer, pair_effect`` (log scale), for the pairs where it is identified
+        (a missing value means not identified; infinite values are refused).
     covariates : pandas.DataFrame
-        ``exporter, importer`` and the `regressors`, for every pair of the grid.
+        ``exporter, importer`` and the `regressors` (finite), for every pair of the grid.
     regressors : sequence of str
         Time-invariant gravity covariates (e.g. ``ln_dist``, ``contig``, ``comlang``).
 
@@ -141,6 +142,11 @@ def recover_pair_effects(
     lack = [c for c in need if c not in covariates.columns]
     if lack:
         raise SpecificationError(f"covariates lack column(s) {lack}.")
+    for reg in regressors:
+        checked_values(covariates, reg, "covariates")
+    checked_values(
+        pair_effects, "pair_effect", "pair_effects", rule="finite or missing", missing_ok=True
+    )
     data = covariates[need].merge(
         pair_effects[["exporter", "importer", "pair_effect"]],
         on=["exporter", "importer"],

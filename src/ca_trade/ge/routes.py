@@ -22,6 +22,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from ca_trade.exceptions import DataValidationError, SpecificationError
+from ca_trade.ge._inputs import checked_values
 
 __all__ = ["RouteGraph", "load_routes", "transit_days"]
 
@@ -147,11 +148,21 @@ class RouteGraph:
         >>> float(g.days().loc["KGZ", "CHN"] - new.days().loc["KGZ", "CHN"])
         3.0
         """
+        for column, rule, ok in (
+            ("days_saved", "finite and >= 0", lambda v: v >= 0),
+            ("cost_reduction", "a share in [0, 1)", lambda v: (v >= 0) & (v < 1)),
+            ("transit_days", "finite and > 0", lambda v: v > 0),
+        ):
+            if column in changes.columns:
+                checked_values(
+                    changes, column, "links", rule=rule, ok=ok, keys=("from", "to"), sep="-",
+                    missing_ok=True,
+                )  # fmt: skip
         links = self.links.copy()
         key_fwd = links["from"].astype(str) + "|" + links["to"].astype(str)
         key_bwd = links["to"].astype(str) + "|" + links["from"].astype(str)
         new_rows = []
-        for values in changes.to_dict("records"):
+        for row, values in enumerate(changes.to_dict("records")):
             a, b = str(values["from"]), str(values["to"])
             hit = ((key_fwd == f"{a}|{b}") | (key_bwd == f"{a}|{b}")).to_numpy()
             if "transit_days" in values and pd.notna(values["transit_days"]):
@@ -173,8 +184,10 @@ class RouteGraph:
             elif "cost_reduction" in values and pd.notna(values["cost_reduction"]):
                 new = old * (1.0 - float(values["cost_reduction"]))
             else:
+                given = {k: values[k] for k in ("days_saved", "cost_reduction") if k in values}
                 raise SpecificationError(
-                    f"link {a}-{b}: give days_saved, cost_reduction or transit_days."
+                    f"links: row {row} ({a}-{b}) needs a days_saved, cost_reduction or "
+                    f"transit_days value; it has {given or 'none of them'}."
                 )
             if not (new > 0).all():
                 raise SpecificationError(

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade.exceptions import SpecificationError
+from ca_trade.ge._inputs import checked_values
 
 __all__ = ["Scenario"]
 
@@ -79,12 +80,22 @@ class Scenario:
         for name, value in self.coefficients.items():
             if not np.isfinite(float(value)):
                 raise SpecificationError(f"Scenario coefficient {name!r} is not finite: {value}.")
+        for col in cols:
+            checked_values(self.changes, col, "Scenario.changes")
         if self.tariffs is not None:
             need = ["exporter", "importer", "baseline", "counterfactual"]
             lack = [c for c in need if c not in self.tariffs.columns]
             if lack:
                 raise SpecificationError(
                     f"Scenario.tariffs lacks column(s) {lack}; expected {need} (fractions)."
+                )
+            for col in ("baseline", "counterfactual"):
+                checked_values(
+                    self.tariffs,
+                    col,
+                    "Scenario.tariffs",
+                    rule="a finite tariff > -1 (a fraction: 0.05 = 5 %)",
+                    ok=lambda v: v > -1,
                 )
 
     @property

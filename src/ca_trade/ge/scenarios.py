@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade.exceptions import SpecificationError
+from ca_trade.ge._inputs import checked_values
 from ca_trade.ge.routes import RouteGraph, load_routes
 from ca_trade.ge.scenario import Scenario
 
@@ -57,7 +58,7 @@ def coefficient_of(source: float | Any, name: str) -> float:
             raise SpecificationError(
                 f"the estimation result has no coefficient {name!r}; it has {list(params.keys())}."
             )
-        return float(params[name])
+        source = params[name]
     try:
         value = float(source)
     except (TypeError, ValueError):
@@ -105,8 +106,9 @@ def tariff_harmonization(
     Parameters
     ----------
     tariffs : pandas.DataFrame
-        One row per pair: ``exporter, importer``, the tariff column (fraction) and, for the
-        weighted average, the weight column. Panel frames of one year qualify.
+        One row per pair: ``exporter, importer``, the tariff column (fraction, finite and
+        >= 0) and, for the weighted average, the weight column (finite and >= 0; a missing
+        weight counts as no imports). Panel frames of one year qualify.
     group : sequence of str
         Members (ISO3).
     coefficient : float or estimation result
@@ -148,15 +150,20 @@ def tariff_harmonization(
     frame = tariffs[need].copy()
     frame["exporter"] = frame["exporter"].astype(str)
     frame["importer"] = frame["importer"].astype(str)
-    frame = frame[frame["exporter"] != frame["importer"]]
-    _one_pair_per_row(frame, "tariffs")
-    base = pd.to_numeric(frame[tariff], errors="coerce").astype(float)
-    if base.isna().any() or (base < 0).any():
-        k = int(np.flatnonzero((base.isna() | (base < 0)).to_numpy())[0])
-        raise SpecificationError(
-            f"tariff column {tariff!r} has a missing or negative value (row {k}); fill it first."
+    rule = "a finite tariff >= 0 (a fraction: 0.05 = 5 %)"
+    base = checked_values(frame, tariff, "tariffs", rule=rule, ok=lambda v: v >= 0)
+    if external == "weighted":
+        frame[weight] = checked_values(
+            frame,
+            weight,
+            "tariffs",
+            rule="a finite import value >= 0 (missing counts as 0)",
+            ok=lambda v: v >= 0,
+            missing_ok=True,
         )
     frame["baseline"] = base
+    frame = frame[frame["exporter"] != frame["importer"]]
+    _one_pair_per_row(frame, "tariffs")
     frame["counterfactual"] = base
     in_exp = frame["exporter"].isin(group)
     in_imp = frame["importer"].isin(group)
@@ -175,7 +182,7 @@ def tariff_harmonization(
         elif external == "max":
             cet = ext.groupby("exporter")["baseline"].max()
         else:
-            w = pd.to_numeric(ext[weight], errors="coerce").fillna(0.0).clip(lower=0.0)
+            w = ext[weight].fillna(0.0)
             num = (w * ext["baseline"]).groupby(ext["exporter"]).sum()
             den = w.groupby(ext["exporter"]).sum()
             cet = (num / den).where(den > 0, ext.groupby("exporter")["baseline"].mean())
@@ -236,7 +243,8 @@ def agreement(
     regressor : str, default "rta"
         Dummy name (``rta``, ``fta``, ``cu``, ``eaeu`` ... in the panel).
     baseline : pandas.DataFrame, optional
-        ``exporter, importer, <regressor>`` current values (one row per pair).
+        ``exporter, importer, <regressor>`` current values in [0, 1] (one row per pair;
+        pairs not listed are outside the agreement).
     leave : bool, default False
         Switch the dummy off instead of on.
     name : str, optional
@@ -264,6 +272,9 @@ def agreement(
         if lack:
             raise SpecificationError(f"baseline lacks column(s) {lack}.")
         cur = baseline[[*_KEYS, regressor]].copy()
+        cur[regressor] = checked_values(
+            cur, regressor, "baseline", rule="in [0, 1]", ok=lambda v: (v >= 0) & (v <= 1)
+        )
         cur["exporter"] = cur["exporter"].astype(str)
         cur["importer"] = cur["importer"].astype(str)
         _one_pair_per_row(cur, "baseline")

@@ -23,7 +23,7 @@ spending equal to world income). The numeraire keeps world output constant by de
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -39,6 +39,9 @@ __all__ = ["RESIDUAL_TOL", "Problem", "prepare", "solve", "solve_both"]
 
 #: Largest relative market-clearing / budget residual accepted at a solution.
 RESIDUAL_TOL = 1e-10
+
+# exp() of a larger log partial effect overflows double precision
+_MAX_LOG_EFFECT = float(np.log(np.finfo(float).max))
 
 Closure = Literal["additive", "multiplicative"]
 
@@ -79,6 +82,13 @@ class Problem:
     def n(self) -> int:
         """Number of countries."""
         return len(self.countries)
+
+
+def _validate_iteration(tol: float, maxiter: int) -> None:
+    if not (np.isfinite(tol) and 0 < tol < 1):
+        raise SpecificationError(f"tol must be a finite number in (0, 1), got {tol!r}.")
+    if isinstance(maxiter, bool) or not isinstance(maxiter, int | np.integer) or maxiter < 1:
+        raise SpecificationError(f"maxiter must be an integer >= 1, got {maxiter!r}.")
 
 
 def _validate_scalars(theta: float, psi: float, closure: str, method: str) -> None:
@@ -132,10 +142,8 @@ def prepare(
     """
     _validate_scalars(float(theta), float(psi), closure, "anderson")
     fm = flow_matrix(flows, value=value)
-    t0 = pair_matrix(tariffs, fm.countries, "baseline", "tariffs")
-    t1 = pair_matrix(tariffs, fm.countries, "counterfactual", "tariffs")
-    if (t0 <= -1).any() or (t1 <= -1).any():
-        raise SpecificationError("tariffs must be > -1 (fractions, 0.05 = 5 %).")
+    t0 = pair_matrix(tariffs, fm.countries, "baseline", "tariffs", above=-1.0)
+    t1 = pair_matrix(tariffs, fm.countries, "counterfactual", "tariffs", above=-1.0)
     if numeraire == "world_output":
         num: int | None = None
     elif numeraire in fm.countries:
@@ -169,6 +177,8 @@ class _Solution:
     residuals: dict[str, float]
     method: str
     negative_income: list[str]
+    nonfinite: list[str]
+    shock: str
 
     def failure(self) -> str:
         """Explain why the solution was rejected (empty when it was accepted)."""
@@ -180,6 +190,15 @@ class _Solution:
                 "is not positive: with additive imbalances this shock has no economically "
                 "meaningful equilibrium. Use closure='multiplicative' (deficits as a share of "
                 "income) or a smaller shock."
+            )
+        if self.nonfinite:
+            shown = ", ".join(self.nonfinite[:4]) + (", ..." if len(self.nonfinite) > 4 else "")
+            return (
+                f"at the solution {len(self.nonfinite)} outcome(s) are not finite or underflow "
+                f"to 0 ({shown}): they overflow double precision with theta={self.shock}. No "
+                "result is reported. Check theta (trade elasticities are about 2-10; theta = "
+                "sigma - 1 under CES) and the units of the partial effects (changes in log "
+                "trade: 0.1 = +10.5 %); a shock this large has no representable equilibrium."
             )
         return (
             f"the GE fixed point failed its check after {self.n_iter} iterations (residuals "
@@ -218,6 +237,8 @@ def solve_problem(
         Ratios per country, new flows, diagnostics.
     """
     n, theta, psi = problem.n, problem.theta, problem.psi
+    _validate_iteration(tol, maxiter)
+    _check_effects(problem, log_b)
     x_base = problem.flows
     t0, t1 = problem.tariff0, problem.tariff1
     gross = (1.0 + t0) * x_base
@@ -294,7 +315,64 @@ def solve_problem(
             out = fixed_point(g_newton, normalize(start), tol=tol, maxiter=maxiter, fallback=g)
         else:
             out = fixed_point(g, normalize(start), tol=tol, maxiter=maxiter, method="damped")
-        return _finish(problem, out, state, m, net_share, gross, x_base, bmat, e_base, t1)
+        sol = _finish(problem, out, state, m, net_share, gross, x_base, bmat, e_base, t1)
+    if sol.nonfinite:
+        return replace(sol, shock=f"{problem.theta:g} and {_largest_effect(problem, log_b)}")
+    return sol
+
+
+def _check_effects(problem: Problem, log_b: np.ndarray) -> None:
+    """Refuse partial effects whose exponential overflows, naming the pair and value."""
+    if log_b.shape != (problem.n, problem.n) or not np.isfinite(log_b).all():
+        raise GEError(
+            f"partial effects must be a finite {problem.n}x{problem.n} matrix of log changes."
+        )
+    over = np.argwhere(log_b > _MAX_LOG_EFFECT)
+    if len(over):
+        i, j = (int(k) for k in over[0])
+        c = problem.countries
+        raise GEError(
+            f"partial effect {c[i]} -> {c[j]} = {log_b[i, j]:.6g} overflows: exp() of it "
+            f"exceeds the largest double (exp({_MAX_LOG_EFFECT:.2f})), "
+            f"{len(over)} pair(s) in all. Partial effects are changes in log trade (0.1 = "
+            "+10.5 %): check their units (a tariff in percent instead of a fraction, or a "
+            "coefficient times a change in levels)."
+        )
+
+
+def _largest_effect(problem: Problem, log_b: np.ndarray) -> str:
+    if not log_b.any():
+        return "no partial effects"
+    i, j = (int(k) for k in np.unravel_index(np.argmax(np.abs(log_b)), log_b.shape))
+    c = problem.countries
+    return (
+        f"the largest partial effect {c[i]} -> {c[j]} = {log_b[i, j]:.6g} (trade x "
+        f"{np.exp(log_b[i, j]):.3g} at constant resistances)"
+    )
+
+
+def _nonfinite(
+    countries: tuple[str, ...], ratios: dict[str, np.ndarray], new: np.ndarray, x_base: np.ndarray
+) -> list[str]:
+    """Name the outcomes that are not finite or underflow to zero.
+
+    Exports and imports of a country without baseline trade are undefined (NaN) and allowed;
+    negative values are diagnosed as non-positive income.
+    """
+    off = ~np.eye(len(countries), dtype=bool)
+    traded = {
+        "exports": (x_base * off).sum(axis=1) > 0,
+        "imports": (x_base * off).sum(axis=0) > 0,
+    }
+    bad: list[str] = []
+    for name, values in ratios.items():
+        ok = np.isfinite(values) & (values != 0)
+        if name in traded:
+            ok |= ~traded[name]
+        bad += [f"{name} of {c} = {v:.3g}" for c, v, good in zip(countries, values, ok) if not good]
+    rows, cols = np.nonzero(~np.isfinite(new))
+    bad += [f"flow {countries[i]} -> {countries[j]} = {new[i, j]:.3g}" for i, j in zip(rows, cols)]
+    return bad
 
 
 def _finish(
@@ -329,10 +407,6 @@ def _finish(
     # with additive imbalances the equations also have solutions where a surplus country's
     # income (output + fixed, negative deficit) is negative: no economic meaning, rejected
     negative = [c for c, e in zip(problem.countries, e_new) if not e > 0]
-    if not np.all(np.isfinite(x)) or negative:
-        converged = False
-    else:
-        converged = out.converged and max(mc, budget, balance) < RESIDUAL_TOL
 
     p_imr = np.exp(log_pj)
     e_hat = e_new / e_base
@@ -357,7 +431,14 @@ def _finish(
         "imports": imports,
         "domestic": np.diag(new) / np.diag(x_base),
     }
-    return _Solution(ratios, new, x, converged, out.n_iter, residuals, out.method, negative)
+    nonfinite = _nonfinite(problem.countries, ratios, new, x_base)
+    if not np.all(np.isfinite(x)) or negative or nonfinite:
+        converged = False
+    else:
+        converged = out.converged and max(mc, budget, balance) < RESIDUAL_TOL
+    return _Solution(
+        ratios, new, x, converged, out.n_iter, residuals, out.method, negative, nonfinite, ""
+    )
 
 
 def _to_result(
@@ -466,8 +547,11 @@ def solve(
     MissingDomesticFlowsError
         If some country has no domestic flow.
     GEError
-        If the solution does not meet the residual check (1e-10 relative), or (additive
-        imbalances) leaves some country with non-positive income.
+        If there are no flows; if a partial effect overflows ``exp()``; if the solution does
+        not meet the residual check (1e-10 relative), has an outcome that is not finite and
+        positive (theta far below its usual range, or a huge shock), or (additive imbalances)
+        leaves some country with non-positive income. A result is only ever returned
+        converged, with finite outcomes.
 
     Examples
     --------
@@ -483,6 +567,7 @@ def solve(
     True
     """
     _validate_scalars(float(theta), float(psi), closure, method)
+    _validate_iteration(tol, maxiter)  # before any work (solve_problem checks again)
     description = ""
     if isinstance(partial_effects, Scenario):
         description = partial_effects.description

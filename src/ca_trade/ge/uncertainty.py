@@ -7,8 +7,10 @@ intervals are reported for every per-country change and every pair's flow change
 
 Reproducibility: draw *k* uses its own generator spawned from ``numpy.random.SeedSequence(seed)``,
 so results do not depend on `n_jobs` or on how draws are split among processes. Draws whose
-solution fails (no convergence, residual check, estimation error) are counted and reported in
-``failures``, never silently dropped.
+solution fails (no convergence, residual check, an outcome that is not finite, estimation
+error) are counted and reported in ``failures``, left out of the intervals and announced by
+one :class:`~ca_trade.exceptions.ConvergenceWarning` with their count; they are never averaged
+in. When every draw fails there are no intervals: :class:`~ca_trade.exceptions.GEError`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from ca_trade.exceptions import CaTradeError, GEError, SpecificationError
+from ca_trade.exceptions import CaTradeError, ConvergenceWarning, GEError, SpecificationError
 from ca_trade.ge._inputs import pair_matrix
 from ca_trade.ge.results import RATIO_COLUMNS, GEResult
 from ca_trade.ge.scenario import Scenario
@@ -216,12 +218,44 @@ def _solve_draws(job: _Job) -> list[tuple[int, np.ndarray | None, np.ndarray | N
             if not sol.converged:
                 raise CaTradeError(sol.failure())
             ratios = np.column_stack([sol.ratios[c] for c in RATIO_COLUMNS])
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(all="ignore"):
                 flow = 100.0 * (sol.new_flows / problem.flows - 1.0)
-            out.append((k, 100.0 * (ratios - 1.0), flow.ravel(), ""))
+                pct = 100.0 * (ratios - 1.0)
+            out.append((k, pct, flow.ravel(), _nonfinite_draw(pct, flow, problem.flows)))
         except (CaTradeError, FloatingPointError, np.linalg.LinAlgError, ValueError) as exc:
             out.append((k, None, None, f"{type(exc).__name__}: {exc}"))
     return out
+
+
+def _nonfinite_draw(pct: np.ndarray, flow: np.ndarray, base: np.ndarray) -> str:
+    """Why a solved draw's outcomes cannot enter the intervals ("" when they can).
+
+    Percent changes must be finite, except exports and imports of a country without
+    baseline trade (undefined) and flows of pairs without baseline trade.
+    """
+    undefined = np.zeros_like(pct, dtype=bool)
+    for col in ("exports", "imports"):
+        k = RATIO_COLUMNS.index(col)
+        undefined[:, k] = np.isnan(pct[:, k])
+    bad = ~np.isfinite(pct) & ~undefined
+    bad_flow = ~np.isfinite(flow) & (base > 0)
+    if not (bad.any() or bad_flow.any()):
+        return ""
+    return (
+        f"{int(bad.sum() + bad_flow.sum())} percent change(s) are not finite "
+        "(outcomes too large for double precision)"
+    )
+
+
+def _nanstd(stack: np.ndarray) -> np.ndarray:
+    """Return the standard deviation over draws (axis 0, ddof 1) without overflow.
+
+    Columns with outcomes so large that their squares overflow (beyond 1e150) are scaled
+    first; the others are computed as they are.
+    """
+    scale = np.nanmax(np.abs(stack), axis=0)
+    scale = np.where(np.isfinite(scale) & (scale > 1e150), scale, 1.0)
+    return np.asarray(np.nanstd(stack / scale, axis=0, ddof=1) * scale)
 
 
 def _run(
@@ -256,6 +290,20 @@ def _summarise(
 ) -> UncertaintyResult:
     failures = {k: msg for k, _, _, msg in outcomes if msg}
     failures.update(extra_failures or {})
+    if failures:
+        first = min(failures)
+        if len(failures) == len(coef_rows):
+            raise GEError(
+                f"all {len(coef_rows)} draws failed, so there are no intervals (first: draw "
+                f"{first}: {failures[first]}). Check the covariance, theta and the partial "
+                "effects the first failure names."
+            )
+        warnings.warn(
+            f"{len(failures)} of {len(coef_rows)} draws failed and are left out of the "
+            f"intervals (first: draw {first}: {failures[first]}); see .failures",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     good: list[tuple[int, np.ndarray, np.ndarray]] = [
         (k, r, f)
         for k, r, f, msg in outcomes
@@ -272,7 +320,7 @@ def _summarise(
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: pairs with zero flows
             lo = np.nanpercentile(stack, lo_q, axis=0)
             hi = np.nanpercentile(stack, hi_q, axis=0)
-            sd = np.nanstd(stack, axis=0, ddof=1) if len(good) > 1 else np.full_like(lo, np.nan)
+            sd = _nanstd(stack) if len(good) > 1 else np.full_like(lo, np.nan)
             flo = np.nanpercentile(flows, lo_q, axis=0)
             fhi = np.nanpercentile(flows, hi_q, axis=0)
     else:

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ca_trade._io import atomic_write_all
 from ca_trade.exceptions import SpecificationError
-from ca_trade.report.provenance import atomic_write, sidecar_path, to_json
+from ca_trade.report.provenance import sidecar_path, to_json
 from ca_trade.report.tables import (
     OUTCOME_LABELS,
     _as_models,
@@ -408,6 +409,7 @@ def save_figure(
     if base.suffix in (".png", ".pdf"):
         base = base.with_suffix("")
     summary = to_json(record).strip()
+    files: dict[Path, bytes | str] = {}
     written: list[Path] = []
     with _style():
         for fmt in formats:
@@ -424,7 +426,8 @@ def save_figure(
                 }
             fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
             dest = base.with_name(base.name + "." + fmt)
-            atomic_write(dest, buf.getvalue())
-            atomic_write(sidecar_path(dest), to_json(record))
+            files[dest] = buf.getvalue()
+            files[sidecar_path(dest)] = to_json(record)
             written.append(dest)
+    atomic_write_all(files)  # all destinations checked before the first is written
     return written

@@ -39,7 +39,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ca_trade._io import atomic_write
+from ca_trade._io import atomic_write, atomic_write_all
 from ca_trade.exceptions import SpecificationError
 
 __all__ = [
@@ -552,6 +552,9 @@ def write_with_sidecar(
 ) -> tuple[Path, Path]:
     r"""Write an artefact and its JSON provenance sidecar, both atomically.
 
+    Inside an output root (:func:`ca_trade._io.output_root`) both destinations are checked
+    before either is written.
+
     Parameters
     ----------
     path : path-like
@@ -574,6 +577,5 @@ def write_with_sidecar(
     >>> s.name
     't.md.json'
     """
-    dest = atomic_write(path, data)
-    side = atomic_write(sidecar_path(dest), to_json(record))
+    dest, side = atomic_write_all({Path(path): data, sidecar_path(path): to_json(record)})
     return dest, side
