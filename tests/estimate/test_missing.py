@@ -25,6 +25,7 @@ from ca_trade.exceptions import (
     DataValidationError,
     DataValidationWarning,
     MissingValuesWarning,
+    SpecificationError,
 )
 
 MISS = [3, 17, 40]  # rows made missing
@@ -218,6 +219,14 @@ def test_no_warning_without_missing_values_and_a_filterable_class() -> None:
     res, caught = _fit(_panel(), "y ~ x + flag + region | g")
     assert caught == [] and res.dropped.total == 0
     assert issubclass(MissingValuesWarning, DataValidationWarning)
+
+
+def test_duplicate_column_names_are_refused() -> None:
+    df = _panel()[["y", "x", "g"]]
+    df = pd.concat([df, df[["x"]]], axis=1)
+    for safe in (False, True):
+        with pytest.raises(SpecificationError, match="more than one column named 'x'"):
+            ct.ppml("y ~ x | g", df, safe_formula=safe)
 
 
 def test_everything_missing_is_an_error() -> None:

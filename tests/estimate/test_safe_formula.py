@@ -259,8 +259,12 @@ def test_hostile_formulas_are_refused_and_nothing_runs(sentinel: Path) -> None:
             check_formula(formula, where="c.toml specifications[0].formula")
 
 
-def test_the_old_bypass_ran_code_in_formulaic_mode(sentinel: Path) -> None:
-    """Why safe mode exists: formulaic evaluates the bypass (ct.ppml's default mode)."""
+def test_formulaic_mode_runs_python_as_documented(sentinel: Path) -> None:
+    """Why safe mode exists: the default (formulaic) mode evaluates Python, bypass included.
+
+    This is the documented behaviour of ``ct.ppml`` for formulas written in your own code; the
+    payload only creates the sentinel file under the test's temporary directory.
+    """
     formula = hostile(sentinel)[0]
     with pytest.raises(SpecificationError):
         ct.ppml(formula, _data())

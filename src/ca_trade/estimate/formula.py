@@ -417,6 +417,11 @@ def build_design(parsed: ParsedFormula, data: Any) -> Design:
                 )
     used = _formula_columns(parsed, df)
     fe_cols = [c for cols in parsed.fixef for c in cols]
+    dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]} & {*used, *fe_cols})
+    if dup:
+        raise SpecificationError(
+            f"the data has more than one column named {dup[0]!r}; rename them apart"
+        )
     scan = scan_columns(df, [*used, *fe_cols])
     bad = scan.dropped
     keep = np.flatnonzero(~bad)

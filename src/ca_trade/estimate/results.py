@@ -165,6 +165,8 @@ class GravityResults(NormalInference):
     deviance, null_deviance : float
         Poisson deviance (PPML) or weighted residual / total sum of squares (OLS).
     converged : bool
+        False at the iteration cap, or when separated observations (separation checks off or
+        partial) make some estimates diverge; see ``SeparationWarning``.
     n_iter : int
     dropped : Dropped
     collinear : list of str
