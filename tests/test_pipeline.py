@@ -105,7 +105,7 @@ def test_outside_paths_allowed_only_when_asked(tmp_path: Path) -> None:
         "y ~ __import__('os').system('touch PWNED')",
         "y ~ x + os.system(1)",
         "y ~ eval(x)",
-        "y ~ I(x)",
+        "y ~ log((exec)((chr)(120)))",
         "y ~ x[0]",
         "y ~ x; import os",
         "y ~ x + {1}",
@@ -128,7 +128,7 @@ def test_safe_formulas_pass() -> None:
     for f in [
         "value_usd ~ ln_dist + contig | exporter^year + importer^year",
         "y ~ log(dist) + log1p(tariff) + x:z + x*z - 1 | pair",
-        "y ~ sqrt(a) + exp(b) + 2.5",
+        "y ~ sqrt(a) + exp(b) + I(2.5 * c) + I(x)",
     ]:
         assert check_formula(f, where="t") == f
 

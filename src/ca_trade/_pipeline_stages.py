@@ -142,7 +142,8 @@ def _estimation_data(panel: Any, spec: Specification) -> Any:
 
 def _estimate(spec: Specification, panel: Any) -> Any:
     fn = require("estimate", spec.model, "estimate")
-    kwargs: dict[str, Any] = {"vcov": spec.vcov, "ssc": spec.ssc}
+    # formulas from a configuration are data: materialised by the safe evaluator
+    kwargs: dict[str, Any] = {"vcov": spec.vcov, "ssc": spec.ssc, "safe_formula": True}
     if spec.tol is not None:
         kwargs["tol"] = spec.tol
     return fn(spec.formula, _estimation_data(panel, spec), **kwargs)

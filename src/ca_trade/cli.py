@@ -293,7 +293,7 @@ def _cmd(args: argparse.Namespace) -> int:
         data = _read_parquet(args.panel)
         fn = require("estimate", args.model, "estimate")
         with progress.stage(f"estimate ({args.model})"):
-            res = fn(args.formula, data, vcov=args.vcov, ssc=args.ssc)
+            res = fn(args.formula, data, vcov=args.vcov, ssc=args.ssc, safe_formula=True)
         print(res.summary() if callable(getattr(res, "summary", None)) else res)
         if args.json is not None:
             from ca_trade.report.stored import save_results

@@ -27,6 +27,7 @@ __all__ = [
     "DataValidationWarning",
     "GEError",
     "MissingDomesticFlowsError",
+    "MissingValuesWarning",
     "NotBuiltYetError",
     "ProvenanceWarning",
     "SeparationWarning",
@@ -58,6 +59,10 @@ class ConvergenceWarning(CaTradeWarning):
 
 class DataValidationWarning(CaTradeWarning):
     """Input rows were quarantined or filtered; nothing was lost, but check the report."""
+
+
+class MissingValuesWarning(DataValidationWarning):
+    """Rows with missing or non-finite values were dropped before estimation (``res.dropped``)."""
 
 
 class ProvenanceWarning(CaTradeWarning):

@@ -1,12 +1,13 @@
 """Config-driven runs of the whole chain (``ca-trade run CONFIG.toml [--check]``).
 
 A run is described by a TOML file (read with :mod:`tomllib`) that is *data, never code*:
-every key is checked against a fixed schema (unknown keys are errors), formulas are checked
-against a small grammar (names, numbers, ``~ + - * : ^ | ( ) ,`` and the functions ``log``,
-``log1p``, ``exp``, ``sqrt``) before the estimator parses them, nothing is evaluated, every
-number must be finite and in range, and every path must resolve inside the project root unless
-``allow_outside_project = true``. Paths are resolved once, relative to the project (never the
-working directory), and judged by where they lead after ``..`` and symbolic links; the raw
+every key is checked against a fixed schema (unknown keys are errors), formulas are parsed by
+the safe formula grammar (:mod:`ca_trade.estimate.safe_formula`: column names, numbers,
+arithmetic, ``log``, ``exp``, ``sqrt``, ``log1p``, ``I(...)``, ``C(column)``, ``:``, ``*``,
+``|``, ``^``) and estimated in safe mode, so nothing in them is ever evaluated,
+every number must be finite and in range, and every path must resolve inside the project
+root unless ``allow_outside_project = true``. Paths are resolved once, relative to the
+project (never the working directory), and judged by where they lead after ``..`` and symbolic links; the raw
 files may not overlap what the run writes. Every file a run writes stays inside ``root`` after
 resolving symbolic links, or the run stops with
 :class:`~ca_trade.exceptions.UnsafePathError` naming the link.

@@ -9,7 +9,7 @@ import statsmodels.api as sm
 from linearmodels.iv.absorbing import AbsorbingLS
 
 import ca_trade as ct
-from ca_trade.exceptions import SingletonWarning
+from ca_trade.exceptions import DataValidationError, SingletonWarning, SpecificationError
 
 
 def _data(seed: int = 0, n: int = 600) -> pd.DataFrame:
@@ -94,3 +94,42 @@ def test_fitted_values_and_fixef_reproduce_outcome_fit() -> None:
     )
     np.testing.assert_allclose(eta, res.predict().to_numpy(), atol=1e-8)
     np.testing.assert_allclose(res.predict(df).to_numpy(), res.predict().to_numpy(), atol=1e-8)
+
+
+# -- no success without finite numbers (issue 10) --------------------------------------------
+
+
+def _scaled_panel() -> pd.DataFrame:
+    rng = np.random.default_rng(21)
+    n = 300
+    df = pd.DataFrame({"x": rng.normal(size=n), "g": rng.integers(0, 6, n)})
+    df["y"] = 1.0 + 0.5 * df["x"] + rng.normal(size=n)
+    return df
+
+
+def test_outcome_overflowing_float64_is_refused() -> None:
+    # before: y * 1e300 gave +-inf standard errors with converged=True
+    df = _scaled_panel()
+    with pytest.raises(DataValidationError, match="overflow float64"):
+        ct.ols("y ~ x | g", df.assign(y=df["y"] * 1e300))
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e-150, 3.0])
+def test_outcome_and_regressors_in_any_units(scale: float) -> None:
+    df = _scaled_panel()
+    a = ct.ols("y ~ x | g", df)
+    b = ct.ols("y ~ x | g", df.assign(y=df["y"] * scale))
+    np.testing.assert_allclose(b.params, a.params * scale, rtol=1e-12)
+    np.testing.assert_allclose(b.bse, a.bse * scale, rtol=1e-12)
+    c = ct.ols("y ~ x | g", df.assign(x=df["x"] * scale))
+    np.testing.assert_allclose(c.params * scale, a.params, rtol=1e-12)
+    np.testing.assert_allclose(c.bse * scale, a.bse, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("fixef_tol", float("nan")), ("fixef_tol", 0), ("fixef_maxiter", 2.5)],
+)
+def test_invalid_options_are_refused(option: str, value: object) -> None:
+    with pytest.raises(SpecificationError, match=option):
+        ct.ols("y ~ x | g", _scaled_panel(), **{option: value})  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from ca_trade.exceptions import (
     ConvergenceError,
     ConvergenceWarning,
     DataValidationError,
+    MissingValuesWarning,
     SeparationWarning,
     SpecificationError,
 )
@@ -124,7 +125,7 @@ def test_separated_and_missing_rows_are_recorded() -> None:
     df = _panel(6).iloc[:300].copy()
     df.loc[df["exp"] == 7, "y"] = 0.0  # an exporter level that never trades
     df.loc[df.index[:3], "x1"] = np.nan
-    with pytest.warns(SeparationWarning):
+    with pytest.warns(SeparationWarning), pytest.warns(MissingValuesWarning, match="x1: 3"):
         res = ct.ppml(FORMULA, df, separation=("fe",))
     expected = sorted(set(df.index[df["exp"] == 7]) - set(df.index[:3]))
     assert sorted(res.dropped["separation_fe"].tolist()) == expected
@@ -218,3 +219,137 @@ def test_irls_with_a_predemeaned_first_block_matches_a_cold_start() -> None:
     np.testing.assert_allclose(warm.X_tilde, cold.X_tilde, atol=1e-9)
     with pytest.raises(ValueError, match="init_block"):
         poisson_irls(y, X, fe, init_block=block[:, :2])
+
+
+# -- no success without finite numbers (issue 10) --------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e-150, 1e-300])
+def test_outcome_in_any_units_gives_the_same_estimates(scale: float) -> None:
+    # before: y * 1e160 reported converged=True with infinite standard errors
+    df = _panel(11)
+    a = ct.ppml(FORMULA, df)
+    b = ct.ppml(FORMULA, df.assign(y=df["y"] * scale))
+    assert b.converged and b.n_iter == a.n_iter
+    np.testing.assert_allclose(b.params, a.params, rtol=1e-8)
+    np.testing.assert_allclose(b.bse, a.bse, rtol=1e-8)
+    np.testing.assert_allclose(b.deviance, a.deviance * scale, rtol=1e-8)
+    np.testing.assert_allclose(b.predict(), a.predict() * scale, rtol=1e-8)
+    shift = b.fixef()["exp"] - a.fixef()["exp"]  # the first fixed effect absorbs log(scale)
+    np.testing.assert_allclose(shift, np.log(scale), rtol=1e-8)
+    # the model-based (iid) variance is the inverse Poisson information: it scales with 1/y
+    np.testing.assert_allclose(
+        b.with_vcov("iid").bse, a.with_vcov("iid").bse / np.sqrt(scale), rtol=1e-8
+    )
+
+
+def test_outcome_scale_moves_only_the_intercept_without_fixed_effects() -> None:
+    df = _panel(12)
+    a = ct.ppml("y ~ x1 + log(x2)", df)
+    b = ct.ppml("y ~ x1 + log(x2)", df.assign(y=df["y"] * 1e200))
+    np.testing.assert_allclose(b.params["Intercept"], a.params["Intercept"] + np.log(1e200))
+    np.testing.assert_allclose(b.params[["x1", "log(x2)"]], a.params[["x1", "log(x2)"]], rtol=1e-8)
+    np.testing.assert_allclose(b.bse, a.bse, rtol=1e-8)
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e-150])
+def test_regressors_in_any_units_give_rescaled_estimates(scale: float) -> None:
+    df = _panel(13)
+    a = ct.ppml(FORMULA, df)
+    b = ct.ppml(FORMULA, df.assign(x1=df["x1"] * scale))
+    np.testing.assert_allclose(b.params["x1"] * scale, a.params["x1"], rtol=1e-8)
+    np.testing.assert_allclose(b.bse["x1"] * scale, a.bse["x1"], rtol=1e-8)
+    np.testing.assert_allclose(b.params["log(x2)"], a.params["log(x2)"], rtol=1e-8)
+
+
+def test_numbers_that_float64_cannot_hold_raise_instead_of_returning() -> None:
+    df = _panel(14)
+    with pytest.raises(ConvergenceError, match="deviance"):
+        ct.ppml(FORMULA, df.assign(y=df["y"] * 1e306))  # the deviance overflows
+    with pytest.raises(ConvergenceError, match=r"variances of \['x1'\]"):
+        ct.ppml(FORMULA, df.assign(x1=df["x1"] * 1e200))  # its variance underflows
+    with pytest.raises(ConvergenceError, match="overflow"):
+        ct.ppml(FORMULA, df, offset=np.where(df.index == 0, 800.0, 0.0))
+
+
+def _separated(seed: int = 1, n: int = 300) -> pd.DataFrame:
+    """Regressor separation: y = 0 wherever d = 1, within fixed-effect levels that trade.
+
+    The fixed-effect check cannot see it (every level has positive outcomes); only the
+    iterated rectifier does, and without it the coefficient of d runs to -infinity.
+    """
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"g": rng.integers(0, 10, n), "z": rng.normal(size=n)})
+    df["d"] = (rng.random(n) < 0.2).astype(float)
+    df["y"] = rng.poisson(np.exp(1 + 0.3 * df["z"])).astype(float)
+    df.loc[df["d"] == 1, "y"] = 0.0
+    return df
+
+
+@pytest.mark.parametrize("separation", [("fe",), None])
+def test_diverging_separated_estimates_are_not_reported_as_converged(
+    separation: tuple[str, ...] | None,
+) -> None:
+    # before: d = -20.7 (SE 0.16) with converged=True and no warning
+    df = _separated()
+    with pytest.warns(SeparationWarning, match=r"\['d'\] diverge") as caught:
+        res = ct.ppml("y ~ d + z | g", df, separation=separation)
+    assert f"{int((df['d'] == 1).sum())} observations" in str(caught[0].message)
+    assert not res.converged
+    assert res.params["d"] < -10
+    # with the full checks the separated rows are dropped and d is not identified
+    with pytest.warns(SeparationWarning), pytest.warns(CollinearityWarning, match="'d'"):
+        full = ct.ppml("y ~ d + z | g", df)
+    assert full.converged and "d" in full.collinear
+    np.testing.assert_allclose(res.params["z"], full.params["z"], rtol=1e-6)
+
+
+def test_fixed_effect_separation_without_checks_warns_and_keeps_the_estimates() -> None:
+    df = _separated()
+    df.loc[df["g"] == 3, "y"] = 0.0  # a level that never trades
+    df = df[df["d"] == 0].reset_index(drop=True)
+    with pytest.warns(SeparationWarning, match="fixed effects of their levels diverge"):
+        res = ct.ppml("y ~ z | g", df, separation=None)
+    assert res.converged  # the coefficients are unaffected
+    ref = ct.ppml("y ~ z | g", df[df["g"] != 3])
+    np.testing.assert_allclose(res.params, ref.params, rtol=1e-6)
+
+
+def test_no_divergence_warning_on_gravity_data_with_zeros() -> None:
+    df = _panel(15, n=3000)
+    df["pair"] = df["exp"].astype(str) + "_" + df["imp"].astype(str)
+    df.loc[df.index % 5 == 0, "y"] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeparationWarning)
+        for separation in [("fe", "ir"), ("fe",), None]:
+            assert ct.ppml(
+                "y ~ x1 + log(x2) | exp^yr + imp^yr", df, separation=separation
+            ).converged
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("tol", float("nan")),
+        ("tol", float("inf")),
+        ("tol", 0.0),
+        ("tol", -1e-8),
+        ("tol", 1.5),
+        ("tol", "1e-8"),
+        ("tol", True),
+        ("fixef_tol", float("nan")),
+        ("fixef_tol", None),
+        ("maxiter", 10.5),
+        ("maxiter", 0),
+        ("maxiter", True),
+        ("maxiter", "100"),
+        ("fixef_maxiter", float("nan")),
+        ("fixef_maxiter", -5),
+        ("drop_singletons", "no"),
+        ("safe_formula", 1),
+    ],
+)
+def test_invalid_options_are_refused(option: str, value: object) -> None:
+    # before: tol=nan passed the `tol <= 0` check
+    with pytest.raises(SpecificationError, match=option):
+        ct.ppml(FORMULA, _panel(8), **{option: value})  # type: ignore[arg-type]

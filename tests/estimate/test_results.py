@@ -95,6 +95,13 @@ def test_provenance_hash_depends_on_data() -> None:
 
 
 def test_dropped_mapping(res: GravityResults) -> None:
-    assert list(res.dropped) == ["missing", "singleton", "separation_fe", "separation_ir"]
+    assert list(res.dropped) == [
+        "missing",
+        "non_finite",
+        "zero_weight",
+        "singleton",
+        "separation_fe",
+        "separation_ir",
+    ]
     assert res.dropped.total == 0
     assert "Dropped" in repr(res.dropped)

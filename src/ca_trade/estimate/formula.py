@@ -1,10 +1,24 @@
 """fixest-style model formulas: ``y ~ x1 + log(x2) | fe1 + fe2^fe3``.
 
-The part left of ``~`` is the outcome (a column or a formulaic expression), the part between
-``~`` and ``|`` the regressors (materialised by formulaic, so ``log(x)``, ``C(g)``, ``x1:x2``
-work), and the part after ``|`` the fixed effects: column names joined by ``+``, with ``^``
-interacting columns (``exporter^year`` is one fixed effect per exporter-year). A formula
-without fixed effects gets an intercept; with fixed effects it has none (they absorb it).
+The part left of ``~`` is the outcome (a column or an expression), the part between ``~`` and
+``|`` the regressors (``log(x)``, ``C(g)``, ``x1:x2`` work), and the part after ``|`` the fixed
+effects: column names joined by ``+``, with ``^`` interacting columns (``exporter^year`` is one
+fixed effect per exporter-year). A formula without fixed effects gets an intercept; with fixed
+effects it has none (they absorb it).
+
+Two modes materialise the outcome and the regressors:
+
+- ``safe=False`` (the default of :func:`ca_trade.ppml` and :func:`ca_trade.ols`): formulaic
+  evaluates each term as Python code, as in statsmodels and pyfixest, so a formula written in
+  your own code may call Python (``np.log(x)``, ``I(x**2)``, formulaic's transforms);
+- ``safe=True`` (formulas from configuration files and the command line): the formula is parsed
+  by :mod:`ca_trade.estimate.safe_formula` and materialised by
+  :mod:`ca_trade.estimate.safe_design` with numpy; nothing is evaluated, and anything outside
+  the grammar is a :class:`~ca_trade.exceptions.SpecificationError`. For every formula the safe
+  grammar accepts, both modes give the same columns, names and values.
+
+Before either materialises anything, every column the model reads is scanned for missing and
+non-finite values (:mod:`ca_trade.estimate.missing`), and those rows are set aside.
 
 Examples
 --------
@@ -22,21 +36,30 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import formulaic
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ca_trade.exceptions import SpecificationError
+from ca_trade.estimate.missing import RowScan, normalise, scan_columns
+from ca_trade.estimate.safe_design import SafeSpec, outcome, regressors
+from ca_trade.estimate.safe_formula import SafeFormula, columns_of, parse_safe
+from ca_trade.exceptions import DataValidationError, SpecificationError
 
 __all__ = [
     "Design",
     "ParsedFormula",
     "build_design",
     "fe_codes",
+    "materialise_regressors",
     "parse_formula",
     "rhs_matrix",
     "to_pandas",
 ]
+
+#: Names a formula in formulaic mode may use besides formulaic's own transforms (log, exp,
+#: I, C, ...): numpy as ``np`` and the grammar's ``sqrt`` and ``log1p``.
+_CONTEXT: dict[str, Any] = {"np": np, "sqrt": np.sqrt, "log1p": np.log1p}
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -55,6 +78,9 @@ class ParsedFormula:
         Regressors (formulaic syntax); ``"1"`` or ``"0"`` when there are none.
     fixef : tuple of tuple of str
         One tuple of column names per fixed effect (several for ``a^b``).
+    tree : SafeFormula or None
+        The parsed syntax tree in safe mode (the outcome and regressors are then materialised
+        from it); None in formulaic mode.
 
     Examples
     --------
@@ -66,6 +92,7 @@ class ParsedFormula:
     depvar: str
     rhs: str
     fixef: tuple[tuple[str, ...], ...]
+    tree: SafeFormula | None = None
 
     @property
     def fixef_names(self) -> list[str]:
@@ -78,13 +105,16 @@ class ParsedFormula:
         return not self.fixef
 
 
-def parse_formula(formula: str) -> ParsedFormula:
+def parse_formula(formula: str, *, safe: bool = False) -> ParsedFormula:
     """Split a fixest-style formula into outcome, regressors and fixed effects.
 
     Parameters
     ----------
     formula : str
         ``"y ~ x1 + x2 | fe1 + fe2^fe3"``; the ``| ...`` part is optional.
+    safe : bool, default False
+        Parse with the safe grammar (:mod:`ca_trade.estimate.safe_formula`) and keep the
+        syntax tree, so that nothing in the formula is ever evaluated.
 
     Returns
     -------
@@ -94,13 +124,19 @@ def parse_formula(formula: str) -> ParsedFormula:
     ------
     SpecificationError
         If the formula lacks ``~``, has an empty side, more than one ``|``, or a fixed
-        effect that is not a plain column name.
+        effect that is not a plain column name; in safe mode, at the first token outside the
+        grammar.
 
     Examples
     --------
     >>> parse_formula("y ~ 1 | g").rhs
     '0'
+    >>> parse_formula("y ~ log(x) | g", safe=True).tree.terms[0].name
+    'log(x)'
     """
+    if not isinstance(safe, bool):
+        raise SpecificationError(f"safe_formula must be True or False, got {safe!r}")
+    tree = parse_safe(formula) if safe else None
     if not isinstance(formula, str) or formula.count("~") != 1:
         raise SpecificationError(
             f"formula {formula!r} must contain exactly one '~', e.g. 'trade ~ rta | exp_year'"
@@ -134,7 +170,7 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise SpecificationError(f"formula {formula!r} has no regressors; write 'y ~ 1 | fe'")
     if fixef:
         rhs = "0" if rhs in ("1", "0") else rhs
-    return ParsedFormula(formula=formula, depvar=lhs, rhs=rhs, fixef=tuple(fixef))
+    return ParsedFormula(formula=formula, depvar=lhs, rhs=rhs, fixef=tuple(fixef), tree=tree)
 
 
 def to_pandas(data: Any) -> pd.DataFrame:
@@ -175,16 +211,22 @@ class Design:
     Attributes
     ----------
     y : ndarray, shape (n,)
+        NaN in rows that cannot be used.
     X : ndarray, shape (n, k)
+        NaN in rows that cannot be used.
     xnames : list of str
     fe_codes : list of ndarray of int64
         Integer codes per fixed effect (``-1`` where missing).
     fe_levels : list of list of str
         Level labels per fixed effect.
     missing : ndarray of bool
-        Rows with a missing or non-finite outcome, regressor or fixed effect.
+        Rows that cannot be used: a missing or non-finite outcome, regressor or fixed effect
+        (``scan`` gives them by reason).
+    scan : RowScan
+        The same rows by reason (``missing``, ``non_finite``), with counts by column.
     model_spec : object
-        formulaic model spec of the regressors (re-used by ``predict``).
+        What rebuilds the regressors on new rows (``predict``): formulaic's model spec, or a
+        :class:`~ca_trade.estimate.safe_design.SafeSpec` in safe mode.
     """
 
     y: npt.NDArray[np.float64]
@@ -193,6 +235,7 @@ class Design:
     fe_codes: list[npt.NDArray[np.int64]]
     fe_levels: list[list[str]]
     missing: npt.NDArray[np.bool_]
+    scan: RowScan
     model_spec: Any
 
 
@@ -252,6 +295,9 @@ def fe_codes(df: pd.DataFrame, cols: tuple[str, ...]) -> tuple[npt.NDArray[np.in
 def rhs_matrix(rhs: str, df: pd.DataFrame, spec: Any = None) -> tuple[pd.DataFrame, Any]:
     """Materialise the regressors with formulaic (NaN kept in place).
 
+    formulaic evaluates each term as Python code (with numpy as ``np``, ``sqrt`` and
+    ``log1p`` besides its own transforms); formulas from files never come here (safe mode).
+
     Parameters
     ----------
     rhs : str
@@ -272,12 +318,10 @@ def rhs_matrix(rhs: str, df: pd.DataFrame, spec: Any = None) -> tuple[pd.DataFra
     >>> list(m.columns)
     ['x']
     """
-    import formulaic
-
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             if spec is None:
-                mm = formulaic.model_matrix(rhs, df, na_action="ignore")
+                mm = formulaic.model_matrix(rhs, df, na_action="ignore", context=_CONTEXT)
             else:
                 mm = spec.get_model_matrix(df, na_action="ignore")
     except Exception as exc:  # formulaic raises many types for a bad formula or column
@@ -285,8 +329,64 @@ def rhs_matrix(rhs: str, df: pd.DataFrame, spec: Any = None) -> tuple[pd.DataFra
     return pd.DataFrame(mm), mm.model_spec
 
 
+def materialise_regressors(spec: Any, df: pd.DataFrame) -> pd.DataFrame:
+    """Regressors of new rows, built the way the estimation built them (``predict``).
+
+    Parameters
+    ----------
+    spec : formulaic ModelSpec or SafeSpec
+        ``Design.model_spec`` of the estimation.
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per regressor, indexed like ``df``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = build_design(parse_formula("y ~ x", safe=True), pd.DataFrame({"y": [1.0], "x": [2.0]}))
+    >>> materialise_regressors(d.model_spec, pd.DataFrame({"x": [5.0]}))["x"].tolist()
+    [5.0]
+    """
+    if isinstance(spec, SafeSpec):
+        with np.errstate(all="ignore"):
+            X = spec.materialise(df)
+        return pd.DataFrame(X, index=df.index, columns=list(spec.names))
+    xm, _ = rhs_matrix("", df, spec=spec)
+    return xm
+
+
+def _formula_columns(parsed: ParsedFormula, df: pd.DataFrame) -> list[str]:
+    """Columns the outcome and the regressors read (without the fixed effects)."""
+    if parsed.tree is not None:
+        tree = parsed.tree
+        used = columns_of(tree.outcome)
+        for t in tree.terms:
+            for f in t.factors:
+                used |= columns_of(f)
+        missing = sorted(c for c in used if c not in df.columns)
+        if missing:
+            raise SpecificationError(
+                f"column {missing[0]!r} of formula {parsed.formula!r} is not in the data "
+                f"(columns: {[str(c) for c in df.columns][:20]})"
+            )
+        return sorted(used)
+    try:
+        names = formulaic.Formula(f"{parsed.depvar} ~ {parsed.rhs}").required_variables
+    except Exception as exc:  # formulaic's parser raises several types
+        raise SpecificationError(f"cannot parse formula {parsed.formula!r}: {exc}") from exc
+    return sorted(str(c) for c in df.columns if str(c) in {str(v) for v in names})
+
+
 def build_design(parsed: ParsedFormula, data: Any) -> Design:
     """Build outcome, regressors and fixed-effect labels from a DataFrame.
+
+    Rows with a missing or infinite value in any column the formula reads are set aside
+    first (the outcome and regressors are materialised on the other rows only, so a missing
+    value can never become a category); rows whose outcome or a regressor is non-finite after
+    its transform follow.
 
     Parameters
     ----------
@@ -306,28 +406,43 @@ def build_design(parsed: ParsedFormula, data: Any) -> Design:
     (['x'], [False, False, True])
     """
     df = to_pandas(data)
-    ymat, _ = rhs_matrix("0 + " + parsed.depvar, df)
-    if ymat.shape[1] != 1:
-        raise SpecificationError(
-            f"outcome {parsed.depvar!r} must be one numeric column; it expands to "
-            f"{list(ymat.columns)}"
-        )
-    y = ymat.iloc[:, 0].to_numpy(dtype=np.float64)
-    rhs = parsed.rhs if not parsed.fixef else f"0 + {parsed.rhs}" if parsed.rhs != "0" else "0"
     if not parsed.fixef and parsed.rhs in ("0", "-1"):
         raise SpecificationError("a model without fixed effects needs at least a constant")
-    if rhs == "0":
-        X = np.zeros((len(df), 0))
-        xnames: list[str] = []
-        spec = None
+    for cols in parsed.fixef:
+        for c in cols:
+            if c not in df.columns:
+                raise SpecificationError(
+                    f"fixed-effect column {c!r} is not in the data "
+                    f"(columns: {list(df.columns)[:20]})"
+                )
+    used = _formula_columns(parsed, df)
+    fe_cols = [c for cols in parsed.fixef for c in cols]
+    dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]} & {*used, *fe_cols})
+    if dup:
+        raise SpecificationError(
+            f"the data has more than one column named {dup[0]!r}; rename them apart"
+        )
+    scan = scan_columns(df, [*used, *fe_cols])
+    bad = scan.dropped
+    keep = np.flatnonzero(~bad)
+    if keep.shape[0] == 0:
+        raise DataValidationError(
+            f"every row has a missing or infinite value: {scan.describe()}; nothing to estimate"
+        )
+    sub = df[used].iloc[keep] if bad.any() else df[used]
+    sub = pd.DataFrame({c: normalise(sub[c]) for c in used}, index=sub.index)
+    y_k, X_k, xnames, spec = _materialise(parsed, sub)
+    n = len(df)
+    if bad.any():
+        y = np.full(n, np.nan)
+        y[keep] = y_k
+        X = np.full((n, X_k.shape[1]), np.nan)
+        X[keep] = X_k
     else:
-        xm, spec = rhs_matrix(rhs, df)
-        X = xm.to_numpy(dtype=np.float64)
-        xnames = [str(c) for c in xm.columns]
+        y, X = y_k, X_k
+    scan = scan.merge(_non_finite(parsed.depvar, y, xnames, X, bad))
     coded = [fe_codes(df, cols) for cols in parsed.fixef]
-    missing = ~np.isfinite(y)
-    if X.shape[1]:
-        missing |= ~np.all(np.isfinite(X), axis=1)
+    missing = scan.dropped.copy()
     for codes, _ in coded:
         missing |= codes < 0
     return Design(
@@ -337,5 +452,54 @@ def build_design(parsed: ParsedFormula, data: Any) -> Design:
         fe_codes=[c for c, _ in coded],
         fe_levels=[lev for _, lev in coded],
         missing=missing,
+        scan=scan,
         model_spec=spec,
     )
+
+
+def _materialise(
+    parsed: ParsedFormula, df: pd.DataFrame
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[str], Any]:
+    """Outcome and regressors of rows without missing values, in either mode."""
+    no_x = parsed.fixef and parsed.rhs == "0"
+    tree = parsed.tree
+    if tree is not None:
+        y = outcome(tree, df)
+        if no_x or (not tree.terms and parsed.fixef):
+            return y, np.zeros((len(df), 0)), [], None
+        intercept = tree.intercept if tree.intercept is not None else not parsed.fixef
+        X, spec = regressors(tree, df, intercept=intercept)
+        return y, X, list(spec.names), spec
+    ymat, _ = rhs_matrix("0 + " + parsed.depvar, df)
+    if ymat.shape[1] != 1:
+        raise SpecificationError(
+            f"outcome {parsed.depvar!r} must be one numeric column; it expands to "
+            f"{list(ymat.columns)}"
+        )
+    y = ymat.iloc[:, 0].to_numpy(dtype=np.float64)
+    if no_x:
+        return y, np.zeros((len(df), 0)), [], None
+    rhs = f"0 + {parsed.rhs}" if parsed.fixef else parsed.rhs
+    xm, fspec = rhs_matrix(rhs, df)
+    return y, xm.to_numpy(dtype=np.float64), [str(c) for c in xm.columns], fspec
+
+
+def _non_finite(
+    depvar: str,
+    y: npt.NDArray[np.float64],
+    xnames: list[str],
+    X: npt.NDArray[np.float64],
+    skip: npt.NDArray[np.bool_],
+) -> RowScan:
+    """Rows (outside ``skip``) whose outcome or a regressor is non-finite after a transform."""
+    counts: dict[str, tuple[int, int]] = {}
+    bad_y = ~np.isfinite(y) & ~skip
+    rows = bad_y.copy()
+    if bad_y.any():
+        counts[depvar] = (0, int(bad_y.sum()))
+    if X.shape[1]:
+        bad_x = ~np.isfinite(X) & ~skip[:, None]
+        for j in np.flatnonzero(bad_x.any(axis=0)):
+            counts[xnames[j]] = (0, int(bad_x[:, j].sum()))
+        rows |= bad_x.any(axis=1)
+    return RowScan(np.zeros_like(rows), rows, counts)

@@ -34,6 +34,7 @@ import scipy.linalg
 from numba import njit
 
 from ca_trade.estimate.demean import FixedEffects, demean_inplace, level_weights
+from ca_trade.exceptions import ConvergenceError
 
 __all__ = [
     "IRLSFit",
@@ -54,6 +55,9 @@ _INNER_FACTOR = 0.1
 _FINAL_ZONE = 10.0
 #: Longest over-relaxed step tried along the IRLS direction (powers of 2; 1 switches it off).
 _EXTRA = 2.0
+#: A zero-outcome observation whose linear predictor still falls by more than this in the last
+#: iteration is diverging (separated: it falls by about 1 per iteration, a converged one ~0).
+_DIVERGE_STEP = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,12 @@ class IRLSFit:
     converged : bool
     fixef_converged : bool
         Whether every demeaning call met its tolerance.
+    diverging : ndarray of bool, shape (n,)
+        Observations with a zero outcome whose linear predictor still fell by more than
+        ``0.5`` in the last iteration: separated, their fitted values go to 0 (Poisson only;
+        all False for least squares).
+    beta_step : ndarray, shape (k,)
+        Change of ``beta`` in the last iteration.
     """
 
     beta: FloatArray
@@ -88,6 +98,8 @@ class IRLSFit:
     n_iter: int
     converged: bool
     fixef_converged: bool
+    diverging: npt.NDArray[np.bool_]
+    beta_step: FloatArray
 
 
 def poisson_deviance(y: FloatArray, mu: FloatArray, weights: FloatArray | None = None) -> float:
@@ -234,6 +246,8 @@ def wls(
         n_iter=1,
         converged=bool(ok),
         fixef_converged=bool(ok),
+        diverging=np.zeros(n, dtype=bool),
+        beta_step=np.zeros(k),
     )
 
 
@@ -438,7 +452,17 @@ def _apply_step(eta: FloatArray, eta_new: FloatArray, mu_new: FloatArray, s: flo
 
 
 def _solve_gram(g: FloatArray) -> FloatArray:
-    """Solve ``(X~'WX~) b = X~'W z~`` from the Gram matrix of ``[z~, X~]``."""
+    """Solve ``(X~'WX~) b = X~'W z~`` from the Gram matrix of ``[z~, X~]``.
+
+    Raises ConvergenceError when the Gram matrix is not finite (overflowing weights or
+    regressors), rather than returning NaN.
+    """
+    if not np.all(np.isfinite(g)):
+        raise ConvergenceError(
+            "the weighted cross-products of the regressors overflow float64 (the fitted "
+            "values or the regressors are too large: exp of the linear predictor, or values "
+            "near 1e150); check the offset and rescale the regressors"
+        )
     xtx, xtz = g[1:, 1:], g[1:, 0]
     if xtx.shape[0] == 0:
         return np.zeros(0)
@@ -534,8 +558,10 @@ def poisson_irls(
     converged = False
     fix_ok = True
     beta = np.zeros(k)
+    beta_old = beta
     it = 0
     for it in range(1, maxiter + 1):
+        beta_old = beta
         _working(y, eta, mu, off, pw, X, u, zbuf, w, scale, it == 1 and cold)
         if it == 1 and not cold:
             fix_ok = init_converged  # the caller demeaned [z0, X] to fixef_tol already
@@ -586,6 +612,9 @@ def poisson_irls(
     # deviance-based stop can still be ~1e-4 away from the estimate in mu; the sandwich must be
     # evaluated at the estimate, so the regressors are partialled out once more at the final
     # weights (warm-started: a few sweeps).
+    # separated observations: y = 0 and eta still falling by about 1 per iteration (eta_new
+    # holds the previous iterate after the last swap)
+    diverging = (y == 0.0) & (eta - eta_new < -_DIVERGE_STEP)
     w = mu if weights is None else pw * mu
     Xt = np.ascontiguousarray(u[:, 1:])
     del u, work
@@ -603,4 +632,6 @@ def poisson_irls(
         n_iter=it,
         converged=converged,
         fixef_converged=bool(fix_ok),
+        diverging=diverging,
+        beta_step=beta - beta_old,
     )

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -25,14 +26,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from ca_trade.estimate.demean import FixedEffects, demean_inplace
-from ca_trade.estimate.formula import build_design, parse_formula, to_pandas
+from ca_trade.estimate.formula import ParsedFormula, build_design, parse_formula, to_pandas
 from ca_trade.estimate.irls import (
+    IRLSFit,
     find_collinear,
     initial_working,
     poisson_deviance,
     poisson_irls,
     wls,
 )
+from ca_trade.estimate.missing import RowScan, normalise, scan_columns, scan_values
 from ca_trade.estimate.results import Dropped, GravityResults
 from ca_trade.estimate.vcov import fe_dof, is_nested, parse_vcov, sandwich_vcov, vcov_label
 from ca_trade.exceptions import (
@@ -40,6 +43,7 @@ from ca_trade.exceptions import (
     ConvergenceError,
     ConvergenceWarning,
     DataValidationError,
+    MissingValuesWarning,
     SeparationWarning,
     SingletonWarning,
     SpecificationError,
@@ -48,10 +52,36 @@ from ca_trade.exceptions import (
 __all__ = ["check_options", "covariance", "fit"]
 
 FloatArray = npt.NDArray[np.float64]
+#: A regressor diverges when its last IRLS step times its standard deviation exceeds this
+#: (a separated coefficient moves by about 1 / sd per iteration; a converged one by ~0).
+_DIVERGE_COEF = 0.05
+
+
+def _check_number(name: str, value: Any) -> None:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+    if not ok or not math.isfinite(float(value)) or not 0 < float(value) < 1:
+        raise SpecificationError(f"{name}={value!r}; it must be a number between 0 and 1")
+
+
+def _check_count(name: str, value: Any) -> None:
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not ok or int(value) < 1:
+        raise SpecificationError(f"{name}={value!r}; it must be an integer >= 1")
 
 
 def check_options(
-    *, ssc: str, on_maxiter: str, separation: Sequence[str] | str | None
+    *,
+    ssc: str,
+    on_maxiter: str,
+    separation: Sequence[str] | str | None,
+    tol: Any = 1e-8,
+    fixef_tol: Any = 1e-10,
+    maxiter: Any = 1000,
+    fixef_maxiter: Any = 10_000,
+    drop_singletons: Any = True,
+    safe_formula: Any = False,
 ) -> tuple[str, ...]:
     """Validate options shared by both estimators; return the separation methods.
 
@@ -60,16 +90,37 @@ def check_options(
     ssc : str
     on_maxiter : str
     separation : sequence of {"fe", "ir"} or None
+    tol, fixef_tol : float
+        Finite, strictly between 0 and 1.
+    maxiter, fixef_maxiter : int
+        Integers >= 1.
+    drop_singletons, safe_formula : bool
 
     Returns
     -------
     tuple of str
 
+    Raises
+    ------
+    SpecificationError
+        Naming the option and the value.
+
     Examples
     --------
     >>> check_options(ssc="fixest", on_maxiter="raise", separation=None)
     ()
+    >>> check_options(ssc="stata", on_maxiter="warn", separation=None, tol=float("nan"))
+    Traceback (most recent call last):
+    ...
+    ca_trade.exceptions.SpecificationError: tol=nan; it must be a number between 0 and 1
     """
+    _check_number("tol", tol)
+    _check_number("fixef_tol", fixef_tol)
+    _check_count("maxiter", maxiter)
+    _check_count("fixef_maxiter", fixef_maxiter)
+    for name, flag in (("drop_singletons", drop_singletons), ("safe_formula", safe_formula)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise SpecificationError(f"{name}={flag!r}; it must be True or False")
     if ssc not in ("stata", "fixest"):
         raise SpecificationError(f"ssc={ssc!r}; use 'stata' or 'fixest'")
     if on_maxiter not in ("warn", "raise"):
@@ -86,17 +137,136 @@ def check_options(
     return tuple(out)
 
 
-def _vector(arg: Any, df: pd.DataFrame, name: str) -> FloatArray | None:
+def _vector(arg: Any, df: pd.DataFrame, name: str) -> tuple[FloatArray | None, RowScan | None]:
+    """Weights or offset (a column name or an array) as float64, and their scan."""
     if arg is None:
-        return None
+        return None, None
     if isinstance(arg, str):
         if arg not in df.columns:
             raise SpecificationError(f"{name} column {arg!r} is not in the data")
-        return df[arg].to_numpy(dtype=np.float64)
-    v = np.asarray(arg, dtype=np.float64)
-    if v.shape != (len(df),):
-        raise SpecificationError(f"{name} has shape {v.shape}; expected ({len(df)},)")
-    return v
+        s = df[arg]
+        label = arg
+    else:
+        if np.ndim(arg) != 1 or len(arg) != len(df):
+            raise SpecificationError(f"{name} has shape {np.shape(arg)}; expected ({len(df)},)")
+        s = pd.Series(np.asarray(arg) if not isinstance(arg, pd.Series) else arg.to_numpy())
+        label = name
+    scan = scan_values(label, s)
+    kept = normalise(s[~scan.missing]) if scan.missing.any() else normalise(s)
+    if not pd.api.types.is_numeric_dtype(kept.dtype):
+        raise SpecificationError(f"{name} {label!r} must be numeric, not {kept.dtype}")
+    v = np.full(len(df), np.nan)
+    v[~scan.missing] = kept.to_numpy(dtype=np.float64)
+    return v, scan
+
+
+def _cluster_columns(vcov: Any, parsed: ParsedFormula, df: pd.DataFrame) -> list[str]:
+    """Cluster variables of ``vcov`` that are columns of the data (not fixed effects)."""
+    _, names = parse_vcov(vcov)
+    return [c for c in names if c not in parsed.fixef_names and c in df.columns]
+
+
+def _announce(scan: RowScan, n: int) -> None:
+    """Emit the one warning about rows with missing or non-finite values."""
+    k = int(scan.dropped.sum())
+    if k:
+        warnings.warn(
+            f"{k} of {n} rows dropped: {scan.describe()}; their row labels are in "
+            "res.dropped['missing'] and res.dropped['non_finite']",
+            MissingValuesWarning,
+            stacklevel=4,
+        )
+
+
+def _pow2(v: float) -> float:
+    """Return the power of two nearest to ``v`` (1 for zero or non-finite ``v``)."""
+    if not (v > 0 and math.isfinite(v)):
+        return 1.0
+    return float(2.0 ** round(math.log2(v)))
+
+
+def _outcome_scale(
+    model: Literal["ppml", "ols"], y: FloatArray, w: FloatArray | None, free_level: bool
+) -> float:
+    """Power of two the outcome is divided by inside the fit (results are reported unscaled).
+
+    PPML: the (weighted) mean of ``y``, when a fixed effect or the intercept absorbs the
+    shift ``log(scale)`` of the linear predictor (PPML is then scale-equivariant: the
+    coefficients and standard errors do not change). OLS: the largest ``|y|`` (coefficients
+    and standard errors scale with it). A power of two divides exactly.
+    """
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if model == "ols":
+        return _pow2(top)
+    if not free_level or top == 0.0:
+        return 1.0
+    rel = y / top
+    mean = float(rel.mean() if w is None else (w * rel).sum() / w.sum())
+    return _pow2(mean) * _pow2(top) if mean > 0 else 1.0
+
+
+def _diverging_names(
+    diverging: npt.NDArray[np.bool_], beta_step: FloatArray, X: FloatArray, names: list[str]
+) -> list[str]:
+    """Regressors whose estimate still moves by a sizeable step where observations diverge."""
+    if not diverging.any() or not X.shape[1]:
+        return []
+    spread = X.std(axis=0)
+    return [n for n, b, s in zip(names, beta_step, spread) if abs(b) * s > _DIVERGE_COEF]
+
+
+def _warn_divergence(n_rows: int, names: list[str], methods: tuple[str, ...]) -> None:
+    what = (
+        f"the estimates of {names} diverge to infinity and are not reported as converged"
+        if names
+        else "the regressors are unaffected, but the fixed effects of their levels diverge"
+    )
+    checks = f"separation={methods!r}" if methods else "separation=None"
+    warnings.warn(
+        f"{n_rows} observations with a zero outcome have fitted values that keep falling "
+        f"towards 0 (their linear predictor still moves to -infinity at convergence): they "
+        f"are separated, and {what}. The separation checks were {checks}; use "
+        "separation=('fe', 'ir') (the default) to drop them.",
+        SeparationWarning,
+        stacklevel=4,
+    )
+
+
+def _unscale(
+    model: str, res: IRLSFit, y_scale: float, xnames: list[str]
+) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+    """Coefficients, linear predictor, fitted values and deviance on the original scale.
+
+    PPML: the fit of ``y / s`` has the linear predictor shifted by ``-log(s)`` (absorbed by
+    the fixed effects or the intercept) and the deviance divided by ``s``. OLS: everything
+    in the outcome's units is divided by ``s``, the residual sum of squares by ``s**2``.
+    """
+    if model == "ppml":
+        beta = res.beta.copy()
+        if "Intercept" in xnames:
+            beta[xnames.index("Intercept")] += math.log(y_scale)
+        eta = res.eta + math.log(y_scale)
+        with np.errstate(over="ignore"):
+            return beta, eta, res.mu * y_scale, float(res.deviance * y_scale)
+    with np.errstate(over="ignore"):
+        return (
+            res.beta * y_scale,
+            res.eta * y_scale,
+            res.mu * y_scale,
+            float(res.deviance * (y_scale * y_scale)),
+        )
+
+
+def _require_finite(model: str, params: pd.Series, deviance: float, y_scale: float) -> None:
+    """Refuse a fit with non-finite estimates or deviance (the guard at the end of a fit)."""
+    bad = [str(k) for k, v in params.items() if not np.isfinite(v)]
+    if bad or not np.isfinite(deviance):
+        what = f"coefficients {bad}" if bad else f"deviance {deviance}"
+        raise ConvergenceError(
+            f"{model} produced non-finite {what} (outcome scale about {y_scale:.3g}); the "
+            "numbers overflow float64. Rescale the outcome or the regressors (e.g. divide "
+            "by a power of ten) and check them for extreme values."
+        )
 
 
 def _sha256(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> str:
@@ -177,7 +347,11 @@ def covariance(
         col = df[c].iloc[rows]
         codes, _ = pd.factorize(col)
         if (codes < 0).any():
-            raise DataValidationError(f"cluster variable {c!r} has missing values in the sample")
+            raise DataValidationError(
+                f"cluster variable {c!r} has {int((codes < 0).sum())} missing values in the "
+                f"estimation sample; estimate again with vcov={vcov!r} so that those rows "
+                "are dropped (and counted in res.dropped['missing']) before the fit"
+            )
         clusters.append(codes.astype(np.int64))
     fe_codes: list[npt.NDArray[np.int64]] = state["fe_codes"]
     nested = [kind == "CRV1" and any(is_nested(f, cl) for cl in clusters[:1]) for f in fe_codes]
@@ -195,6 +369,26 @@ def covariance(
         clusters=clusters,
         sigma2_rss=state.get("rss"),
     )
+    # the fit ran on y / s and X / x_scale: OLS variances scale with s**2; PPML's sandwich is
+    # invariant, but its model-based (iid) variance is the inverse information (scales with
+    # 1 / s); and the covariance of b = b_s / x_scale is divided by x_scale x_scale'
+    s = float(state.get("y_scale", 1.0))
+    xs = state.get("x_scale")
+    scaled = v
+    with np.errstate(over="ignore", under="ignore"):
+        v = v * (s * s if model == "ols" else 1.0 / s if kind == "iid" else 1.0)
+        if xs is not None and len(xs):
+            v = v / np.outer(xs, xs)
+    lost = (np.diag(scaled) > 0) & ~(np.diag(v) > 0)
+    if not np.all(np.isfinite(v)) or lost.any():
+        names = list(state.get("xnames", []))
+        bad = [names[j] for j in np.flatnonzero(lost | ~np.isfinite(np.diag(v)))] if names else []
+        raise ConvergenceError(
+            f"{model} covariance ({vcov_label(kind, cl_names)}) cannot be represented in "
+            f"float64 (variances of {bad or 'some regressors'} overflow or underflow). "
+            "Rescale the outcome or the regressors (e.g. divide by a power of ten) and check "
+            "them for extreme values."
+        )
     return v, vcov_label(kind, cl_names), ssc_lit
 
 
@@ -214,6 +408,7 @@ def fit(
     fixef_tol: float = 1e-10,
     fixef_maxiter: int = 10_000,
     on_maxiter: str = "warn",
+    safe_formula: bool = False,
 ) -> GravityResults:
     """Run the estimation pipeline; see :func:`ca_trade.ppml` for the parameters.
 
@@ -223,34 +418,51 @@ def fit(
     """
     import ca_trade
 
-    methods = check_options(ssc=ssc, on_maxiter=on_maxiter, separation=separation)
+    methods = check_options(
+        ssc=ssc,
+        on_maxiter=on_maxiter,
+        separation=separation,
+        tol=tol,
+        fixef_tol=fixef_tol,
+        maxiter=maxiter,
+        fixef_maxiter=fixef_maxiter,
+        drop_singletons=drop_singletons,
+        safe_formula=safe_formula,
+    )
     parse_vcov(vcov)
-    if tol <= 0 or fixef_tol <= 0 or maxiter < 1 or fixef_maxiter < 1:
-        raise SpecificationError("tol and fixef_tol must be > 0, maxiter and fixef_maxiter >= 1")
-    parsed = parse_formula(formula)
+    parsed = parse_formula(formula, safe=bool(safe_formula))
     df = to_pandas(data)
     design = build_design(parsed, df)
-    w = _vector(weights, df, "weights")
-    off = _vector(offset, df, "offset")
-    missing = design.missing.copy()
+    scan = design.scan.merge(scan_columns(df, _cluster_columns(vcov, parsed, df)))
+    w, w_scan = _vector(weights, df, "weights")
+    off, off_scan = _vector(offset, df, "offset")
+    for part in (w_scan, off_scan):
+        scan = scan if part is None else scan.merge(part)
+    _announce(scan, len(df))
+    missing = design.missing | scan.dropped
+    zero_weight = np.zeros_like(missing)
     if w is not None:
-        missing |= ~np.isfinite(w)
         if np.any(w[~missing] < 0):
-            raise DataValidationError("weights must be non-negative")
-        missing |= w == 0
-    if off is not None:
-        missing |= ~np.isfinite(off)
+            first = int(np.flatnonzero((w < 0) & ~missing)[0])
+            raise DataValidationError(
+                f"weights must be non-negative; weight {w[first]} at row {df.index[first]!r}"
+            )
+        zero_weight = (w == 0) & ~missing
     y = design.y
-    if model == "ppml" and np.any(y[~missing] < 0):
-        first = int(np.flatnonzero((y < 0) & ~missing)[0])
+    used = ~missing & ~zero_weight
+    if model == "ppml" and np.any(y[used] < 0):
+        first = int(np.flatnonzero((y < 0) & used)[0])
         raise DataValidationError(
             f"PPML needs a non-negative outcome; {parsed.depvar!r} is {y[first]} at row "
             f"{df.index[first]!r}. Use ct.ols for signed outcomes."
         )
     index = df.index.to_numpy()
-    drop_rows: dict[str, npt.NDArray[Any]] = {"missing": index[missing]}
-    keep = ~missing
-    idx = np.flatnonzero(keep)
+    drop_rows: dict[str, npt.NDArray[Any]] = {
+        "missing": index[missing & ~scan.non_finite],
+        "non_finite": index[scan.non_finite],
+        "zero_weight": index[zero_weight],
+    }
+    idx = np.flatnonzero(used)
     codes = [c[idx] for c in design.fe_codes]
     X = design.X[idx]
     yk = y[idx]
@@ -300,6 +512,19 @@ def fit(
         fe_levels.append([lev[int(u)] for u in uniq])
         del c_dense
 
+    # the fit runs on y / y_scale (a power of two) and reports on the original scale
+    y_scale = _outcome_scale(model, yk, wk, bool(codes) or "Intercept" in design.xnames)
+    if not math.isfinite(y_scale * y_scale) and model == "ols":
+        raise DataValidationError(
+            f"outcome {parsed.depvar!r} reaches {float(np.max(np.abs(yk))):.3g}: its squares "
+            "overflow float64, so OLS variances cannot be computed; divide it by a power of ten"
+        )
+    y_orig, yk = yk, yk / y_scale
+    if model == "ols" and offk is not None:
+        offk = offk / y_scale
+    # ... and on X / x_scale (a power of two per column), so regressors in any units work
+    x_scale = np.array([_pow2(float(np.max(np.abs(X[:, j])))) for j in range(X.shape[1])])
+    X = X / x_scale
     # collinearity on the partialled-out regressors at the initial weights; the demeaned
     # block [z0, X] is the first IRLS iteration's solution, so it is handed on (not redone)
     pw = np.ones(idx.shape[0]) if wk is None else wk
@@ -333,6 +558,7 @@ def fit(
             )
             keepc = [j for j in range(X.shape[1]) if j not in drop]
             X = X[:, keepc]
+            x_scale = x_scale[keepc]
             if block is not None:
                 block = block[:, [0] + [j + 1 for j in keepc]]
             xnames = [xnames[j] for j in keepc]
@@ -355,8 +581,11 @@ def fit(
         u = yk - res.mu
         scores = res.X_tilde * (pw * u)[:, None]
         mu_null = np.full_like(yk, float((pw * yk).sum() / pw.sum()))
-        null_dev = poisson_deviance(yk, mu_null, pw)
+        null_dev = poisson_deviance(yk, mu_null, pw) * y_scale
         rss = None
+        diverging = _diverging_names(res.diverging, res.beta_step, X, xnames)
+        if res.diverging.any():
+            _warn_divergence(int(res.diverging.sum()), diverging, methods)
     else:
         res = wls(
             yk,
@@ -372,8 +601,9 @@ def fit(
         u = yk - res.mu
         scores = res.X_tilde * (pw * u)[:, None]
         ybar = float((pw * yk).sum() / pw.sum())
-        null_dev = float((pw * (yk - ybar) ** 2).sum())
+        null_dev = float((pw * (yk - ybar) ** 2).sum()) * (y_scale * y_scale)
         rss = res.deviance
+        diverging = []
     if not res.converged:
         msg = (
             f"{model} did not converge in {res.n_iter} iterations (maxiter={maxiter}, tol={tol}, "
@@ -386,19 +616,24 @@ def fit(
     k = Xt.shape[1]
     bread = np.linalg.inv((Xt * res.weights[:, None]).T @ Xt) if k else np.zeros((0, 0))
     bread = 0.5 * (bread + bread.T)
-    off_part = np.zeros_like(yk) if offk is None else offk
-    fe_sum = res.eta - off_part - (X @ res.beta if k else 0.0)
+    beta, eta, mu, deviance = _unscale(model, res, y_scale, xnames)
+    off_part = np.zeros_like(yk) if offk is None else (offk if model == "ppml" else offk * y_scale)
+    fe_sum = eta - off_part - (X @ beta if k else 0.0)
+    beta = beta / x_scale
     state: dict[str, Any] = {
         "data": df,
         "rows": idx,
         "index": index[idx],
-        "y": yk,
-        "mu": res.mu,
-        "eta": res.eta,
+        "y": y_orig,
+        "mu": mu,
+        "eta": eta,
         "X_tilde": Xt,
         "bread": bread,
         "scores": scores,
         "rss": rss,
+        "y_scale": y_scale,
+        "x_scale": x_scale,
+        "xnames": xnames,
         "fe_codes": fe_codes_dense,
         "fe_levels": fe_levels,
         "fe_cols": list(parsed.fixef),
@@ -406,8 +641,9 @@ def fit(
         "fe_sum": fe_sum,
         "model_spec": design.model_spec,
     }
+    params = pd.Series(beta, index=pd.Index(xnames), name=parsed.depvar)
+    _require_finite(model, params, deviance, y_scale)
     v, label, ssc_lit = covariance(state, vcov, ssc, model)
-    params = pd.Series(res.beta, index=pd.Index(xnames), name=parsed.depvar)
     extra = [c for c in (weights, offset) if isinstance(c, str)]
     if isinstance(vcov, dict):
         extra += [s.strip() for s in next(iter(vcov.values())).split("+")]
@@ -421,6 +657,7 @@ def fit(
         "separation": list(methods),
         "drop_singletons": drop_singletons,
         "fixef_tol": fixef_tol,
+        "safe_formula": bool(safe_formula),
     }
     provenance = {
         "model": model,
@@ -441,9 +678,9 @@ def fit(
         vcov_type=label,
         ssc=ssc_lit,
         nobs=int(idx.shape[0]),
-        deviance=float(res.deviance),
+        deviance=deviance,
         null_deviance=null_dev,
-        converged=bool(res.converged),
+        converged=bool(res.converged) and not diverging,
         n_iter=int(res.n_iter),
         dropped=Dropped(drop_rows),
         collinear=collinear,

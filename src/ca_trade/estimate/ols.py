@@ -31,6 +31,7 @@ def ols(
     fixef_tol: float = 1e-10,
     fixef_maxiter: int = 10_000,
     on_maxiter: Literal["warn", "raise"] = "warn",
+    safe_formula: bool = False,
 ) -> GravityResults:
     """Estimate a (log-linear) gravity equation by OLS with high-dimensional fixed effects.
 
@@ -38,6 +39,9 @@ def ols(
     ----------
     formula : str
         fixest syntax: ``"log(trade) ~ rta | exporter^year + importer^year + pair"``.
+        By default the terms are materialised by formulaic, which evaluates them as Python
+        code (as in statsmodels and pyfixest): a formula written in your own code may call
+        Python. For a formula from an untrusted source, pass ``safe_formula=True``.
     data : pandas.DataFrame or polars.DataFrame
     weights : str or array_like, optional
         Analytic weights (column name or array).
@@ -55,10 +59,27 @@ def ols(
         Cap on demeaning iterations.
     on_maxiter : {"warn", "raise"}, default "warn"
         What to do if demeaning hits its cap.
+    safe_formula : bool, default False
+        Parse and materialise the formula with the safe grammar (see :func:`ca_trade.ppml`):
+        nothing in it is evaluated.
 
     Returns
     -------
     GravityResults
+
+    Raises
+    ------
+    SpecificationError
+        Bad formula or option.
+    DataValidationError
+        No usable observations, or an outcome so large that its squares overflow float64.
+    ConvergenceError
+        The estimates, their covariance or the residual sum of squares are not finite.
+
+    Warns
+    -----
+    MissingValuesWarning
+        Rows with missing or non-finite values were dropped (one warning, counts by column).
 
     Examples
     --------
@@ -81,4 +102,5 @@ def ols(
         fixef_tol=fixef_tol,
         fixef_maxiter=fixef_maxiter,
         on_maxiter=on_maxiter,
+        safe_formula=safe_formula,
     )

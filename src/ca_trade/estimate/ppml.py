@@ -38,18 +38,28 @@ def ppml(
     fixef_tol: float = 1e-10,
     fixef_maxiter: int = 10_000,
     on_maxiter: Literal["warn", "raise"] = "warn",
+    safe_formula: bool = False,
 ) -> GravityResults:
     """Estimate a gravity equation by PPML with high-dimensional fixed effects.
 
     Solves the Poisson score equations ``sum_i (y_i - exp(x_i'b + a_fe(i) + o_i)) x_i = 0``
     by IRLS, partialling the fixed effects out with the project's HDFE kernel (see
-    ``docs/methods-estimation.md``). Rows with missing values, singletons and separated
-    observations are dropped first and reported in ``res.dropped``.
+    ``docs/methods-estimation.md``). Rows with missing values (NaN, None, ``pd.NA``, polars
+    nulls, in any column the model reads, of any dtype), with infinite or non-finite values
+    (``log(0)``), zero weights, singletons and separated observations are dropped first and
+    reported in ``res.dropped``; missing and non-finite ones with one
+    ``MissingValuesWarning``. The fit runs on the outcome divided by a power of two near its
+    mean (PPML is scale-equivariant), so an outcome in any units gives the same coefficients
+    and standard errors.
 
     Parameters
     ----------
     formula : str
         fixest syntax: ``"trade ~ rta + log(dist) | exporter^year + importer^year + pair"``.
+        By default the terms are materialised by formulaic, which evaluates them as Python
+        code (as in statsmodels and pyfixest): a formula written in your own code may call
+        Python. For a formula from a file, a user or any other untrusted source, pass
+        ``safe_formula=True``.
     data : pandas.DataFrame or polars.DataFrame
     weights : str or array_like, optional
         Prior weights (column name or array).
@@ -74,6 +84,12 @@ def ppml(
         Cap on demeaning iterations per call.
     on_maxiter : {"warn", "raise"}, default "warn"
         At the iteration cap, emit ``ConvergenceWarning`` or raise ``ConvergenceError``.
+    safe_formula : bool, default False
+        Parse the formula with the safe grammar (column names, numbers, ``+ - * / **``
+        arithmetic, ``log``, ``exp``, ``sqrt``, ``log1p``, ``I(...)``, ``C(column)``, ``:``,
+        ``*``, ``|``, ``^``) and materialise it with numpy: nothing is evaluated, anything
+        else is a ``SpecificationError``. The same columns and numbers as the default mode.
+        Formulas from configuration files and the command line always use it.
 
     Returns
     -------
@@ -82,9 +98,22 @@ def ppml(
     Raises
     ------
     SpecificationError
-        Bad formula or option.
+        Bad formula or option (``tol``, ``fixef_tol`` must be finite numbers in (0, 1),
+        ``maxiter``, ``fixef_maxiter`` integers >= 1).
     DataValidationError
         Negative outcome, or no usable observations.
+    ConvergenceError
+        The estimates, their covariance or the deviance are not finite numbers (nothing is
+        returned as a result then), or the iteration cap is hit with ``on_maxiter="raise"``.
+
+    Warns
+    -----
+    MissingValuesWarning
+        Rows with missing or non-finite values were dropped (one warning, counts by column).
+    SeparationWarning
+        Separated observations were dropped; or, with the separation checks switched off or
+        partial, observations with a zero outcome diverge (their fitted values go to 0):
+        the warning names the diverging regressors, and ``res.converged`` is then False.
 
     Examples
     --------
@@ -109,4 +138,5 @@ def ppml(
         fixef_tol=fixef_tol,
         fixef_maxiter=fixef_maxiter,
         on_maxiter=on_maxiter,
+        safe_formula=safe_formula,
     )

@@ -33,14 +33,17 @@ __all__ = ["Dropped", "GravityResults"]
 
 FloatArray = npt.NDArray[np.float64]
 
-REASONS = ("missing", "singleton", "separation_fe", "separation_ir")
+REASONS = ("missing", "non_finite", "zero_weight", "singleton", "separation_fe", "separation_ir")
 
 
 class Dropped(Mapping[str, npt.NDArray[Any]]):
     """Rows removed before estimation, by reason: ``dropped["singleton"]`` are row labels.
 
-    Reasons, in the order they are applied: ``missing`` (missing or non-finite outcome,
-    regressor, fixed effect, weight or offset), ``singleton`` (alone in a fixed-effect
+    Reasons, in the order they are applied: ``missing`` (an NA-type value -- NaN, None,
+    ``pd.NA``, ``NaT``, a polars null -- in the outcome, a regressor, a fixed effect, the
+    weights, the offset or a cluster variable), ``non_finite`` (no missing value, but ``±inf``
+    in one of them, or an outcome or regressor that is non-finite after its transform, e.g.
+    ``log(0)``), ``zero_weight`` (a weight of 0), ``singleton`` (alone in a fixed-effect
     level), ``separation_fe`` (in a fixed-effect level whose outcome is all zero),
     ``separation_ir`` (separated by the iterated rectifier).
 
@@ -162,6 +165,8 @@ class GravityResults(NormalInference):
     deviance, null_deviance : float
         Poisson deviance (PPML) or weighted residual / total sum of squares (OLS).
     converged : bool
+        False at the iteration cap, or when separated observations (separation checks off or
+        partial) make some estimates diverge; see ``SeparationWarning``.
     n_iter : int
     dropped : Dropped
     collinear : list of str
@@ -404,13 +409,13 @@ def _recover_fixef(
 
 
 def _link(res: GravityResults, newdata: Any, offset: npt.ArrayLike | None) -> pd.Series:
-    from ca_trade.estimate.formula import fe_codes, rhs_matrix, to_pandas
+    from ca_trade.estimate.formula import fe_codes, materialise_regressors, to_pandas
 
     df = to_pandas(newdata)
     st = res._state
     eta = np.zeros(len(df))
     if len(res.params):
-        xm, _ = rhs_matrix("", df, spec=st["model_spec"])
+        xm = materialise_regressors(st["model_spec"], df)
         eta += xm[list(res.params.index)].to_numpy(dtype=np.float64) @ res.params.to_numpy()
     fx = res.fixef()
     for name, cols in zip(res.fixef_vars, st["fe_cols"]):
