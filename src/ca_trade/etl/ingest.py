@@ -1,13 +1,15 @@
 r"""``ingest``: Comtrade files in ``raw_dir`` to the validated Parquet store.
 
-Two passes:
+Both folders are resolved once (:mod:`ca_trade.etl.paths`) and the whole run holds the
+dataset folder's exclusive lock (:mod:`ca_trade.etl.lock`). Two passes:
 
-1. **Per file** (cached by name and sha256, computed while the file is parsed): detect the
-   layout from the header, then stream the file once through
+1. **Per file** (cached by name and sha256, computed while the file is parsed): find how its
+   bytes are stored and detect the layout from the header (:mod:`ca_trade.etl.rawtext`,
+   :mod:`ca_trade.etl.layouts`), then stream the file once through
    :func:`ca_trade.etl.validate.transform` (a pure function of the file and the code table)
-   into a stage directory split by status and partition (:mod:`ca_trade.etl.staging`). A file
-   that cannot be parsed at all becomes one whole-file quarantine record (reason, detail,
-   number of lines).
+   into a stage directory split by status and partition (:mod:`ca_trade.etl.staging`). The
+   rows staged must equal the file's independent line count. A file that cannot be read
+   becomes one whole-file quarantine record (reason, detail, number of lines).
 2. **Per partition** (classification, year): ok rows from all files are checked for
    duplicate keys across files (repeats are filtered as ``duplicate_record``, conflicting
    values quarantined as ``duplicate_conflict``). A partition staged by one file with nothing
@@ -15,7 +17,9 @@ Two passes:
    line) order. World rows go to ``controls/``; quarantined rows to ``quarantine/``.
 
 Every input row is counted exactly once: ``rows_read == rows_written + rows_quarantined +
-sum(rows_filtered.values())`` per file and in total.
+sum(rows_filtered.values())`` per file and in total (:mod:`ca_trade.etl.counts`). When the
+inputs are unchanged and the dataset on disk matches its manifest, the stored report is
+returned and nothing is rewritten.
 
 Examples
 --------

@@ -209,7 +209,9 @@ class LineCounter:
             return 0
         units = np.frombuffer(block, dtype=self._dtype)
         n_lf = int(np.count_nonzero(units == 10))
-        n_cr = int(np.count_nonzero(units == 13))
+        # Nearly every block of a file with \n line ends has no \r byte at all: memchr finds
+        # that faster than counting.
+        n_cr = int(np.count_nonzero(units == 13)) if b"\r" in block else 0
         pairs = int(np.count_nonzero((units[:-1] == 13) & (units[1:] == 10))) if n_cr else 0
         if self._last == 13 and units[0] == 10:
             pairs += 1
