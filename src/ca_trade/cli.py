@@ -3,7 +3,7 @@
 Commands::
 
     ca-trade sample --out DIR [--seed N] [--years 2000-2023]
-    ca-trade ingest RAW_DIR PROCESSED_DIR [--force]
+    ca-trade ingest RAW_DIR PROCESSED_DIR [--force] [--no-wait]
     ca-trade reconcile PROCESSED_DIR --out FILE.parquet [--method baci]
     ca-trade panel RECONCILED.parquet --out PANEL.parquet [--raw-dir DIR] [--sector TOTAL]
     ca-trade estimate PANEL.parquet --formula F [--model ppml|ols] [--vcov V] [--json FILE]
@@ -15,8 +15,9 @@ Commands::
     ca-trade demo [--out DIR]
 
 Exit codes: 0 success; 1 error in the data or a computation (also a stage that is not built
-yet); 2 usage error (bad arguments, invalid configuration or specification); 3 ``run --check``
-found outputs that differ from those on disk. Errors are one line on stderr
+yet, an ``ingest`` that wrote no flow row, and one that finds the dataset busy with
+``--no-wait``); 2 usage error (bad arguments, invalid configuration or specification); 3
+``run --check`` found outputs that differ from those on disk. Errors are one line on stderr
 (``ca-trade: error: ...``); ``--debug`` adds the traceback. Progress goes to stderr only when
 it is a terminal and ``--quiet`` is not given.
 
@@ -161,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("raw_dir", type=Path)
     s.add_argument("processed_dir", type=Path)
     s.add_argument("--force", action="store_true", help="re-parse unchanged files")
+    s.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="fail instead of waiting when another ingest is writing PROCESSED_DIR",
+    )
 
     s = sub.add_parser("reconcile", help="mirror flows -> one value per pair/year/sector")
     s.add_argument("processed_dir", type=Path)
@@ -247,9 +253,11 @@ def _cmd(args: argparse.Namespace) -> int:
     if cmd == "ingest":
         from ca_trade._pipeline_stages import require
 
+        # Paths are resolved once, here: relative, `..` and symlinked spellings are one folder.
+        raw_dir, processed_dir = args.raw_dir.resolve(), args.processed_dir.resolve()
         with progress.stage("ingest"):
             rep = require("etl", "ingest", "ingest")(
-                args.raw_dir, args.processed_dir, force=args.force
+                raw_dir, processed_dir, force=args.force, wait=not args.no_wait
             )
         from ca_trade._pipeline_stages import ingest_counts
 
@@ -257,17 +265,22 @@ def _cmd(args: argparse.Namespace) -> int:
         files = getattr(rep, "files", [])
         filtered = ", ".join(f"{k} {v}" for k, v in sorted(counts.get("rows_filtered", {}).items()))
         print(
-            f"ingested {len(files)} files into {args.processed_dir}: rows read "
+            f"ingested {len(files)} files into {processed_dir}: rows read "
             f"{counts.get('rows_read', 0)}, written {counts.get('rows_written', 0)}, "
             f"quarantined {counts.get('rows_quarantined', 0)}, filtered: {filtered or 'none'}"
         )
+        if getattr(rep, "problem", None):
+            print(f"ca-trade: error: {processed_dir}: {rep.problem}", file=sys.stderr)
+            return EXIT_ERROR
         return EXIT_OK
     if cmd == "reconcile":
         from ca_trade._pipeline_stages import require
         from ca_trade.report.provenance import atomic_write
 
         with progress.stage("reconcile"):
-            df = require("etl", "reconcile", "reconcile")(args.processed_dir, method=args.method)
+            df = require("etl", "reconcile", "reconcile")(
+                args.processed_dir.resolve(), method=args.method
+            )
         from ca_trade._pipeline_stages import parquet_bytes
 
         atomic_write(args.out, parquet_bytes(df), root=args.out.parent)
@@ -277,10 +290,11 @@ def _cmd(args: argparse.Namespace) -> int:
         from ca_trade._pipeline_stages import parquet_bytes, require
         from ca_trade.report.provenance import atomic_write
 
-        rec = _read_parquet(args.reconciled)
+        rec = _read_parquet(args.reconciled.resolve())
+        raw_dir = args.raw_dir.resolve() if args.raw_dir is not None else None
         with progress.stage("panel"):
             panel = require("etl", "build_panel", "panel")(
-                rec, raw_dir=args.raw_dir, sector=args.sector
+                rec, raw_dir=raw_dir, sector=args.sector
             )
         atomic_write(args.out, parquet_bytes(panel), root=args.out.parent)
         print(f"wrote a panel of {len(panel)} rows to {args.out}")

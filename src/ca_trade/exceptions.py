@@ -25,6 +25,8 @@ __all__ = [
     "ConvergenceWarning",
     "DataValidationError",
     "DataValidationWarning",
+    "DatasetBusyError",
+    "DatasetBusyWarning",
     "GEError",
     "MissingDomesticFlowsError",
     "MissingValuesWarning",
@@ -65,6 +67,10 @@ class MissingValuesWarning(DataValidationWarning):
     """Rows with missing or non-finite values were dropped before estimation (``res.dropped``)."""
 
 
+class DatasetBusyWarning(CaTradeWarning):
+    """Another process is writing the dataset; this one waits until it has finished."""
+
+
 class ProvenanceWarning(CaTradeWarning):
     """Provenance could not be fully recorded (e.g. no git commit known)."""
 
@@ -75,6 +81,10 @@ class CaTradeError(Exception):
 
 class DataValidationError(CaTradeError, ValueError):
     """Input data is invalid; the message names the file, line and value and what to do."""
+
+
+class DatasetBusyError(CaTradeError, RuntimeError):
+    """Another process holds the dataset's lock and the caller chose not to wait."""
 
 
 class SpecificationError(CaTradeError, ValueError):

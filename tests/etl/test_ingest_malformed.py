@@ -1,8 +1,15 @@
-"""Property: on arbitrary malformed input ingest never raises and never loses a row."""
+"""Property: on arbitrary malformed input ingest never raises and never loses a row.
+
+Files come in any of the shapes other tools write: LF, CRLF or CR-only line ends; UTF-8 (with
+or without BOM), Latin-1, CP1251 or UTF-16 with a BOM; plain, gzip or truncated gzip; ragged
+rows, the first data row included; odd file names, not valid UTF-8 ones included. Each file's
+rows read must equal its data lines as written, and every row must be accounted for.
+"""
 
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import tempfile
 import warnings
@@ -58,9 +65,22 @@ VALUES = st.one_of(
 
 HEADERS = st.sampled_from([PLUS_HEADER, BULK_HEADER, LEGACY_BULK_HEADER, ["a", "b"]])
 
+# File names as other tools and old archives write them (bytes: not all are valid UTF-8).
+NAMES = st.sampled_from(
+    [
+        b"plain",
+        b"with space",
+        "\u00fcn\u00efc\u00f6d\u00e9".encode(),
+        b"caf\xe9",
+        b"\xff\xfe",
+        b"-dash",
+    ]
+)
+
 
 @st.composite
 def comtrade_file(draw: st.DrawFn) -> tuple[str, bytes, int]:
+    """A file name suffix, its bytes and its number of data lines (-1: unknown)."""
     header = list(draw(HEADERS))
     if draw(st.booleans()):
         header.pop(draw(st.integers(0, len(header) - 1)))  # a missing column
@@ -73,12 +93,17 @@ def comtrade_file(draw: st.DrawFn) -> tuple[str, bytes, int]:
         width = len(header) + draw(st.integers(-3, 2))
         lines.append(sep.join(draw(VALUES) for _ in range(max(width, 1))))
     if lines and draw(st.booleans()):
+        lines[0] += sep + draw(VALUES) + "x"  # the first data row is ragged (one field more)
+    if lines and draw(st.booleans()):
         lines.append(lines[0])  # a duplicate record
-    text = sep.join(header) + "\n" + "".join(line + "\n" for line in lines)
+    eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = sep.join(header) + eol + "".join(line + eol for line in lines)
     if draw(st.booleans()):
         text = "\ufeff" + text
-    enc = draw(st.sampled_from(["utf-8", "latin-1", "cp1251"]))
+    enc = draw(st.sampled_from(["utf-8", "latin-1", "cp1251", "utf-16", "utf-16-be"]))
     data = text.encode(enc, errors="replace")
+    if enc == "utf-16-be":
+        data = b"\xfe\xff" + data
     kind = draw(st.sampled_from(["plain", "gzip", "truncated_gzip", "empty"]))
     if kind == "gzip":
         return "f.tsv.gz", gzip.compress(data, mtime=0), n + (len(lines) > n)
@@ -95,19 +120,20 @@ def comtrade_file(draw: st.DrawFn) -> tuple[str, bytes, int]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(files=st.lists(comtrade_file(), min_size=1, max_size=3))
+@given(files=st.lists(st.tuples(NAMES, comtrade_file()), min_size=1, max_size=3))
 def test_malformed_input_never_raises_and_never_loses_rows(
-    files: list[tuple[str, bytes, int]],
+    files: list[tuple[bytes, tuple[str, bytes, int]]],
 ) -> None:
     tmp = Path(tempfile.mkdtemp())
     try:
         raw = tmp / "raw"
         raw.mkdir()
         expected: dict[str, int] = {}
-        for i, (name, data, n) in enumerate(files):
-            fname = f"{i}_{name}"
-            (raw / fname).write_bytes(data)
-            expected[fname] = n
+        for i, (stem, (name, data, n)) in enumerate(files):
+            fname = f"{i}_".encode() + stem + b"_" + name.encode()
+            with open(os.path.join(os.fsencode(raw), fname), "wb") as fh:
+                fh.write(data)
+            expected[fname.decode("utf-8", errors="backslashreplace")] = n
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataValidationWarning)
             rep = ingest(raw, tmp / "out")

@@ -1,13 +1,15 @@
 r"""``ingest``: Comtrade files in ``raw_dir`` to the validated Parquet store.
 
-Two passes:
+Both folders are resolved once (:mod:`ca_trade.etl.paths`) and the whole run holds the
+dataset folder's exclusive lock (:mod:`ca_trade.etl.lock`). Two passes:
 
-1. **Per file** (cached by name and sha256, computed while the file is parsed): detect the
-   layout from the header, then stream the file once through
+1. **Per file** (cached by name and sha256, computed while the file is parsed): find how its
+   bytes are stored and detect the layout from the header (:mod:`ca_trade.etl.rawtext`,
+   :mod:`ca_trade.etl.layouts`), then stream the file once through
    :func:`ca_trade.etl.validate.transform` (a pure function of the file and the code table)
-   into a stage directory split by status and partition (:mod:`ca_trade.etl.staging`). A file
-   that cannot be parsed at all becomes one whole-file quarantine record (reason, detail,
-   number of lines).
+   into a stage directory split by status and partition (:mod:`ca_trade.etl.staging`). The
+   rows staged must equal the file's independent line count. A file that cannot be read
+   becomes one whole-file quarantine record (reason, detail, number of lines).
 2. **Per partition** (classification, year): ok rows from all files are checked for
    duplicate keys across files (repeats are filtered as ``duplicate_record``, conflicting
    values quarantined as ``duplicate_conflict``). A partition staged by one file with nothing
@@ -15,7 +17,9 @@ Two passes:
    line) order. World rows go to ``controls/``; quarantined rows to ``quarantine/``.
 
 Every input row is counted exactly once: ``rows_read == rows_written + rows_quarantined +
-sum(rows_filtered.values())`` per file and in total.
+sum(rows_filtered.values())`` per file and in total (:mod:`ca_trade.etl.counts`). When the
+inputs are unchanged and the dataset on disk matches its manifest, the stored report is
+returned and nothing is rewritten.
 
 Examples
 --------
@@ -50,22 +54,38 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ca_trade.etl.countries import CodeTable, code_table
-from ca_trade.etl.layouts import (
-    normalise_name,
-    read_head,
-    sniff_header,
+from ca_trade.etl.counts import FileReport, IngestReport, explain_empty
+from ca_trade.etl.layouts import normalise_name, sniff_header
+from ca_trade.etl.lock import dataset_lock
+from ca_trade.etl.paths import recorded_name, separate_folders
+from ca_trade.etl.quarantine import empty_quarantine, whole_file_record
+from ca_trade.etl.rawtext import (
+    GZIP_PROBLEM,
+    LineCounter,
+    TextFormat,
+    count_lines,
+    sniff_file,
+    to_plain,
 )
-from ca_trade.etl.quarantine import count_data_lines, empty_quarantine, whole_file_record
 from ca_trade.etl.schema import FLOW_SCHEMA, QUARANTINE_SCHEMA
 from ca_trade.etl.sources import detect_source
-from ca_trade.etl.staging import REST_CHECK, REST_VALUE, rest_files, stage_file, staged_partitions
+from ca_trade.etl.staging import (
+    REST_CHECK,
+    REST_VALUE,
+    rest_files,
+    stage_file,
+    staged_partitions,
+    staged_rows,
+)
 from ca_trade.etl.store import (
     TMP_NAME,
+    dataset_files,
     read_manifest,
     recover,
     sha256_file,
     sink_parquet,
     swap_in,
+    verify_dataset,
     write_json,
     write_parquet,
 )
@@ -74,8 +94,10 @@ from ca_trade.exceptions import DataValidationWarning
 
 __all__ = ["ETL_VERSION", "FileReport", "IngestReport", "ingest"]
 
-#: Bumped when the per-file transform changes (invalidates the staging cache).
-ETL_VERSION = 2
+#: Bumped when the per-file transform or the stage layout changes (invalidates the staging
+#: cache). 3: ragged rows are quarantined (a new check), stages are checked against each
+#: file's independent line count, the manifest lists the dataset's files.
+ETL_VERSION = 3
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".gz"}
 # A header without a known layout but with one of these words is a damaged Comtrade file
 # (quarantined); other unrecognised files are listed as ignored.
@@ -91,154 +113,17 @@ _PARSE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-@dataclass
-class FileReport:
-    """Counts for one source file.
-
-    Attributes
-    ----------
-    file : str
-        Path relative to raw_dir.
-    layout : str or None
-        Detected Comtrade layout (None for a file that is not Comtrade).
-    sha256 : str
-        Content hash.
-    status : str
-        ``ingested``, ``cached`` (unchanged since the last run, not re-parsed),
-        ``quarantined`` (whole file refused), ``source`` (a covariate/tariff/production
-        file, read by :func:`ca_trade.etl.build_panel`, not by ingest) or ``ignored`` (not a
-        Comtrade file: no Comtrade-like column names, e.g. a README).
-    rows_read, rows_written, rows_quarantined : int
-        Data rows read, written to ``flows/``, and quarantined.
-    rows_filtered : dict of str to int
-        Rows set aside per named filter rule.
-    """
-
-    file: str
-    layout: str | None
-    sha256: str
-    status: str
-    rows_read: int = 0
-    rows_written: int = 0
-    rows_quarantined: int = 0
-    rows_filtered: dict[str, int] = field(default_factory=dict)
-
-    def balanced(self) -> bool:
-        """Return whether every read row is accounted for.
-
-        Returns
-        -------
-        bool
-            ``rows_read == rows_written + rows_quarantined + sum(rows_filtered)``.
-
-        Examples
-        --------
-        >>> FileReport("a", None, "", "ingested", 3, 1, 1, {"partner_world": 1}).balanced()
-        True
-        """
-        return self.rows_read == (
-            self.rows_written + self.rows_quarantined + sum(self.rows_filtered.values())
-        )
-
-
-@dataclass
-class IngestReport:
-    """What :func:`ingest` did, per file and in total.
-
-    Attributes
-    ----------
-    files : list of FileReport
-        One entry per file found under raw_dir (sorted by name).
-    processed_dir : Path
-        Where the dataset was written.
-    skipped : bool
-        True when nothing changed since the last run and the dataset was left as it was.
-    """
-
-    files: list[FileReport]
-    processed_dir: Path
-    skipped: bool = False
-
-    @property
-    def rows_read(self) -> int:
-        """Total data rows read."""
-        return sum(f.rows_read for f in self.files)
-
-    @property
-    def rows_written(self) -> int:
-        """Total rows written to ``flows/``."""
-        return sum(f.rows_written for f in self.files)
-
-    @property
-    def rows_quarantined(self) -> int:
-        """Total rows quarantined (whole-file records count all their lines)."""
-        return sum(f.rows_quarantined for f in self.files)
-
-    @property
-    def rows_filtered(self) -> dict[str, int]:
-        """Total rows set aside, per filter rule (sorted by rule)."""
-        out: dict[str, int] = {}
-        for f in self.files:
-            for k, v in f.rows_filtered.items():
-                out[k] = out.get(k, 0) + v
-        return dict(sorted(out.items()))
-
-    def balanced(self) -> bool:
-        """Return whether every file's counts reconcile exactly.
-
-        Returns
-        -------
-        bool
-            True when each file and the total balance.
-
-        Examples
-        --------
-        >>> IngestReport([], Path(".")).balanced()
-        True
-        """
-        return all(f.balanced() for f in self.files) and self.rows_read == (
-            self.rows_written + self.rows_quarantined + sum(self.rows_filtered.values())
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return the per-file counts as a DataFrame (one ``filtered_<rule>`` column per rule).
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per file.
-
-        Examples
-        --------
-        >>> IngestReport([FileReport("a", None, "", "source")], Path(".")).to_frame().shape
-        (1, 7)
-        """
-        rules = sorted({k for f in self.files for k in f.rows_filtered})
-        rows = []
-        for f in self.files:
-            row: dict[str, Any] = {
-                "file": f.file,
-                "layout": f.layout,
-                "status": f.status,
-                "rows_read": f.rows_read,
-                "rows_written": f.rows_written,
-                "rows_quarantined": f.rows_quarantined,
-                "rows_filtered": sum(f.rows_filtered.values()),
-            }
-            row.update({f"filtered_{r}": f.rows_filtered.get(r, 0) for r in rules})
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-
-def _discover(raw_dir: Path) -> list[Path]:
-    out = []
+def _discover(raw_dir: Path, out: Path) -> list[Path]:
+    found = []
     for path in sorted(raw_dir.rglob("*")):
         rel = path.relative_to(raw_dir)
         if any(part.startswith((".", "_")) for part in rel.parts):
             continue
+        if out == path or out in path.parents:
+            continue
         if path.is_file() and path.suffix.lower() in _TEXT_SUFFIXES:
-            out.append(path)
-    return out
+            found.append(path)
+    return found
 
 
 def _looks_like_comtrade(columns: tuple[str, ...]) -> bool:
@@ -250,45 +135,79 @@ def _looks_like_comtrade(columns: tuple[str, ...]) -> bool:
     return any(w in norm for w in _COMTRADE_WORDS)
 
 
-def _stage_file(
-    path: Path, rel: str, codes: CodeTable, stage: Path
-) -> tuple[str | None, pl.DataFrame | None]:
-    """Pass 1 for one file: write its stage directory, or return a whole-file record.
+def _failure(exc: BaseException, fmt: TextFormat) -> str:
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+        raise exc  # our disk, not the file: do not quarantine (and cache) the file
+    if fmt.gzip and isinstance(exc, (EOFError, zlib.error)):
+        return GZIP_PROBLEM.format(exc)
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
-    Returns (layout or source kind or ``"ignored"``, whole-file record or None).
+
+@dataclass
+class _Staged:
+    """Pass 1 of one file: what it is, and where its rows went."""
+
+    layout: str | None = None  # Comtrade layout, source kind, or "ignored"
+    record: tuple[str, str] | None = None  # whole-file quarantine: (reason, detail)
+    rows: int | None = None  # rows staged (a Comtrade file that was read)
+    lines: LineCounter | None = None  # the independent count of its lines
+    direct: bool = False  # Polars read the file itself (no plain copy)
+    fmt: TextFormat = field(default_factory=TextFormat)
+
+    @property
+    def balanced(self) -> bool:
+        """Rows were staged, one per data line of the independent count."""
+        return self.lines is not None and self.rows == self.lines.data_lines
+
+
+def _stage_file(
+    path: Path, rel: str, codes: CodeTable, stage: Path, utf8_name: bool = True
+) -> _Staged:
+    """Pass 1 for one file: write its stage directory, or say why the file is refused.
+
+    The line count of a file Polars reads as it is comes from the hashing thread (filled in
+    by the caller); that of a file turned into plain text first, from :func:`to_plain`.
     """
-    head, gz = read_head(path)
-    info = sniff_header(head, gzip_file=gz)
+    head = sniff_file(path)
+    fmt = head.format
+    if head.problem is not None:
+        return _Staged(record=(str(head.reason), head.problem), fmt=fmt)
+    info = sniff_header(head.header + b"\n", gzip_file=fmt.gzip)
     if info.layout is None:
         kind = detect_source(list(info.columns))
         if kind is not None:
-            return kind, None
-        if not head.strip():
-            return None, whole_file_record(rel, "unknown_layout", "empty file", 0)
+            return _Staged(layout=kind)
+        if head.empty:
+            return _Staged(record=("unknown_layout", "empty file"), fmt=fmt)
         if not _looks_like_comtrade(info.columns):
-            return "ignored", None
+            return _Staged(layout="ignored")
         detail = f"header: {','.join(info.columns)[:300]!r}"
-        return None, whole_file_record(rel, "unknown_layout", detail, count_data_lines(path))
+        return _Staged(record=("unknown_layout", detail), fmt=fmt)
     if info.missing:
-        return info.layout, whole_file_record(
-            rel, "missing_columns", ",".join(info.missing), count_data_lines(path)
-        )
+        return _Staged(info.layout, ("missing_columns", ",".join(info.missing)), fmt=fmt)
+    if info.ambiguous:
+        detail = "; ".join(info.ambiguous) + " (which column holds the value is unknown)"
+        return _Staged(info.layout, ("duplicate_columns", detail), fmt=fmt)
+    direct = fmt.plain and utf8_name
+    counter = LineCounter.for_format(fmt)
     tmp = stage.with_name(stage.name + ".part")
+    plain = stage.with_name(stage.name + ".csv")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        stage_file(path, rel, info, codes, tmp)
+        if not direct:
+            to_plain(path, plain, fmt, counter)
+        stage_file(path if direct else plain, rel, info, codes, tmp)
+        rows = staged_rows(tmp)
         if stage.exists():
             shutil.rmtree(stage)
         tmp.replace(stage)
     except _PARSE_ERRORS as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
-            raise  # our disk, not the file: do not quarantine (and cache) the file
-        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        return info.layout, whole_file_record(
-            rel, "unparseable_file", detail, count_data_lines(path)
-        )
-    return info.layout, None
+        return _Staged(info.layout, ("unparseable_file", _failure(exc, fmt)), fmt=fmt)
+    finally:
+        plain.unlink(missing_ok=True)
+    lines = None if direct else counter
+    return _Staged(info.layout, rows=rows, lines=lines, direct=direct, fmt=fmt)
 
 
 def _name_id(rel: str) -> str:
@@ -300,12 +219,124 @@ def _cache_key(sha: str, rel: str, codes: CodeTable) -> str:
     return f"{sha[:32]}-{_name_id(rel)}-{codes.digest}-v{ETL_VERSION}-pl{pl.__version__}"
 
 
+@dataclass
+class _Pass1:
+    """Pass 1 over all files: per-file reports, manifest entries, stages, whole-file records."""
+
+    raw: Path
+    staging: Path
+    codes: CodeTable
+    old_files: dict[str, Any]
+    hasher: ThreadPoolExecutor
+    reports: list[FileReport] = field(default_factory=list)
+    stages: list[tuple[str, Path]] = field(default_factory=list)
+    whole: list[pl.DataFrame] = field(default_factory=list)
+    entries: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, path: Path) -> None:
+        """Stage (or reuse) one file and record its outcome."""
+        rel, utf8_name = recorded_name(path, self.raw)
+        prev: dict[str, Any] = self.old_files.get(rel) or {}
+        size = path.stat().st_size
+        if prev.get("size") == size:  # probably unchanged: the hash decides before parsing
+            sha = sha256_file(path)
+            key = _cache_key(sha, rel, self.codes)
+            if prev.get("key") == key and self._reuse(rel, prev, sha):
+                return
+        staged, sha = self._fresh(path, rel, utf8_name)
+        self._record(path, rel, staged, sha, size)
+
+    def _fresh(self, path: Path, rel: str, utf8_name: bool) -> tuple[_Staged, str]:
+        """Stage a new or changed file, hashing (and counting) it in a thread meanwhile."""
+        fresh = self.staging / f".new-{_name_id(rel)}"
+        counter = LineCounter()
+        pending = self.hasher.submit(sha256_file, path, counter)
+        try:
+            staged = _stage_file(path, rel, self.codes, fresh, utf8_name)
+        finally:
+            sha = pending.result()
+        if staged.direct:
+            staged.lines = counter
+            if not staged.balanced and counter.lone_cr:
+                # Mixed line ends: some lines end in a lone \r, which Polars does not split
+                # on. Read the file again through a plain copy with \n line ends.
+                shutil.rmtree(fresh, ignore_errors=True)
+                staged = _stage_file(path, rel, self.codes, fresh, False)
+        if fresh.exists() and staged.balanced:
+            stage = self.staging / _cache_key(sha, rel, self.codes)
+            if stage.exists():
+                shutil.rmtree(stage)
+            fresh.replace(stage)
+        else:  # never keep a stage the independent count disagrees with
+            shutil.rmtree(fresh, ignore_errors=True)
+        return staged, sha
+
+    def _reuse(self, rel: str, prev: dict[str, Any], sha: str) -> bool:
+        """Reuse the cached outcome of an unchanged file; False where it must be staged again."""
+        kind, layout = prev.get("kind"), prev.get("layout")
+        if kind == "comtrade":
+            stage = self.staging / prev["key"]
+            try:
+                rows = staged_rows(stage) if stage.is_dir() else -1
+            except (OSError, ValueError):
+                rows = -1
+            if rows != prev.get("lines"):
+                warnings.warn(
+                    f"the cached stage of {rel} is damaged or missing ({rows} rows staged, "
+                    f"{prev.get('lines')} data lines in the file); it is staged again",
+                    DataValidationWarning,
+                    stacklevel=5,
+                )
+                return False
+            self.stages.append((rel, stage))
+            self.reports.append(FileReport(rel, layout, sha, "cached"))
+        elif kind == "quarantined":
+            n = int(prev["rows"])
+            self.whole.append(whole_file_record(rel, prev["reason"], prev["detail"], n))
+            self.reports.append(FileReport(rel, layout, sha, "cached", n, 0, n, {}))
+        elif kind in ("source", "ignored"):
+            self.reports.append(FileReport(rel, None, sha, str(kind)))
+        else:
+            return False
+        self.entries[rel] = prev
+        return True
+
+    def _record(self, path: Path, rel: str, staged: _Staged, sha: str, size: int) -> None:
+        key: str | None = _cache_key(sha, rel, self.codes)
+        entry: dict[str, Any] = {"sha256": sha, "size": size, "layout": staged.layout}
+        record = staged.record
+        lines = staged.lines
+        if record is None and lines is not None and not staged.balanced:
+            # The reader and the byte count disagree: never trust (nor cache) the stage.
+            detail = (
+                f"the CSV reader produced {staged.rows} records from {lines.data_lines} "
+                "data lines (counted byte by byte); does a quoted field span lines?"
+            )
+            record, key = ("record_count_mismatch", detail), None
+        if record is not None:
+            n = (lines or count_lines(path, staged.fmt)).data_lines
+            self.whole.append(whole_file_record(rel, record[0], record[1], n))
+            self.reports.append(FileReport(rel, staged.layout, sha, "quarantined", n, 0, n, {}))
+            entry.update(kind="quarantined", reason=record[0], detail=record[1], rows=n)
+        elif staged.rows is not None and lines is not None:
+            self.stages.append((rel, self.staging / str(key)))
+            self.reports.append(FileReport(rel, staged.layout, sha, "ingested"))
+            entry.update(kind="comtrade", lines=lines.data_lines)
+        else:
+            kind = "ignored" if staged.layout == "ignored" else "source"
+            self.reports.append(FileReport(rel, None, sha, kind))
+            entry.update(kind=kind, layout=None, source=staged.layout)
+        entry["key"] = key
+        self.entries[rel] = entry
+
+
 def ingest(
     raw_dir: str | Path,
     processed_dir: str | Path,
     *,
     areas: pd.DataFrame | None = None,
     force: bool = False,
+    wait: bool = True,
 ) -> IngestReport:
     r"""Ingest the Comtrade files of ``raw_dir`` into a validated Parquet dataset.
 
@@ -314,23 +345,41 @@ def ingest(
     raw_dir : str or Path
         Directory searched recursively for ``.csv``, ``.tsv``, ``.txt`` and ``.gz`` files
         (names starting with ``.`` or ``_`` are ignored). Covariate, tariff and production
-        files are recognised and left for :func:`ca_trade.etl.build_panel`.
+        files are recognised and left for :func:`ca_trade.etl.build_panel`. Relative paths,
+        ``..`` and symbolic links are resolved once, here.
     processed_dir : str or Path
-        Output directory (see :mod:`ca_trade.etl.store` for its layout).
+        Output directory (see :mod:`ca_trade.etl.store` for its layout). It must not be
+        ``raw_dir``, contain it, or lie inside it (except in a folder whose name starts with
+        ``_`` or ``.``).
     areas : pandas.DataFrame, optional
         Comtrade area table; default :func:`ca_trade.facts.comtrade_areas`.
     force : bool, default False
         Re-parse every file even when unchanged.
+    wait : bool, default True
+        Where another process is writing ``processed_dir``: wait for it (after a
+        :class:`~ca_trade.exceptions.DatasetBusyWarning` naming it), or raise.
 
     Returns
     -------
     IngestReport
-        Per-file and total counts; they always balance.
+        Per-file and total counts; they always balance. ``report.problem`` says why no flow
+        row was written, when none was (the CLI then exits with status 1).
+
+    Raises
+    ------
+    DataValidationError
+        ``raw_dir`` is not a directory, or the two folders are the same or nest.
+    DatasetBusyError
+        ``wait=False`` and another process is writing ``processed_dir``.
 
     Warns
     -----
     DataValidationWarning
-        When rows or files were quarantined (the message says where to look).
+        When rows or files were quarantined (the message says where to look), when no flow
+        row was written, and when a cached stage or the dataset did not match its manifest
+        (it is then rebuilt).
+    DatasetBusyWarning
+        Before waiting for another ingest of ``processed_dir``.
 
     Examples
     --------
@@ -343,109 +392,55 @@ def ingest(
     ...     rep = ingest(raw, raw / "_out")
     >>> rep.files[0].status, rep.rows_quarantined
     ('quarantined', 1)
+    >>> print(rep.problem)  # the CLI exits with status 1  # doctest: +NORMALIZE_WHITESPACE
+    no rows were written to flows/: of 1 row read from 1 Comtrade file, 1 quarantined
+    (unknown_layout 1; see quarantine/quarantine.parquet)
     """
-    raw = Path(raw_dir)
-    out = Path(processed_dir)
-    if not raw.is_dir():
-        from ca_trade.exceptions import DataValidationError
+    raw, out = separate_folders(raw_dir, processed_dir)
+    with dataset_lock(out, wait=wait):
+        report = _ingest_locked(raw, out, code_table(areas), force)
+    if report.rows_quarantined:
+        warnings.warn(
+            f"{report.rows_quarantined} of {report.rows_read} rows were quarantined; see "
+            f"{out / 'quarantine' / 'quarantine.parquet'} (file, line, column, value, reason)",
+            DataValidationWarning,
+            stacklevel=2,
+        )
+    if report.problem is not None:
+        warnings.warn(f"{out}: {report.problem}", DataValidationWarning, stacklevel=2)
+    return report
 
-        raise DataValidationError(f"raw_dir {raw} is not a directory; create it and add files")
-    out.mkdir(parents=True, exist_ok=True)
+
+def _ingest_locked(raw: Path, out: Path, codes: CodeTable, force: bool) -> IngestReport:
+    """Pass 1, then pass 2 and the swap (unless nothing changed); the caller holds the lock."""
     recover(out)
-    codes = code_table(areas)
     old = read_manifest(out)
-    old_files: dict[str, Any] = old.get("files", {}) if not force else {}
     staging = out / "_staging"
     staging.mkdir(exist_ok=True)
-
-    reports: list[FileReport] = []
-    stages: list[tuple[str, Path]] = []
-    whole: list[pl.DataFrame] = []
-    manifest_files: dict[str, Any] = {}
-    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ca_trade-sha256")
-    for path in _discover(raw):
-        if out in path.parents or path == out:
-            continue
-        rel = path.relative_to(raw).as_posix()
-        prev: dict[str, Any] = old_files.get(rel) or {}
-        size = path.stat().st_size
-        layout: str | None = None
-        rec: pl.DataFrame | None = None
-        fresh: Path | None = None
-        if prev.get("size") == size:
-            sha = sha256_file(path)  # probably unchanged: the hash decides before any parsing
-        else:
-            # New or changed: hash while Polars parses (the hash only names the cache entry).
-            pending = hasher.submit(sha256_file, path)
-            fresh = staging / f".new-{_name_id(rel)}"
-            try:
-                layout, rec = _stage_file(path, rel, codes, fresh)
-            finally:
-                sha = pending.result()
-        key = _cache_key(sha, rel, codes)
-        stage = staging / key
-        cached = fresh is None and prev.get("key") == key
-        if cached and prev["kind"] == "comtrade" and stage.exists():
-            kind, layout, status = "comtrade", prev.get("layout"), "cached"
-        elif cached and prev["kind"] == "quarantined":
-            kind, layout, status = "quarantined", prev.get("layout"), "cached"
-            rec = whole_file_record(rel, prev["reason"], prev["detail"], prev["rows"])
-        elif cached and prev["kind"] in ("source", "ignored"):
-            kind, layout, status = prev["kind"], prev.get("source"), prev["kind"]
-        else:
-            if fresh is None:
-                layout, rec = _stage_file(path, rel, codes, stage)
-            elif fresh.exists():
-                if stage.exists():
-                    shutil.rmtree(stage)
-                fresh.replace(stage)
-            status = "ingested"
-            if rec is not None:
-                kind = "quarantined"
-            elif stage.exists():
-                kind = "comtrade"
-            elif layout == "ignored":
-                kind, layout = "ignored", None
-            else:
-                kind = "source"
-        entry: dict[str, Any] = {"sha256": sha, "size": size, "key": key, "kind": kind}
-        if kind == "quarantined" and rec is not None:
-            n = int(rec["rows"].item())
-            whole.append(rec)
-            reports.append(FileReport(rel, layout, sha, "quarantined", n, 0, n, {}))
-            entry.update(
-                layout=layout, reason=rec["reason"].item(), detail=rec["value"].item(), rows=n
-            )
-        elif kind in ("source", "ignored"):
-            reports.append(FileReport(rel, None, sha, kind))
-            entry.update(layout=None, source=layout)
-        else:
-            stages.append((rel, stage))
-            reports.append(FileReport(rel, layout, sha, status))
-            entry.update(layout=layout)
-        manifest_files[rel] = entry
-    hasher.shutdown()
-
-    keys = {k: v["key"] for k, v in manifest_files.items()}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ca_trade-sha256") as hasher:
+        p1 = _Pass1(raw, staging, codes, old.get("files", {}) if not force else {}, hasher)
+        for path in _discover(raw, out):
+            p1.add(path)
+    reports = p1.reports
+    keys = {k: v["key"] for k, v in p1.entries.items()}
     if not force and old.get("inputs") == keys and (out / "flows").exists():
-        prev_reports = old.get("reports", {})
-        for r in reports:
-            p = prev_reports.get(r.file, {})
-            r.status = r.status if r.status in ("source", "ignored") else "cached"
-            r.rows_read = p.get("rows_read", r.rows_read)
-            r.rows_written = p.get("rows_written", r.rows_written)
-            r.rows_quarantined = p.get("rows_quarantined", r.rows_quarantined)
-            r.rows_filtered = dict(p.get("rows_filtered", r.rows_filtered))
-        return IngestReport(reports, out, skipped=True)
+        problem = verify_dataset(out, old)
+        if problem is None:
+            return _stored_report(reports, old, out)
+        warnings.warn(
+            f"the dataset in {out} does not match its manifest ({problem}); it is rebuilt",
+            DataValidationWarning,
+            stacklevel=3,
+        )
 
     tmp = out / TMP_NAME
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
     by_file = {r.file: r for r in reports}
-    quarantine_parts = [empty_quarantine(), *whole]
-    if stages:
-        quarantine_parts.append(_build(stages, tmp, by_file))
+    quarantine_parts = [empty_quarantine(), *p1.whole]
+    if p1.stages:
+        quarantine_parts.append(_build(p1.stages, tmp, by_file))
     qframe = pl.concat(quarantine_parts, how="vertical").sort(
         "file", "line", "reason", "column", nulls_last=False
     )
@@ -453,12 +448,46 @@ def ingest(
     for name in ("flows", "controls"):
         (tmp / name).mkdir(exist_ok=True)
 
-    report = IngestReport(reports, out)
-    manifest = {
+    report = IngestReport(reports, out, problem=explain_empty(reports, qframe))
+    write_json(_manifest(report, codes, p1.entries, keys, tmp), tmp / "manifest.json")
+    swap_in(out, tmp)
+    live = {s.name for _, s in p1.stages}
+    for stale in staging.iterdir():
+        if stale.name not in live:
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+    return report
+
+
+def _stored_report(reports: list[FileReport], old: dict[str, Any], out: Path) -> IngestReport:
+    """Return the report of the last run, for inputs that have not changed since."""
+    prev_reports = old.get("reports", {})
+    for r in reports:
+        p = prev_reports.get(r.file, {})
+        r.status = r.status if r.status in ("source", "ignored") else "cached"
+        r.rows_read = p.get("rows_read", r.rows_read)
+        r.rows_written = p.get("rows_written", r.rows_written)
+        r.rows_quarantined = p.get("rows_quarantined", r.rows_quarantined)
+        r.rows_filtered = dict(p.get("rows_filtered", r.rows_filtered))
+    return IngestReport(reports, out, skipped=True, problem=old.get("problem"))
+
+
+def _manifest(
+    report: IngestReport,
+    codes: CodeTable,
+    entries: dict[str, Any],
+    keys: dict[str, str | None],
+    build: Path,
+) -> dict[str, Any]:
+    return {
         "etl_version": ETL_VERSION,
         "codes_digest": codes.digest,
-        "files": manifest_files,
+        "dataset": dataset_files(build),
+        "files": entries,
         "inputs": keys,
+        "problem": report.problem,
         "reports": {
             r.file: {
                 "rows_read": r.rows_read,
@@ -466,7 +495,7 @@ def ingest(
                 "rows_quarantined": r.rows_quarantined,
                 "rows_filtered": dict(sorted(r.rows_filtered.items())),
             }
-            for r in reports
+            for r in report.files
         },
         "totals": {
             "rows_read": report.rows_read,
@@ -475,23 +504,6 @@ def ingest(
             "rows_filtered": report.rows_filtered,
         },
     }
-    write_json(manifest, tmp / "manifest.json")
-    swap_in(out, tmp)
-    live = {s.name for _, s in stages}
-    for stale in staging.iterdir():
-        if stale.name not in live:
-            if stale.is_dir():
-                shutil.rmtree(stale)
-            else:
-                stale.unlink()
-    if report.rows_quarantined:
-        warnings.warn(
-            f"{report.rows_quarantined} of {report.rows_read} rows were quarantined; see "
-            f"{out / 'quarantine' / 'quarantine.parquet'} (file, line, column, value, reason)",
-            DataValidationWarning,
-            stacklevel=2,
-        )
-    return report
 
 
 def _build(

@@ -29,8 +29,11 @@ from pathlib import Path
 
 import polars as pl
 
+from ca_trade.etl.rawtext import gunzip_blocks
+
 __all__ = [
     "CANONICAL_FIELDS",
+    "EXTRA_FIELD",
     "HeaderInfo",
     "gunzip_to",
     "normalise_name",
@@ -61,6 +64,10 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "fob_usd",
     "flag",
 )
+
+#: Column of :func:`scan_layout` holding the first field beyond the header's last column
+#: (null unless a row has more non-empty fields than its header: a ragged row).
+EXTRA_FIELD = "_extra"
 
 # Normalised header name(s) of each canonical field, per layout family.
 _LEGACY: dict[str, tuple[str, ...]] = {
@@ -156,7 +163,11 @@ class HeaderInfo:
     missing : tuple of str
         Required canonical fields the header lacks (empty when the layout is complete).
     duplicated : tuple of str
-        Header names that occur more than once (the first occurrence is read).
+        Header names that occur more than once.
+    ambiguous : tuple of str
+        Header names of canonical fields that more than one column could supply (a name
+        repeated, or two spellings of one field): ingest refuses such a file, since it
+        cannot know which column holds the value.
     """
 
     layout: str | None
@@ -166,6 +177,7 @@ class HeaderInfo:
     positions: dict[str, int] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     duplicated: tuple[str, ...] = ()
+    ambiguous: tuple[str, ...] = ()
 
 
 def read_head(path: Path, n_bytes: int = 65536) -> tuple[bytes, bool]:
@@ -250,13 +262,26 @@ def sniff_header(head: bytes, *, gzip_file: bool = False) -> HeaderInfo:
     else:
         return HeaderInfo(None, separator, gzip_file, columns, duplicated=tuple(duplicated))
     positions: dict[str, int] = {}
+    ambiguous: list[str] = []
     for canon, names in aliases.items():
         for n in names:
             if n in seen:
                 positions[canon] = seen[n]
                 break
+        matches = [columns[i] for i, n in enumerate(norm) if n in names]
+        if len(matches) > 1:
+            ambiguous.append(" / ".join(matches))
     missing = tuple(f for f in _REQUIRED if f not in positions)
-    return HeaderInfo(layout, separator, gzip_file, columns, positions, missing, tuple(duplicated))
+    return HeaderInfo(
+        layout,
+        separator,
+        gzip_file,
+        columns,
+        positions,
+        missing,
+        tuple(duplicated),
+        tuple(ambiguous),
+    )
 
 
 def _split_header(text: str, separator: str) -> list[str]:
@@ -312,25 +337,11 @@ def gunzip_to(path: Path, dest: Path, *, block_bytes: int = 1 << 20) -> int:
     >>> gunzip_to(d / "a.gz", d / "a.csv"), (d / "a.csv").read_bytes()
     (6, b'h\n1\n2\n')
     """
-    dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
     written = 0
-    with open(path, "rb") as fh, open(dest, "wb") as out:
-        while block := fh.read(block_bytes):
-            while block:
-                data = dec.decompress(block)
-                out.write(data)
-                written += len(data)
-                block = b""
-                if dec.eof:
-                    rest = dec.unused_data
-                    if rest[:2] == b"\x1f\x8b":  # a concatenated gzip member follows
-                        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                        block = rest
-        tail = dec.flush()
-        out.write(tail)
-        written += len(tail)
-    if not dec.eof:
-        raise EOFError(f"{path}: gzip stream ends before its end-of-stream marker")
+    with open(dest, "wb") as out:
+        for data in gunzip_blocks(path, block_bytes):
+            out.write(data)
+            written += len(data)
     return written
 
 
@@ -340,8 +351,9 @@ def scan_layout(source: Path | bytes, info: HeaderInfo) -> pl.LazyFrame:
     Parameters
     ----------
     source : Path or bytes
-        The file (plain; Polars inflates a gzip file whole in memory, so ingest first
-        decompresses it with :func:`gunzip_to`), or its content, header line first.
+        The file (plain UTF-8 with ``\n`` or ``\r\n`` line ends: ingest first turns other
+        files into that with :func:`ca_trade.etl.rawtext.to_plain`), or its content, header
+        line first.
     info : HeaderInfo
         Its header, from :func:`sniff_header`; ``info.layout`` must not be None.
 
@@ -350,7 +362,8 @@ def scan_layout(source: Path | bytes, info: HeaderInfo) -> pl.LazyFrame:
     polars.LazyFrame
         Columns ``_line`` (1-based line in the decompressed file; header is line 1) and
         :data:`CANONICAL_FIELDS` (String as written, surrounding whitespace included; null
-        where the field is empty or the layout has no such column).
+        where the field is empty or missing, or the layout has no such column), then
+        :data:`EXTRA_FIELD` (the first surplus field of a row longer than its header).
 
     Examples
     --------
@@ -363,7 +376,10 @@ def scan_layout(source: Path | bytes, info: HeaderInfo) -> pl.LazyFrame:
     >>> scan_layout(p, info).select("_line", "reporter_code", "cmd_code").collect().row(0)
     (2, '398', 'TOTAL')
     """
-    schema = {f"c{i}": pl.String() for i in range(len(info.columns))}
+    n = len(info.columns)
+    # One column more than the header: a row with surplus fields fills it (then quarantined
+    # as ragged), wherever the row is; a short row leaves the missing fields empty.
+    schema = {f"c{i}": pl.String() for i in range(n + 1)}
     lf = pl.scan_csv(
         source,
         has_header=False,
@@ -371,6 +387,8 @@ def scan_layout(source: Path | bytes, info: HeaderInfo) -> pl.LazyFrame:
         separator=info.separator,
         schema=schema,
         truncate_ragged_lines=True,
+        missing_columns="insert",
+        extra_columns="ignore",
         encoding="utf8-lossy",
         row_index_name="_line",
         row_index_offset=2,
@@ -383,4 +401,5 @@ def scan_layout(source: Path | bytes, info: HeaderInfo) -> pl.LazyFrame:
             exprs.append(pl.lit(None, dtype=pl.String).alias(canon))
         else:
             exprs.append(pl.col(f"c{pos}").alias(canon))
+    exprs.append(pl.col(f"c{n}").alias(EXTRA_FIELD))
     return lf.select(exprs)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade.etl.covariates import pair_covariates
+from ca_trade.etl.paths import resolve
 from ca_trade.etl.sources import find_sources, read_itpde, read_production, read_wits_tariffs
 from ca_trade.etl.tariffs import aggregate_tariffs
 from ca_trade.exceptions import DataValidationError, DataValidationWarning
@@ -246,9 +247,10 @@ def build_panel(
 
     prod_frame: pd.DataFrame | None
     itpde: pd.DataFrame | None = None
-    found = find_sources(Path(raw_dir)) if raw_dir is not None else {}
+    raw = resolve(raw_dir) if raw_dir is not None else None  # once, here
+    found = find_sources(raw) if raw is not None else {}
     if isinstance(production, (str, Path)):
-        prod_frame = read_production(Path(production))
+        prod_frame = read_production(resolve(production))
     elif production is not None:
         prod_frame = production.copy()
         if "sector" not in prod_frame.columns:
@@ -274,12 +276,12 @@ def build_panel(
     hi = np.maximum(p["exporter"].to_numpy(), p["importer"].to_numpy())
     p["pair_sym"] = np.where(dmask, "DOMESTIC", pd.Series(lo) + "_" + pd.Series(hi))
 
-    cov = pair_covariates(cset, yrs, raw_dir=raw_dir)
+    cov = pair_covariates(cset, yrs, raw_dir=raw)
     p = p.merge(cov, on=["exporter", "importer", "year"], how="left")
 
     tframe: pd.DataFrame | None
     if isinstance(tariffs, (str, Path)):
-        tframe = read_wits_tariffs(Path(tariffs))
+        tframe = read_wits_tariffs(resolve(tariffs))
     elif tariffs is not None:
         tframe = tariffs
     elif found.get("wits_tariffs"):

@@ -15,12 +15,11 @@ Examples
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from pathlib import Path
 
 import polars as pl
 
+from ca_trade.etl.rawtext import count_lines, sniff_file
 from ca_trade.etl.schema import QUARANTINE_REASONS, QUARANTINE_SCHEMA
 
 __all__ = ["count_data_lines", "empty_quarantine", "explain", "whole_file_record"]
@@ -80,10 +79,11 @@ def whole_file_record(file: str, reason: str, detail: str, rows: int) -> pl.Data
 
 
 def count_data_lines(path: Path) -> int:
-    r"""Count the data lines of a (possibly gzip, possibly truncated) text file.
+    r"""Count the data lines of a text file, whatever its compression, encoding and line ends.
 
-    Lines are counted as newline characters, plus one for a last line without a newline,
-    minus one for the header. Whatever a corrupt gzip stream yields before its error counts.
+    Lines end at ``\n``, ``\r\n`` or a lone ``\r`` (:class:`ca_trade.etl.rawtext.LineCounter`,
+    in UTF-16 code units for a UTF-16 file); a last line without a line end counts; the
+    header does not. Whatever a corrupt gzip stream yields before its error counts.
 
     Parameters
     ----------
@@ -99,38 +99,11 @@ def count_data_lines(path: Path) -> int:
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
-    >>> _ = p.write_bytes(b"h\n1\n2")
+    >>> _ = p.write_bytes(b"h\n1\r2")
     >>> count_data_lines(p)
     2
     """
-    n = 0
-    last = b"\n"
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    try:
-        if magic == b"\x1f\x8b":
-            dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    try:
-                        out = dec.decompress(chunk)
-                    except zlib.error:
-                        break
-                    if out:
-                        n += out.count(b"\n")
-                        last = out[-1:]
-                    if dec.eof:
-                        break
-        else:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 24):
-                    n += chunk.count(b"\n")
-                    last = chunk[-1:]
-    except (OSError, EOFError, gzip.BadGzipFile):  # pragma: no cover - defensive
-        pass
-    if last != b"\n":
-        n += 1
-    return max(n - 1, 0)
+    return count_lines(path, sniff_file(path).format).data_lines
 
 
 def explain(reason: str) -> str:

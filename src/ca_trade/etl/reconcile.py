@@ -51,6 +51,8 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.linalg import lsqr
 
+from ca_trade.etl.lock import dataset_lock
+from ca_trade.etl.paths import resolve
 from ca_trade.etl.sectors import LEVELS, sector_frame
 from ca_trade.exceptions import DataValidationError, SpecificationError
 
@@ -104,6 +106,14 @@ def _load(flows: str | Path | pd.DataFrame | pl.DataFrame, classification: str) 
     return pl.scan_parquet(part / "**" / "*.parquet", hive_partitioning=True).with_columns(
         pl.lit(classification).alias("classification")
     )
+
+
+def _all_reports(
+    lf: pl.LazyFrame, classification: str, levels: list[str], years: Sequence[int] | None
+) -> pd.DataFrame:
+    if years is not None:
+        lf = lf.filter(pl.col("year").is_in(list(years)))
+    return pl.concat([_reports(lf, classification, lv) for lv in levels]).to_pandas()
 
 
 def _reports(lf: pl.LazyFrame, classification: str, level: str) -> pl.DataFrame:
@@ -262,8 +272,10 @@ def reconcile(
     Parameters
     ----------
     processed : str, Path or DataFrame
-        The ``processed_dir`` written by :func:`ca_trade.etl.ingest`, or canonical flow
-        records as a pandas/polars DataFrame.
+        The ``processed_dir`` written by :func:`ca_trade.etl.ingest` (relative paths,
+        ``..`` and symbolic links are resolved once, here; it is read under a shared lock,
+        so never while an ingest replaces it), or canonical flow records as a
+        pandas/polars DataFrame.
     method : {"baci", "importer_first", "exporter_first"}, default "baci"
         See the module docstring for the equations.
     sectors : str or sequence of str, default "total"
@@ -305,10 +317,12 @@ def reconcile(
     bad = [lv for lv in levels if lv not in LEVELS]
     if bad:
         raise SpecificationError(f"sector levels {bad} are not among {LEVELS}")
-    lf = _load(processed, classification)
-    if years is not None:
-        lf = lf.filter(pl.col("year").is_in(list(years)))
-    rep = pl.concat([_reports(lf, classification, lv) for lv in levels]).to_pandas()
+    if isinstance(processed, (pd.DataFrame, pl.DataFrame)):
+        rep = _all_reports(_load(processed, classification), classification, levels, years)
+    else:
+        root = resolve(processed)
+        with dataset_lock(root, shared=True, purpose="ca_trade reconcile"):
+            rep = _all_reports(_load(root, classification), classification, levels, years)
     if rep.empty:
         return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in RECONCILED_COLUMNS})
     x = rep[rep["flow"] == "X"].rename(

@@ -82,6 +82,8 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
 
 #: Reasons a row (or a whole file) is quarantined, with the advice given to users.
 QUARANTINE_REASONS: dict[str, str] = {
+    "ragged_row": "the row has more fields than the header (value: the first surplus field); "
+    "fields may be shifted, so fix the separators or quoting of that line",
     "missing_value": "a required field is empty; re-download the file or fill the field",
     "non_numeric": "a numeric field holds text; check the file's encoding and delimiter",
     "negative_value": "trade values and quantities must be >= 0; check the source record",
@@ -95,6 +97,11 @@ QUARANTINE_REASONS: dict[str, str] = {
     "unparseable_file": "the file could not be parsed at all (see value for the parser error)",
     "unknown_layout": "header matches none of the four Comtrade layouts nor a covariate source",
     "missing_columns": "header lacks columns required by its layout (listed in value)",
+    "duplicate_columns": "header names a column ingest reads more than once (named in value); "
+    "remove or rename the repeated column",
+    "not_text": "binary content, not CSV text (a zip, Excel or damaged file); export it as CSV",
+    "record_count_mismatch": "the CSV reader's record count differs from the file's own line "
+    "count (value: both); usually a quoted field that spans lines, so lines were merged",
 }
 
 #: Named filter rules: rows set aside on purpose, counted per rule in the report.

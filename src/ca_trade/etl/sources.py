@@ -25,7 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ca_trade.etl.layouts import normalise_name, read_head, sniff_header
+from ca_trade.etl.layouts import normalise_name, sniff_header
+from ca_trade.etl.paths import resolve
+from ca_trade.etl.rawtext import sniff_file
 from ca_trade.exceptions import DataValidationError
 
 __all__ = [
@@ -128,7 +130,7 @@ def find_sources(raw_dir: Path) -> dict[str, list[Path]]:
     {'production': ['p.csv']}
     """
     out: dict[str, list[Path]] = {}
-    for path in sorted(Path(raw_dir).rglob("*")):
+    for path in sorted(resolve(raw_dir).rglob("*")):
         if not path.is_file() or any(p.startswith(".") for p in path.parts[-1:]):
             continue
         if path.suffix.lower() == ".parquet":
@@ -139,8 +141,8 @@ def find_sources(raw_dir: Path) -> dict[str, list[Path]]:
             except (OSError, ValueError):
                 continue
         elif path.suffix.lower() in {".csv", ".tsv", ".txt", ".gz"}:
-            head, gz = read_head(path, 16384)
-            cols = list(sniff_header(head, gzip_file=gz).columns)
+            head = sniff_file(path)  # any encoding, line end or compression, as ingest
+            cols = list(sniff_header(head.header).columns) if head.problem is None else []
         else:
             continue
         kind = detect_source(cols)
@@ -152,11 +154,17 @@ def find_sources(raw_dir: Path) -> dict[str, list[Path]]:
 def _read_any(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
-    head, _ = read_head(path, 16384)
-    sep = (
-        "\t" if head.split(b"\n", 1)[0].count(b"\t") > head.split(b"\n", 1)[0].count(b",") else ","
+    head = sniff_file(path)
+    fmt = head.format
+    return pd.read_csv(
+        path,
+        sep=sniff_header(head.header).separator,
+        dtype=str,
+        keep_default_na=False,
+        encoding=fmt.encoding if fmt.width == 2 else "utf-8",
+        encoding_errors="replace",
+        compression="gzip" if fmt.gzip else None,
     )
-    return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding_errors="replace")
 
 
 def _col(df: pd.DataFrame, path: Path, *names: str) -> pd.Series:
@@ -204,6 +212,7 @@ def read_cepii(path: Path) -> pd.DataFrame:
     exporter importer  year  dist_km  contig  comlang
          KAZ      UZB  <NA>   1110.0       1        0
     """
+    path = resolve(path)  # relative, `..` and symlinks: once, here
     df = _read_any(path)
     kind = detect_source(list(df.columns))
     if kind not in ("cepii_geodist", "cepii_gravity"):
@@ -253,6 +262,7 @@ def read_itpde(path: Path) -> pd.DataFrame:
     >>> read_itpde(p)["value_usd"].tolist()
     [3000000.0]
     """
+    path = resolve(path)  # relative, `..` and symlinks: once, here
     df = _read_any(path)
     out = pd.DataFrame(
         {
@@ -291,6 +301,7 @@ def read_production(path: Path) -> pd.DataFrame:
     country  year sector  production_usd
         KAZ  2019  TOTAL    5000000000.0
     """
+    path = resolve(path)  # relative, `..` and symlinks: once, here
     df = _read_any(path)
     lookup = _norm_cols(list(df.columns))
     sector = df[lookup["sector"]].astype(str) if "sector" in lookup else "TOTAL"
@@ -340,6 +351,7 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
     >>> read_wits_tariffs(p)["tariff"].tolist()
     [0.05]
     """
+    path = resolve(path)  # relative, `..` and symlinks: once, here
     df = _read_any(path)
     lookup = _norm_cols(list(df.columns))
 

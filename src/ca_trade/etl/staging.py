@@ -16,9 +16,10 @@ can be placed in the dataset as it is (pass 2 links it instead of rewriting it).
 :data:`ca_trade.etl.validate.STATUS_OF`) and ``flag`` the offending raw text
 (:data:`REST_VALUE`).
 
-A plain file is streamed straight from disk; a gzip file is first decompressed, streaming,
-to a temporary plain file beside the stage (Polars would inflate it whole in memory), which
-is removed afterwards. Memory is bounded by the number of partitions times one row group
+The source is a plain UTF-8 file with ``\n`` or ``\r\n`` line ends, streamed straight
+from disk; ingest first turns any other file (gzip, UTF-16, ``\r`` line ends) into one with
+:func:`ca_trade.etl.rawtext.to_plain` (Polars would inflate a gzip file whole in memory).
+Memory is bounded by the number of partitions times one row group
 (:data:`ca_trade.etl.store.ROW_GROUP_SIZE`), whatever the file size.
 
 Examples
@@ -37,6 +38,8 @@ Examples
 [('controls', 'HS', 2019), ('flows', 'HS', 2019)]
 >>> [p.name for p in rest_files(d / "stage")]
 ['part-00000.parquet']
+>>> staged_rows(d / "stage")
+3
 """
 
 from __future__ import annotations
@@ -45,9 +48,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from ca_trade.etl.countries import CodeTable
-from ca_trade.etl.layouts import HeaderInfo, gunzip_to, scan_layout
+from ca_trade.etl.layouts import HeaderInfo, scan_layout
 from ca_trade.etl.schema import FLOW_SCHEMA
 from ca_trade.etl.store import SINK_OPTIONS
 from ca_trade.etl.validate import CHECK_STATUS_WORLD, transform
@@ -59,6 +63,7 @@ __all__ = [
     "rest_files",
     "stage_file",
     "staged_partitions",
+    "staged_rows",
 ]
 
 #: Stage sub-directories of partitioned rows: ok rows and World control rows.
@@ -99,12 +104,12 @@ def _staged(frame: pl.LazyFrame) -> pl.LazyFrame:
 def _sink(frame: pl.LazyFrame, out: Path) -> None:
     """Write a file's rows with a single partitioned sink."""
 
-    def path_of(args: Any) -> Path:
+    def path_of(args: Any) -> Path:  # relative to the sink's base folder ``out``
         group, cls, year = args.partition_keys.row(0)
         name = f"part-{args.index_in_partition:05d}.parquet"
         if group == "rest":
-            return out / "rest" / name
-        return out / group / f"classification={cls}" / f"year={year}" / name
+            return Path("rest") / name
+        return Path(group) / f"classification={cls}" / f"year={year}" / name
 
     _staged(frame).sink_parquet(
         pl.PartitionBy(
@@ -120,12 +125,13 @@ def _sink(frame: pl.LazyFrame, out: Path) -> None:
 
 
 def stage_file(path: Path, rel: str, info: HeaderInfo, codes: CodeTable, out: Path) -> None:
-    """Validate one Comtrade file into the stage directory ``out`` (created; must not exist).
+    r"""Validate one Comtrade file into the stage directory ``out`` (created; must not exist).
 
     Parameters
     ----------
     path : Path
-        The source file (plain or gzip).
+        The source as plain UTF-8 text with ``\n`` or ``\r\n`` line ends (an absolute
+        path).
     rel : str
         Its name relative to raw_dir (recorded in ``source_file``).
     info : HeaderInfo
@@ -133,23 +139,37 @@ def stage_file(path: Path, rel: str, info: HeaderInfo, codes: CodeTable, out: Pa
     codes : CodeTable
         Time-valid area codes.
     out : Path
-        Stage directory to create.
+        Stage directory to create (an absolute path).
 
     Raises
     ------
-    polars.exceptions.PolarsError, OSError, EOFError, zlib.error
+    polars.exceptions.PolarsError, OSError
         When the file cannot be parsed (ingest quarantines it whole).
     """
     out.mkdir(parents=True)
-    if not info.gzip:
-        _sink(transform(scan_layout(path, info), codes, rel), out)
-        return
-    plain = out.with_name(out.name + ".csv")
-    try:
-        gunzip_to(path, plain)
-        _sink(transform(scan_layout(plain, info), codes, rel), out)
-    finally:
-        plain.unlink(missing_ok=True)
+    _sink(transform(scan_layout(path, info), codes, rel), out)
+
+
+def staged_rows(stage: Path) -> int:
+    """Count the rows of a stage directory (every group), from the Parquet footers.
+
+    Parameters
+    ----------
+    stage : Path
+        Directory written by :func:`stage_file`.
+
+    Returns
+    -------
+    int
+        Rows staged: one per data line of the source file when nothing went wrong.
+
+    Raises
+    ------
+    OSError, ValueError
+        A staged file is damaged (its footer cannot be read).
+    """
+    files = [f for fs in staged_partitions(stage).values() for f in fs] + rest_files(stage)
+    return sum(pq.read_metadata(f).num_rows for f in files)
 
 
 def staged_partitions(stage: Path) -> dict[tuple[str, str, int], list[Path]]:

@@ -5,7 +5,8 @@ Layout of ``processed_dir``::
     flows/classification=HS/year=2019/part-0.parquet   canonical flow records (zstd)
     controls/classification=HS/year=2019/part-0.parquet partner World rows (control totals)
     quarantine/quarantine.parquet                      refused rows and files, with reasons
-    manifest.json                                      sha256 and counts per source file
+    manifest.json                                      sha256 and counts per source file,
+                                                       size and rows of every dataset file
     _staging/<sha256>-<name>-<codes>-v<N>-pl<ver>/     per-file cache (reused on re-run)
 
 A run builds the new ``flows``, ``controls``, ``quarantine`` and ``manifest.json`` in
@@ -13,6 +14,8 @@ A run builds the new ``flows``, ``controls``, ``quarantine`` and ``manifest.json
 new ones into place (renames only). :func:`recover` finishes or rolls back an interrupted
 swap, so a crash at any point leaves either the old or the new dataset, never a mixture.
 Files are written without timestamps and rows are sorted, so re-runs are byte-identical.
+The manifest lists every file of the dataset with its size and row count;
+:func:`verify_dataset` checks them against the disk before a run trusts the manifest.
 
 Examples
 --------
@@ -33,8 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from ca_trade._io import atomic_write, replace_atomically
+from ca_trade.etl.rawtext import LineCounter, file_blocks
 
 __all__ = [
     "ENTRIES",
@@ -42,11 +47,13 @@ __all__ = [
     "ROW_GROUP_SIZE",
     "SINK_OPTIONS",
     "TMP_NAME",
+    "dataset_files",
     "read_manifest",
     "recover",
     "sha256_file",
     "sink_parquet",
     "swap_in",
+    "verify_dataset",
     "write_json",
     "write_parquet",
 ]
@@ -58,13 +65,15 @@ OLD_NAME = ".ingest-old"
 _COMPLETE = ".complete"
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file, read in 1 MiB blocks.
+def sha256_file(path: Path, counter: LineCounter | None = None) -> str:
+    """Return the hex sha256 of a file, read in 1 MiB blocks (counting its lines on the way).
 
     Parameters
     ----------
     path : Path
         The file.
+    counter : LineCounter, optional
+        Fed the same blocks: the file's independent line count costs no second read.
 
     Returns
     -------
@@ -80,9 +89,10 @@ def sha256_file(path: Path) -> str:
     'e3b0c442'
     """
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
+    for block in file_blocks(path):
+        h.update(block)
+        if counter is not None:
+            counter.update(block)
     return h.hexdigest()
 
 
@@ -277,3 +287,79 @@ def _swap(processed_dir: Path, tmp: Path, old: Path) -> None:
                 current.unlink()
         os.replace(new_entry, current)
     shutil.rmtree(tmp)
+
+
+def dataset_files(root: Path) -> dict[str, dict[str, int]]:
+    """List the files of a dataset (``flows``, ``controls``, ``quarantine``) with size and rows.
+
+    Parameters
+    ----------
+    root : Path
+        A processed directory, or a build of one.
+
+    Returns
+    -------
+    dict
+        Path relative to ``root`` (POSIX, sorted) to ``{"bytes": size, "rows": rows}``; rows
+        come from the Parquet footer (-1 where it cannot be read).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> write_parquet(pl.DataFrame({"x": [1, 2]}), d / "flows" / "a" / "part-0.parquet")
+    >>> list(dataset_files(d).items())[0][0], list(dataset_files(d).values())[0]["rows"]
+    ('flows/a/part-0.parquet', 2)
+    """
+    out: dict[str, dict[str, int]] = {}
+    for name in ENTRIES:
+        top = root / name
+        if not top.is_dir():
+            continue
+        for path in sorted(top.rglob("*")):
+            if not path.is_file():
+                continue
+            try:
+                rows = pq.read_metadata(path).num_rows
+            except (OSError, ValueError):  # pyarrow raises these for a damaged footer
+                rows = -1
+            out[path.relative_to(root).as_posix()] = {"bytes": path.stat().st_size, "rows": rows}
+    return out
+
+
+def verify_dataset(processed_dir: Path, manifest: dict[str, Any]) -> str | None:
+    """Check the dataset on disk against the file list of its manifest.
+
+    Parameters
+    ----------
+    processed_dir : Path
+        The processed directory.
+    manifest : dict
+        Its manifest (:func:`read_manifest`).
+
+    Returns
+    -------
+    str or None
+        None where every listed file is there with its size and row count and nothing else
+        is; otherwise what differs (the first few differences).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> verify_dataset(d, {"dataset": {"flows/x.parquet": {"bytes": 1, "rows": 1}}})
+    'flows/x.parquet: missing'
+    """
+    expected = manifest.get("dataset")
+    if not isinstance(expected, dict):
+        return "the manifest lists no dataset files (written by an older version?)"
+    found = dataset_files(processed_dir)
+    problems = [f"{name}: missing" for name in sorted(set(expected) - set(found))]
+    problems += [f"{name}: not in the manifest" for name in sorted(set(found) - set(expected))]
+    for name in sorted(set(found) & set(expected)):
+        if found[name] != expected[name]:
+            problems.append(f"{name}: {found[name]} on disk, {expected[name]} in the manifest")
+    if not problems:
+        return None
+    more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more

@@ -28,7 +28,7 @@ from __future__ import annotations
 import polars as pl
 
 from ca_trade.etl.countries import CodeTable
-from ca_trade.etl.layouts import _REQUIRED, CANONICAL_FIELDS
+from ca_trade.etl.layouts import _REQUIRED, CANONICAL_FIELDS, EXTRA_FIELD
 from ca_trade.etl.schema import FLOW_SCHEMA
 
 __all__ = [
@@ -70,6 +70,7 @@ FLOW_CODES: dict[str, str] = {
 #: Order in which checks decide a row's status (first failure wins).
 CHECK_ORDER: tuple[str, ...] = (
     "blank_line",
+    "ragged_row",
     "missing_value",
     "bad_year",
     "non_numeric",
@@ -135,6 +136,9 @@ def _checks() -> list[tuple[pl.Expr, str, str | None]]:
     year_ok = pl.col("_yi").is_not_null()
     out: list[tuple[pl.Expr, str, str | None]] = []
     out.append((pl.all_horizontal(pl.col(f).is_null() for f in _FIELDS), "f:blank_line", None))
+    # More fields than the header (the first surplus one is the quarantined value): the
+    # fields may be shifted, so none of them is trusted, wherever the row is.
+    out.append((pl.col(EXTRA_FIELD).is_not_null(), "q:ragged_row", None))
     for c in _REQUIRED:
         out.append((pl.col(c).is_null(), "q:missing_value", c))
     out.append((~year_ok, "q:bad_year", "year"))
@@ -168,8 +172,11 @@ def _checks() -> list[tuple[pl.Expr, str, str | None]]:
 _FIELDS: tuple[str, ...] = CANONICAL_FIELDS
 #: Status of each value of the check index ``_ci`` (0: ``ok``; i: the i-th check failed).
 STATUS_OF: dict[int, str] = {0: "ok", **{i + 1: c[1] for i, c in enumerate(_checks())}}
-#: Offending column of each quarantining check index.
-COLUMN_OF: dict[int, str] = {i + 1: c[2] for i, c in enumerate(_checks()) if c[2] is not None}
+#: Offending column of each quarantining check index (None for a ragged row: the surplus
+#: field belongs to no column).
+COLUMN_OF: dict[int, str | None] = {
+    i + 1: c[2] for i, c in enumerate(_checks()) if c[1].startswith("q:")
+}
 
 
 #: Check index of ``f:partner_world`` (World rows, kept as control totals).
@@ -224,8 +231,10 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
     'f:blank_line'
     """
     names = raw.collect_schema().names()
-    if sorted(c for c in names if c != "_line") != sorted(_FIELDS):
+    if sorted(c for c in names if c not in ("_line", EXTRA_FIELD)) != sorted(_FIELDS):
         raise ValueError(f"transform expects _line and {_FIELDS}, got {names}")
+    if EXTRA_FIELD not in names:
+        raw = raw.with_columns(pl.lit(None, pl.String).alias(EXTRA_FIELD))
     raw_cls = pl.col("classification")
     cls = _trimmed(raw_cls, raw_cls.is_in(_KNOWN_CLS), upper=True)
     family = (
@@ -298,10 +307,11 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
         )
     lf = lf.with_columns(_ci=first)
     qval: pl.Expr = pl.lit(None, pl.String)
-    for c in _FIELDS:
+    for c in (*_FIELDS, None):
         idx = [i for i, name in COLUMN_OF.items() if name == c]
         if idx:
-            qval = pl.when(pl.col("_ci").is_in(idx)).then(pl.col(c)).otherwise(qval)
+            value = pl.col(EXTRA_FIELD if c is None else c)
+            qval = pl.when(pl.col("_ci").is_in(idx)).then(value).otherwise(qval)
 
     return (
         lf.select(
