@@ -293,9 +293,7 @@ def _cmd(args: argparse.Namespace) -> int:
         rec = _read_parquet(args.reconciled.resolve())
         raw_dir = args.raw_dir.resolve() if args.raw_dir is not None else None
         with progress.stage("panel"):
-            panel = require("etl", "build_panel", "panel")(
-                rec, raw_dir=raw_dir, sector=args.sector
-            )
+            panel = require("etl", "build_panel", "panel")(rec, raw_dir=raw_dir, sector=args.sector)
         atomic_write(args.out, parquet_bytes(panel), root=args.out.parent)
         print(f"wrote a panel of {len(panel)} rows to {args.out}")
         return EXIT_OK

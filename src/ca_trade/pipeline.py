@@ -7,9 +7,9 @@ arithmetic, ``log``, ``exp``, ``sqrt``, ``log1p``, ``I(...)``, ``C(column)``, ``
 ``|``, ``^``) and estimated in safe mode, so nothing in them is ever evaluated,
 every number must be finite and in range, and every path must resolve inside the project
 root unless ``allow_outside_project = true``. Paths are resolved once, relative to the
-project (never the working directory), and judged by where they lead after ``..`` and symbolic links; the raw
-files may not overlap what the run writes. Every file a run writes stays inside ``root`` after
-resolving symbolic links, or the run stops with
+project (never the working directory), and judged by where they lead after ``..`` and
+symbolic links; the raw files may not overlap what the run writes. Every file a run writes
+stays inside ``root`` after resolving symbolic links, or the run stops with
 :class:`~ca_trade.exceptions.UnsafePathError` naming the link.
 
 Schema (all tables optional except ``[run]``; see ``configs/demo.toml`` for a full example)::
