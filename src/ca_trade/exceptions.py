@@ -25,6 +25,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataValidationError",
     "DataValidationWarning",
+    "DownloadError",
     "GEError",
     "MissingDomesticFlowsError",
     "NotBuiltYetError",
@@ -69,6 +70,10 @@ class CaTradeError(Exception):
 
 class DataValidationError(CaTradeError, ValueError):
     """Input data is invalid; the message names the file, line and value and what to do."""
+
+
+class DownloadError(CaTradeError, RuntimeError):
+    """Fetching data from UN Comtrade failed; completed pieces are kept and a re-run resumes."""
 
 
 class SpecificationError(CaTradeError, ValueError):
