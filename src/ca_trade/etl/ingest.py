@@ -57,6 +57,7 @@ from ca_trade.etl.layouts import (
 )
 from ca_trade.etl.quarantine import count_data_lines, empty_quarantine, whole_file_record
 from ca_trade.etl.schema import FLOW_SCHEMA, QUARANTINE_SCHEMA
+from ca_trade.etl.sidecar import read_sidecar
 from ca_trade.etl.sources import detect_source
 from ca_trade.etl.staging import REST_CHECK, REST_VALUE, rest_files, stage_file, staged_partitions
 from ca_trade.etl.store import (
@@ -409,6 +410,10 @@ def ingest(
             else:
                 kind = "source"
         entry: dict[str, Any] = {"sha256": sha, "size": size, "key": key, "kind": kind}
+        # Provenance of downloaded files: their `<file>.meta.json` sidecar (ca_trade.etl.download).
+        download_meta = read_sidecar(path)
+        if download_meta is not None:
+            entry["download"] = download_meta
         if kind == "quarantined" and rec is not None:
             n = int(rec["rows"].item())
             whole.append(rec)
@@ -427,7 +432,10 @@ def ingest(
     hasher.shutdown()
 
     keys = {k: v["key"] for k, v in manifest_files.items()}
-    if not force and old.get("inputs") == keys and (out / "flows").exists():
+    sidecars_same = all(
+        v.get("download") == old_files.get(k, {}).get("download") for k, v in manifest_files.items()
+    )
+    if not force and old.get("inputs") == keys and sidecars_same and (out / "flows").exists():
         prev_reports = old.get("reports", {})
         for r in reports:
             p = prev_reports.get(r.file, {})
