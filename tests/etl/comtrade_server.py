@@ -80,9 +80,13 @@ def _typed(name: str, text: str) -> Any:
     return text
 
 
-def api_record(row: dict[str, str]) -> dict[str, Any]:
+def _area_names() -> dict[int, tuple[str, str]]:
+    areas = facts.comtrade_areas().drop_duplicates("code")
+    return {int(c): (str(i), str(n)) for c, i, n in zip(areas.code, areas.iso3, areas.name)}
+
+
+def api_record(row: dict[str, str], areas: dict[int, tuple[str, str]]) -> dict[str, Any]:
     """A bulk-file row (text by column) as a data-API JSON record with descriptions."""
-    areas = facts.comtrade_areas().drop_duplicates("code").set_index("code")
     rename = {"CIFValue": "cifvalue", "FOBValue": "fobvalue"}
     raw = {rename.get(k, k): v for k, v in row.items()}
     rec: dict[str, Any] = {}
@@ -90,9 +94,8 @@ def api_record(row: dict[str, str]) -> dict[str, Any]:
         rec[col] = _typed(col, raw.get(col, ""))
     for side in ("reporter", "partner"):
         code = rec[f"{side}Code"]
-        if isinstance(code, int) and code in areas.index:
-            rec[f"{side}ISO"] = areas.loc[code, "iso3"]
-            rec[f"{side}Desc"] = areas.loc[code, "name"]
+        if isinstance(code, int) and code in areas:
+            rec[f"{side}ISO"], rec[f"{side}Desc"] = areas[code]
     rec["partner2ISO"], rec["partner2Desc"] = "W00", "World"
     rec["flowDesc"] = _FLOW_DESC.get(str(rec["flowCode"]))
     rec["cmdDesc"] = "All Commodities" if rec["cmdCode"] == "TOTAL" else None
@@ -103,9 +106,10 @@ def api_record(row: dict[str, str]) -> dict[str, Any]:
 def records_from_bulk_files(paths: Iterable[Path]) -> list[dict[str, Any]]:
     """All rows of Comtrade+ bulk files (gzip tsv) as API records, in file order."""
     out: list[dict[str, Any]] = []
+    areas = _area_names()
     for path in paths:
         text = gzip.decompress(path.read_bytes()).decode("utf-8")
-        out += [api_record(r) for r in csv.DictReader(io.StringIO(text), delimiter="\t")]
+        out += [api_record(r, areas) for r in csv.DictReader(io.StringIO(text), delimiter="\t")]
     return out
 
 
@@ -154,6 +158,7 @@ class FakeComtrade:
     bulk: list[BulkFile] = field(default_factory=list)
     gzip_json: bool = False
     csv: bool = False
+    count_total: bool = False  # "count" says how many records match, not how many are sent
     prefix: str = ""
     block_after: int | None = None
     faults: list[Fault] = field(default_factory=list)
@@ -161,6 +166,8 @@ class FakeComtrade:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _gate: threading.Event = field(default_factory=threading.Event)
     _httpd: ThreadingHTTPServer | None = None
+    _indexed: tuple[int, int] | None = None
+    _by_key: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -215,11 +222,32 @@ class FakeComtrade:
             return False
 
         checks = (
-            ("reporterCode", "reporterCode"), ("period", "period"), ("flowCode", "flowCode"),
-            ("partnerCode", "partnerCode"), ("partner2Code", "partner2Code"),
-            ("customsCode", "customsCode"), ("motCode", "motCode"),
+            ("flowCode", "flowCode"), ("partnerCode", "partnerCode"),
+            ("partner2Code", "partner2Code"), ("customsCode", "customsCode"),
+            ("motCode", "motCode"),
         )  # fmt: skip
-        return [r for r in self.records if cmd_ok(r) and all(member(r, f, p) for f, p in checks)]
+        index = self._index()
+        reporters = params.get("reporterCode")
+        periods = params.get("period")
+        rows = [
+            r
+            for (rep, per), group in index.items()
+            if (reporters is None or rep in reporters.split(","))
+            and (periods is None or per in periods.split(","))
+            for r in group
+        ]
+        return [r for r in rows if cmd_ok(r) and all(member(r, f, p) for f, p in checks)]
+
+    def _index(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """Records by (reporter, period), in their order (rebuilt when the records change)."""
+        stamp = (id(self.records), len(self.records))
+        if self._indexed != stamp:
+            index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for r in self.records:
+                key = (str(r.get("reporterCode")), str(r.get("period")))
+                index.setdefault(key, []).append(r)
+            self._by_key, self._indexed = index, stamp
+        return self._by_key
 
     def envelope(self, rows: list[dict[str, Any]], *, count: int | None = None) -> bytes:
         body = {"elapsedTime": "0.01 secs", "count": len(rows) if count is None else count,
@@ -296,11 +324,12 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(("/public/v1/preview/C/", "/data/v1/get/C/")):
             cap = fake.preview_cap if path.startswith("/public/") else fake.data_cap
             cap = min(cap, int(params.get("maxRecords", cap)))
-            rows = fake.select(params)[:cap]
+            matches = fake.select(params)
+            rows = matches[:cap]
             if fake.csv:
                 self._send(200, _csv(rows), "text/csv")
             else:
-                self._json(fake.envelope(rows))
+                self._json(fake.envelope(rows, count=len(matches) if fake.count_total else None))
             return
         if path.startswith("/bulk/v1/get/C/"):
             self._json(fake.listing(params))
