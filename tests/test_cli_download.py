@@ -87,7 +87,10 @@ def test_usage_and_data_errors_exit_2_and_1(server: FakeComtrade, tmp_path: Path
 
 def test_the_key_reaches_no_file_and_no_output(server: FakeComtrade, tmp_path: Path) -> None:
     records = [r for r in server.records if r["reporterCode"] == 417]
-    header = "reporterCode\tflowCode\tpartnerCode\tcmdCode\tprimaryValue\trefYear\tclassificationCode"
+    header = "\t".join(
+        ["reporterCode", "flowCode", "partnerCode", "cmdCode", "primaryValue", "refYear",
+         "classificationCode"]
+    )  # fmt: skip
     lines = [header] + [
         f"417\t{r['flowCode']}\t{r['partnerCode']}\t{r['cmdCode']}\t{r['primaryValue']}\t2019\tH5"
         for r in records

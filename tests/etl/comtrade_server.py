@@ -159,6 +159,8 @@ class FakeComtrade:
     gzip_json: bool = False
     csv: bool = False
     count_total: bool = False  # "count" says how many records match, not how many are sent
+    listing_body: bytes | None = None  # a recorded bulk file list, served as it is
+    data_body: bytes | None = None  # a recorded data answer, served as it is
     prefix: str = ""
     block_after: int | None = None
     faults: list[Fault] = field(default_factory=list)
@@ -282,7 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
     fake: FakeComtrade
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet
 
     def do_GET(self) -> None:
@@ -326,13 +328,15 @@ class _Handler(BaseHTTPRequestHandler):
             cap = min(cap, int(params.get("maxRecords", cap)))
             matches = fake.select(params)
             rows = matches[:cap]
-            if fake.csv:
+            if fake.data_body is not None:
+                self._json(fake.data_body)
+            elif fake.csv:
                 self._send(200, _csv(rows), "text/csv")
             else:
                 self._json(fake.envelope(rows, count=len(matches) if fake.count_total else None))
             return
         if path.startswith("/bulk/v1/get/C/"):
-            self._json(fake.listing(params))
+            self._json(fake.listing_body or fake.listing(params))
             return
         if path.startswith("/bulk/v1/file/"):
             row_key = path.rsplit("/", 1)[-1]
@@ -346,7 +350,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Apply a fault; return False when the normal answer should follow."""
         kind = fault.kind
         if kind == "429":
-            body = b'{ "statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds." }'
+            body = (b'{ "statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 '
+                    b'seconds." }')  # fmt: skip
             self._send(429, body, "application/json", {"Retry-After": fault.retry_after or "1"})
         elif kind == "quota":
             body = fixture("error_403_quota.json")
@@ -373,7 +378,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, content[: len(content) // 2], "application/TSV")
         elif kind == "redirect":
             port = self.server.server_address[1]
-            target = f"http://localhost:{port}{self.fake.prefix}{self.path[len(self.fake.prefix):]}"
+            target = (
+                f"http://localhost:{port}{self.fake.prefix}{self.path[len(self.fake.prefix) :]}"
+            )
             self._send(302, b"", "text/plain", {"Location": target})
         else:
             raise AssertionError(f"unknown fault {kind}")

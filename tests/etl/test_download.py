@@ -321,7 +321,7 @@ def test_a_piece_that_keeps_failing_stops_the_run_and_saves_nothing(
 def test_an_api_error_fails_its_piece_only(server: FakeComtrade, tmp_path: Path) -> None:
     server.fault("error_field", "/preview/")
     seen: list[PieceResult] = []
-    with pytest.raises(DownloadError, match="1 of 4 pieces failed .*Invalid reporterCode"):
+    with pytest.raises(DownloadError, match=r"1 of 4 pieces failed .*Invalid reporterCode"):
         _dl(tmp_path, server, progress=seen.append)
     assert [p.status for p in seen] == ["failed", "downloaded", "downloaded", "downloaded"]
     assert seen[0].requests == 1  # not retried
@@ -436,7 +436,7 @@ def test_bulk_files_are_kept_as_downloaded(server: FakeComtrade, tmp_path: Path)
     assert side is not None and side["records"] == n_kaz == 36 and side["layout"] == "plus_bulk"
     assert side["url"] == f"{server.url}/bulk/v1/file/398/{'b07f98ee' * 8}"  # rebased
     assert side["listing"]["rowKey"] == "b07f98ee" * 8
-    assert [e.path for e in server.log] == ["/bulk/v1/get/C/A/HS", side["url"][len(server.url):]]
+    assert [e.path for e in server.log] == ["/bulk/v1/get/C/A/HS", side["url"][len(server.url) :]]
     assert all(e.key_ok for e in server.log)
     assert rep.pieces[1].label == "KGZ 2019 bulk" and "no bulk file" in rep.pieces[1].message
     with warnings.catch_warnings():
@@ -475,3 +475,11 @@ def test_a_mirror_under_a_path_prefix(tmp_path: Path) -> None:
         assert read_sidecar(tmp_path / rep.pieces[1].file)["url"].startswith(  # type: ignore[index]
             f"http://127.0.0.1:{srv.port}/mirror/comtrade/bulk/v1/file/417/"
         )
+
+
+def test_an_answer_outside_the_query_is_refused(server: FakeComtrade, tmp_path: Path) -> None:
+    # a mirror that answers every query with the same records (both reporters, both flows)
+    server.data_body = fixture("data_synthetic_kaz_kgz_2019.json")
+    with pytest.raises(DownloadError, match="did not ask for"):
+        _dl(tmp_path, server)
+    assert _csvs(tmp_path) == {}

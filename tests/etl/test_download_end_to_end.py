@@ -84,8 +84,10 @@ def test_preview_and_data_api_give_the_sample_rows_and_its_estimates(
     rep = _ingest(tmp_path / "raw", processed)
     assert rep.balanced()
     ref_report = _ingest(info.out_dir / "comtrade", tmp_path / "again")
-    assert rep.rows_read == ref_report.rows_read == sum(p.records for p in total.pieces) + sum(
-        p.records for p in chapters.pieces
+    assert (
+        rep.rows_read
+        == ref_report.rows_read
+        == sum(p.records for p in total.pieces) + sum(p.records for p in chapters.pieces)
     )
     pd.testing.assert_frame_equal(_flows(processed), world["ref_flows"])
     assert _reasons(processed) == _reasons(world["ref"])

@@ -443,7 +443,9 @@ class _Run:
         url = self.client.url(endpoint, query)
         before = self.client.requests
         try:
-            data, n, capped = self.client.fetch(url, self._answer, what=q.label)
+            data, n, capped = self.client.fetch(
+                url, lambda stream, headers: self._answer(stream, headers, q), what=q.label
+            )
         except ApiError as exc:
             self._failed(path, q.label, before, exc)
             if exc.fatal:
@@ -527,12 +529,15 @@ class _Run:
         for kid in kids:
             self.api_piece(kid, endpoint)
 
-    def _answer(self, stream: Body, headers: Mapping[str, str]) -> tuple[bytes, int, bool]:
+    def _answer(
+        self, stream: Body, headers: Mapping[str, str], q: _Query
+    ) -> tuple[bytes, int, bool]:
         """Read one answer: (CSV bytes to save, records, whether it reached the cap)."""
         body = stream.read()
         ctype = headers.get("content-type", "").lower()
         if "json" in ctype or body.lstrip()[:1] == b"{":
             env = parse_envelope(body)
+            _check_scope(env.rows, q)
             n = len(env.rows)
             capped = n >= self.cap or (env.count is not None and env.count > n)
             return (b"" if capped else records_csv(env.rows)), n, capped
@@ -652,6 +657,23 @@ class _Run:
         raise ApiError(
             f"the bulk file list points to another host ({parts.netloc}); the key is only "
             f"sent to {base.netloc}: download that file by hand or use a base_url serving it"
+        )
+
+
+def _check_scope(rows: list[dict[str, Any]], q: _Query) -> None:
+    """Refuse an answer holding records the query did not ask for (a wrong mirror)."""
+    reporters = {str(r.get("reporterCode")) for r in rows}
+    flows = {str(r.get("flowCode")) for r in rows}
+    partners = {str(r.get("partnerCode")) for r in rows}
+    asked = None if q.partners is None else {str(p) for p in q.partners}
+    if (
+        not reporters <= {str(q.reporter_code)}
+        or not flows <= set(q.flows)
+        or (asked is not None and not partners <= asked)
+    ):
+        raise ApiError(
+            f"the answer holds records the query did not ask for (reporters {sorted(reporters)}"
+            f", flows {sorted(flows)}); it is not saved: check base_url"
         )
 
 
