@@ -22,22 +22,18 @@ matches the recorded sha256, so an interrupted download resumes where it stopped
 
 Examples
 --------
->>> q = _Query("KAZ", 398, 2019, "A", "HS", ("2019",), ("M",), ("TOTAL",), None)
->>> q.stem, q.bound(250)
-('KAZ398_A2019_M_TOTAL_all', 250)
->>> [k.stem for k in q.split((0, 156, 643))]
-['KAZ398_A2019_M_TOTAL_p0', 'KAZ398_A2019_M_TOTAL_p156-643']
+>>> rep = download("data/raw/comtrade", reporters=["KAZ", "UZB"],
+...                years=range(2015, 2023))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +41,6 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from ca_trade import facts
 from ca_trade._io import atomic_write, replace_atomically
 from ca_trade.etl._comtrade_api import (
     KEY_ENV,
@@ -57,6 +52,16 @@ from ca_trade.etl._comtrade_api import (
     resolve_key,
 )
 from ca_trade.etl._comtrade_formats import check_csv, check_gzip_file, parse_envelope, records_csv
+from ca_trade.etl._comtrade_query import (
+    LEVELS,
+    Areas,
+    Query,
+    check_flows,
+    check_iso3,
+    check_levels,
+    check_scope,
+    check_years,
+)
 from ca_trade.etl.sidecar import read_sidecar, write_sidecar
 from ca_trade.etl.store import sha256_file
 from ca_trade.exceptions import DownloadError, SpecificationError
@@ -68,20 +73,11 @@ __all__ = ["ACCESS", "LEVELS", "DownloadReport", "PieceResult", "download"]
 
 #: Ways to reach UN Comtrade.
 ACCESS: tuple[str, ...] = ("preview", "api", "bulk")
-#: Commodity levels (or give a list of HS codes).
-LEVELS: tuple[str, ...] = ("total", "section", "chapter", "hs6")
 SCHEMA = "ca_trade.download/1"
 _SOURCE = "UN Comtrade, https://comtradeplus.un.org (subject to the UN Comtrade terms of use)"
 _ENDPOINT = {"preview": "public/v1/preview", "api": "data/v1/get", "bulk": "bulk/v1/get"}
 _CAP = {"preview": 500, "api": 100_000}
-_FLOWS = ("M", "X", "RM", "RX")
 _HS = ("HS", "H0", "H1", "H2", "H3", "H4", "H5", "H6")
-# Largest number of codes a commodity wildcard returns per partner (None: not known in
-# advance; such pieces are split only when an answer reaches the cap).
-_WILDCARDS: dict[str, int | None] = {"TOTAL": 1, "AG2": 99, "AG4": None, "AG6": None}
-_LEVEL_CMD = {"total": ("TOTAL",), "section": ("AG2",), "chapter": ("AG2",), "hs6": ("AG6",)}
-_HS_CODE = re.compile(r"^(\d{2}|\d{4}|\d{6})$")
-_ISO3 = re.compile(r"^[A-Z]{3}$")
 _LOCK = ".ca_trade-download.lock"
 
 
@@ -200,161 +196,6 @@ class DownloadReport:
         return pd.DataFrame([[getattr(p, c) for c in cols] for p in self.pieces], columns=cols)
 
 
-def _tag(items: Sequence[str], noun: str) -> str:
-    if len(items) <= 3:
-        return "-".join(items)
-    digest = hashlib.sha256(",".join(items).encode()).hexdigest()[:8]
-    return f"{len(items)}{noun}-{digest}"
-
-
-@dataclass(frozen=True)
-class _Query:
-    """One request of the data API or the preview (one piece)."""
-
-    reporter: str
-    reporter_code: int
-    year: int
-    freq: str
-    classification: str
-    periods: tuple[str, ...]
-    flows: tuple[str, ...]
-    cmd: tuple[str, ...]
-    partners: tuple[int, ...] | None
-
-    @property
-    def stem(self) -> str:
-        partners = "all"
-        if self.partners is not None:
-            partners = "p" + _tag([str(p) for p in self.partners], "p")
-        return "_".join(
-            (
-                f"{self.reporter}{self.reporter_code}",
-                f"{self.freq}{self._periods()}",
-                "".join(self.flows),
-                _tag(self.cmd, "codes"),
-                partners,
-            )
-        )
-
-    def _periods(self) -> str:
-        first, last = self.periods[0], self.periods[-1]
-        return first if len(self.periods) == 1 else f"{first}-{last}"
-
-    @property
-    def label(self) -> str:
-        periods = self._periods()
-        partners = "all partners" if self.partners is None else f"{len(self.partners)} partners"
-        cmd = ",".join(self.cmd) if len(self.cmd) <= 3 else f"{len(self.cmd)} codes"
-        return f"{self.reporter} {periods} {'+'.join(self.flows)} {cmd}, {partners}"
-
-    def describe(self) -> dict[str, Any]:
-        """Return the piece as JSON (compared with a sidecar's ``piece``: completeness)."""
-        return {
-            "reporter": self.reporter,
-            "reporter_code": self.reporter_code,
-            "frequency": self.freq,
-            "classification": self.classification,
-            "periods": list(self.periods),
-            "flows": list(self.flows),
-            "cmd": list(self.cmd),
-            "partners": "all" if self.partners is None else list(self.partners),
-        }
-
-    def params(self, cap: int) -> dict[str, str]:
-        """Query parameters: totals only (customs C00, mode of transport 0, partner2 World)."""
-        params = {
-            "reporterCode": str(self.reporter_code),
-            "period": ",".join(self.periods),
-            "flowCode": ",".join(self.flows),
-            "cmdCode": ",".join(self.cmd),
-        }
-        if self.partners is not None:
-            params["partnerCode"] = ",".join(str(p) for p in self.partners)
-        params.update(
-            partner2Code="0",
-            customsCode="C00",
-            motCode="0",
-            maxRecords=str(cap),
-            format="JSON",
-            breakdownMode="classic",
-            includeDesc="true",
-        )
-        return params
-
-    def bound(self, n_partners_all: int) -> int | None:
-        """Largest possible number of records, or None where a wildcard's size is unknown."""
-        n_cmd = 0
-        for code in self.cmd:
-            size = _WILDCARDS.get(code, 1)
-            if size is None:
-                return None
-            n_cmd += size
-        n_partners = n_partners_all if self.partners is None else len(self.partners)
-        return len(self.periods) * len(self.flows) * n_cmd * n_partners
-
-    def split(self, all_partners: tuple[int, ...]) -> tuple[_Query, ...] | None:
-        """Two halves along the first dimension that has several values, or None."""
-        dims: list[tuple[str, tuple[Any, ...]]] = [
-            ("flows", self.flows),
-            ("periods", self.periods),
-            ("cmd", self.cmd),
-            ("partners", all_partners if self.partners is None else self.partners),
-        ]
-        for name, items in dims:
-            if len(items) > 1:
-                half = len(items) // 2
-                return (_with(self, name, items[:half]), _with(self, name, items[half:]))
-        return None
-
-
-def _with(q: _Query, name: str, items: tuple[Any, ...]) -> _Query:
-    """Return ``q`` with one dimension (flows, periods, cmd or partners) replaced."""
-    if name == "flows":
-        return replace(q, flows=items)
-    if name == "periods":
-        return replace(q, periods=items)
-    if name == "cmd":
-        return replace(q, cmd=items)
-    return replace(q, partners=items)
-
-
-class _Areas:
-    """ISO3 <-> Comtrade area codes, year by year, from the packaged table."""
-
-    def __init__(self) -> None:
-        a = facts.comtrade_areas()
-        lo = a["valid_from"].fillna(1900).astype(int)
-        hi = a["valid_to"].fillna(2100).astype(int)
-        self._rows = [
-            (int(c), str(i), int(f), int(t))
-            for c, i, f, t in zip(a["code"], a["iso3"], lo, hi, strict=True)
-        ]
-        self.known = {r[1] for r in self._rows}
-
-    def code(self, iso3: str, year: int) -> int | None:
-        for code, iso, lo, hi in self._rows:
-            if iso == iso3 and lo <= year <= hi:
-                return code
-        return None
-
-    def iso3(self, code: int, year: int) -> str | None:
-        for c, iso, lo, hi in self._rows:
-            if c == code and lo <= year <= hi:
-                return iso
-        return None
-
-    def codes(self, year: int) -> tuple[int, ...]:
-        return tuple(sorted(c for c, _, lo, hi in self._rows if lo <= year <= hi))
-
-    def span(self, iso3: str) -> str:
-        spans = [
-            f"{c} in {lo if lo > 1900 else '...'}-{hi if hi < 2100 else '...'}"
-            for c, iso, lo, hi in self._rows
-            if iso == iso3
-        ]
-        return ", ".join(spans)
-
-
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -392,7 +233,7 @@ class _Run:
         self.cap = cap
         self.force = force
         self.progress = progress
-        self.areas = _Areas()
+        self.areas = Areas()
         self.results: list[PieceResult] = []
         self.failed: list[PieceResult] = []
 
@@ -419,7 +260,7 @@ class _Run:
 
     # -- data API and preview ------------------------------------------------------------
 
-    def api_piece(self, q: _Query, endpoint: str) -> None:
+    def api_piece(self, q: Query, endpoint: str) -> None:
         """Fetch one piece (or its halves) unless it is complete on disk."""
         path = self.out / "api" / q.reporter / f"{q.stem}.csv"
         desc = q.describe()
@@ -478,14 +319,14 @@ class _Run:
 
     def _split(
         self,
-        q: _Query,
+        q: Query,
         path: Path,
         url: str,
         query: dict[str, str],
         n: int,
         used: int,
         endpoint: str,
-        kids: tuple[_Query, ...] | None,
+        kids: tuple[Query, ...] | None,
     ) -> None:
         if kids is None:
             self.emit(
@@ -530,14 +371,14 @@ class _Run:
             self.api_piece(kid, endpoint)
 
     def _answer(
-        self, stream: Body, headers: Mapping[str, str], q: _Query
+        self, stream: Body, headers: Mapping[str, str], q: Query
     ) -> tuple[bytes, int, bool]:
         """Read one answer: (CSV bytes to save, records, whether it reached the cap)."""
         body = stream.read()
         ctype = headers.get("content-type", "").lower()
         if "json" in ctype or body.lstrip()[:1] == b"{":
             env = parse_envelope(body)
-            _check_scope(env.rows, q)
+            check_scope(env.rows, q)
             n = len(env.rows)
             capped = n >= self.cap or (env.count is not None and env.count > n)
             return (b"" if capped else records_csv(env.rows)), n, capped
@@ -660,23 +501,6 @@ class _Run:
         )
 
 
-def _check_scope(rows: list[dict[str, Any]], q: _Query) -> None:
-    """Refuse an answer holding records the query did not ask for (a wrong mirror)."""
-    reporters = {str(r.get("reporterCode")) for r in rows}
-    flows = {str(r.get("flowCode")) for r in rows}
-    partners = {str(r.get("partnerCode")) for r in rows}
-    asked = None if q.partners is None else {str(p) for p in q.partners}
-    if (
-        not reporters <= {str(q.reporter_code)}
-        or not flows <= set(q.flows)
-        or (asked is not None and not partners <= asked)
-    ):
-        raise ApiError(
-            f"the answer holds records the query did not ask for (reporters {sorted(reporters)}"
-            f", flows {sorted(flows)}); it is not saved: check base_url"
-        )
-
-
 def _intact(path: Path, side: dict[str, Any]) -> bool:
     return path.is_file() and side.get("sha256") == sha256_file(path)
 
@@ -700,63 +524,6 @@ def _save_stream(stream: Body, path: Path) -> tuple[str, int, int]:
 
     replace_atomically(path, write)
     return digest.hexdigest(), size, records
-
-
-def _iso3_list(values: Iterable[str] | str, what: str, areas: _Areas) -> tuple[str, ...]:
-    items = [values] if isinstance(values, str) else list(values)
-    if not items:
-        raise SpecificationError(f"{what} must name at least one ISO3 code, e.g. ['KAZ']")
-    bad = [v for v in items if not isinstance(v, str) or not _ISO3.match(v.strip().upper())]
-    if bad:
-        raise SpecificationError(f"{what} must be ISO3 codes like 'KAZ'; got {bad}")
-    codes = sorted({v.strip().upper() for v in items})
-    unknown = [c for c in codes if c not in areas.known]
-    if unknown:
-        raise SpecificationError(
-            f"{what}: {unknown} are not in the packaged Comtrade area table "
-            "(ca_trade.facts.comtrade_areas()); use its ISO3 codes (historical areas: SUN, "
-            "YUG, CSK; 'nes' areas: X..)"
-        )
-    return tuple(codes)
-
-
-def _levels(level: str | Sequence[str]) -> tuple[str, ...]:
-    if isinstance(level, str):
-        if level in _LEVEL_CMD:
-            return _LEVEL_CMD[level]
-        raise SpecificationError(
-            f"level must be one of {LEVELS} or a list of HS codes (2, 4 or 6 digits); got {level!r}"
-        )
-    codes = sorted({str(c).strip().upper() for c in level})
-    bad = [c for c in codes if c != "TOTAL" and not _HS_CODE.match(c)]
-    if not codes or bad:
-        raise SpecificationError(
-            f"level codes must be HS codes of 2, 4 or 6 digits (or TOTAL); got {bad or codes}"
-        )
-    return tuple(codes)
-
-
-def _years(years: Iterable[int]) -> list[int]:
-    try:
-        out = sorted({int(y) for y in years if not isinstance(y, bool)})
-    except (TypeError, ValueError):
-        raise SpecificationError(
-            f"years must be integers, e.g. range(2015, 2023); got {years!r}"
-        ) from None
-    if not out or out[0] < 1962 or out[-1] > 2100:
-        raise SpecificationError(
-            f"years must be a non-empty set within 1962-2100 (Comtrade starts in 1962); got {out}"
-        )
-    return out
-
-
-def _flows(flows: Sequence[str] | str) -> tuple[str, ...]:
-    items = [flows] if isinstance(flows, str) else list(flows)
-    out = tuple(dict.fromkeys(str(f).strip().upper() for f in items))
-    bad = [f for f in out if f not in _FLOWS]
-    if not out or bad:
-        raise SpecificationError(f"flows must be among {_FLOWS}; got {list(items)}")
-    return out
 
 
 def _access(access: str | None, has_key: bool, classification: str) -> str:
@@ -877,12 +644,12 @@ def download(
     >>> rep.pieces[0].status, rep.requests
     ('unavailable', 0)
     """
-    areas = _Areas()
-    reps = _iso3_list(reporters, "reporters", areas)
-    parts = None if partners is None else _iso3_list(partners, "partners", areas)
-    yrs = _years(years)
-    flw = _flows(flows)
-    cmd = _levels(level)
+    areas = Areas()
+    reps = check_iso3(reporters, "reporters", areas)
+    parts = None if partners is None else check_iso3(partners, "partners", areas)
+    yrs = check_years(years)
+    flw = check_flows(flows)
+    cmd = check_levels(level)
     if frequency not in ("A", "M"):
         raise SpecificationError(f"frequency must be 'A' or 'M'; got {frequency!r}")
     secret = resolve_key(key)
@@ -959,7 +726,7 @@ def _plan(
                     continue
             endpoint = f"{_ENDPOINT[run.access]}/C/{freq}/{cl}"
             for flow in flows:
-                q = _Query(rep, code, year, freq, cl, periods, (flow,), cmd, pcodes)
+                q = Query(rep, code, year, freq, cl, periods, (flow,), cmd, pcodes)
                 run.api_piece(q, endpoint)
     if wanted:
         run.bulk(wanted, freq, cl)
