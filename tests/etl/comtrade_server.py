@@ -25,6 +25,7 @@ import gzip
 import io
 import json
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -376,6 +377,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "gzcut":
             content = next(f.content for f in self.fake.bulk if path.endswith(f.row_key))
             self._send(200, content[: len(content) // 2], "application/TSV")
+        elif kind == "slow":  # answer after the client's time-out
+            time.sleep(float(fault.retry_after or "1"))
+            return False
         elif kind == "redirect":
             port = self.server.server_address[1]
             target = (

@@ -129,6 +129,23 @@ def test_transient_failures_are_retried_with_backoff(server: FakeComtrade, kind:
     assert len(backoffs) == 2 and 1.0 <= backoffs[1] <= 1.25 * 1.0  # 0.5 * 2**1, +25 % jitter
 
 
+def test_a_silent_server_times_out_and_is_asked_again(server: FakeComtrade) -> None:
+    server.fault("slow", "/data/", retry_after="1.0")
+    client = _client(server, timeout=0.3)
+    got = client.fetch(_data_url(client, flowCode="M"), _json, what="t")
+    assert len(got["rows"]) == 6 and client.requests == 2  # type: ignore[arg-type]
+
+
+def test_a_refused_connection_is_retried_then_given_up() -> None:
+    with FakeComtrade() as srv:
+        url = srv.url
+    client = Client(url, None, Politeness(requests_per_minute=60_000.0, max_retries=2,
+                                          backoff=0.01), sleep=Waits())  # fmt: skip
+    with pytest.raises(DownloadError, match=r"gave up after 3 attempts.*(URLError|refused)"):
+        client.fetch(client.url("public/v1/preview/C/A/HS"), _json, what="t")
+    assert client.requests == 3
+
+
 def test_backoff_jitter_is_reproducible(server: FakeComtrade) -> None:
     seqs = []
     for _ in range(2):

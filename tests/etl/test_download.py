@@ -144,6 +144,15 @@ def test_a_rerun_skips_complete_pieces_and_repairs_damaged_ones(
     assert forced.requests == 4 and _csvs(tmp_path) == files
 
 
+def test_the_root_address_comes_from_the_environment(
+    server: FakeComtrade, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CA_TRADE_COMTRADE_URL", server.url)
+    rep = download(tmp_path, reporters=["KAZ"], years=[2019], key="", **FAST)
+    assert rep.base_url == server.url and rep.count("downloaded") == 2
+    assert read_sidecar(tmp_path / rep.pieces[0].file)["url"].startswith(server.url)  # type: ignore[index]
+
+
 def test_relative_paths_dotdot_and_symlinks(
     server: FakeComtrade, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -318,10 +327,16 @@ def test_a_piece_that_keeps_failing_stops_the_run_and_saves_nothing(
     assert rep.count("downloaded") == 4 and rep.requests == 4
 
 
-def test_an_api_error_fails_its_piece_only(server: FakeComtrade, tmp_path: Path) -> None:
-    server.fault("error_field", "/preview/")
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("error_field", "Invalid reporterCode"), ("400", "Invalid value for parameter period")],
+)
+def test_an_api_error_fails_its_piece_only(
+    server: FakeComtrade, tmp_path: Path, kind: str, message: str
+) -> None:
+    server.fault(kind, "/preview/")
     seen: list[PieceResult] = []
-    with pytest.raises(DownloadError, match=r"1 of 4 pieces failed .*Invalid reporterCode"):
+    with pytest.raises(DownloadError, match=rf"1 of 4 pieces failed .*{message}"):
         _dl(tmp_path, server, progress=seen.append)
     assert [p.status for p in seen] == ["failed", "downloaded", "downloaded", "downloaded"]
     assert seen[0].requests == 1  # not retried
