@@ -1,10 +1,11 @@
 """docs/data.md: the real-data run, pasted into bash as written, against a local stand-in API.
 
-The block marked ``download-run`` is run line by line by bash, with two changes a test needs:
+The block marked ``download-run`` is run by bash as written, with the changes a test needs:
 ``CA_TRADE_COMTRADE_URL`` points at the loopback stand-in (serving the SYNTHETIC sample's
 2018-2019 records) and ``ca-trade download`` gets ``--rate 60000 --backoff 0.01`` (the
-documented politeness would make the test last minutes). ``COMTRADE_API_KEY=...`` is given the
-stand-in's key, so the run takes the data-API path a user with a key takes.
+documented politeness would make the test last minutes). The commented-out
+``export COMTRADE_API_KEY=your-key`` line is switched on with the stand-in's key, so the run
+takes the data-API path a user with a key takes.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def _block() -> str:
 )
 def test_the_documented_real_data_run_works(tmp_path: Path) -> None:
     script = _block()
-    assert "export COMTRADE_API_KEY=..." in script and "ca-trade download " in script
-    script = script.replace("COMTRADE_API_KEY=...", f"COMTRADE_API_KEY={KEY}")
+    assert "# export COMTRADE_API_KEY=your-key" in script and "ca-trade download " in script
+    script = script.replace("# export COMTRADE_API_KEY=your-key", f"export COMTRADE_API_KEY={KEY}")
     script = script.replace("ca-trade download ", "ca-trade download --rate 60000 --backoff 0.01 ")
     info = ct.sample.generate(tmp_path / "sample", years=[2018, 2019])
     work = tmp_path / "project"
