@@ -27,6 +27,7 @@ from ca_trade.exceptions import ConfigError, SpecificationError
 
 __all__ = [
     "Config",
+    "DownloadSettings",
     "GESettings",
     "ScenarioSpec",
     "Specification",
@@ -149,6 +150,37 @@ class GESettings:
 
 
 @dataclass(frozen=True)
+class DownloadSettings:
+    """The ``[download]`` table: the arguments of :func:`ca_trade.etl.download` (no key).
+
+    ``years`` is ``(first, last)``; the subscription key never appears in a config, it comes
+    from ``COMTRADE_API_KEY``.
+    """
+
+    reporters: tuple[str, ...]
+    years: tuple[int, int]
+    partners: tuple[str, ...] | None = None
+    flows: tuple[str, ...] = ("M", "X")
+    classification: str = "HS"
+    level: str | tuple[str, ...] = "total"
+    frequency: str = "A"
+    access: str | None = None
+    base_url: str | None = None
+    max_records: int | None = None
+    requests_per_minute: float = 10.0
+    max_retries: int = 5
+    backoff: float = 2.0
+    timeout: float = 120.0
+    max_requests: int | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Return the keyword arguments of :func:`ca_trade.etl.download` (without ``out``)."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["years"] = range(self.years[0], self.years[1] + 1)
+        return out
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated run configuration (see the module docstring for the TOML schema).
 
@@ -188,6 +220,8 @@ class Config:
         Counterfactuals.
     table_formats, figure_formats : tuple of str
         Output formats.
+    download : DownloadSettings, optional
+        The ``[download]`` table: fetch UN Comtrade data into ``raw_dir/comtrade`` first.
     """
 
     path: Path
@@ -208,6 +242,7 @@ class Config:
     scenarios: tuple[ScenarioSpec, ...] = ()
     table_formats: tuple[str, ...] = _TABLE_FORMATS
     figure_formats: tuple[str, ...] = _FIGURE_FORMATS
+    download: DownloadSettings | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -499,6 +534,55 @@ def parse_scenario(table: Any, where: str, spec_names: set[str]) -> ScenarioSpec
     )
 
 
+_DOWNLOAD_KEYS = {
+    "reporters", "years", "partners", "flows", "classification", "level", "frequency",
+    "access", "base_url", "max_records", "requests_per_minute", "max_retries", "backoff",
+    "timeout", "max_requests",
+}  # fmt: skip
+
+
+def _download_settings(table: Any, where: str) -> DownloadSettings:
+    if isinstance(table, dict) and {"key", "api_key", "subscription_key"} & set(table):
+        raise ConfigError(
+            f"{where}: a subscription key must never be written in a config; set the "
+            "COMTRADE_API_KEY environment variable (in CI: a secret)"
+        )
+    r = _Reader(table, where, _DOWNLOAD_KEYS)
+    if "reporters" not in table or "years" not in table:
+        raise ConfigError(f"{where} needs reporters = [ISO3, ...] and years = [first, last]")
+    level: str | tuple[str, ...] = r.get("level", (str, list), "total")
+    if isinstance(level, list):
+        if not level or not all(isinstance(c, str) and re.match(r"^\d{2,6}$", c) for c in level):
+            raise ConfigError(f"{where}.level must list HS codes like ['27', '2709']; got {level}")
+        level = tuple(level)
+    elif level not in ("total", "section", "chapter", "hs6"):
+        raise ConfigError(f"{where}.level must be total, section, chapter, hs6 or a code list")
+    flows = r.get("flows", list, ["M", "X"])
+    if not flows or not set(flows) <= {"M", "X", "RM", "RX"}:
+        raise ConfigError(f"{where}.flows must be among M, X, RM, RX; got {flows!r}")
+    access = r.get("access", str)
+    if access is not None and access not in ("preview", "api", "bulk"):
+        raise ConfigError(f"{where}.access must be preview, api or bulk; got {access!r}")
+    partners = r.get("partners", list)
+    return DownloadSettings(
+        reporters=tuple(_iso_list(table["reporters"], f"{where}.reporters")),
+        years=r.years("years", None) or (0, 0),
+        partners=None if partners is None else tuple(_iso_list(partners, f"{where}.partners")),
+        flows=tuple(flows),
+        classification=r.get("classification", str, "HS"),
+        level=level,
+        frequency=r.choice("frequency", ("A", "M"), "A"),
+        access=access,
+        base_url=r.get("base_url", str),
+        max_records=r.get("max_records", int),
+        requests_per_minute=float(r.get("requests_per_minute", (int, float), 10.0)),
+        max_retries=int(r.get("max_retries", int, 5)),
+        backoff=float(r.get("backoff", (int, float), 2.0)),
+        timeout=float(r.get("timeout", (int, float), 120.0)),
+        max_requests=r.get("max_requests", int),
+    )
+
+
 def _specification(table: Any, where: str) -> Specification:
     r = _Reader(
         table,
@@ -602,8 +686,11 @@ def parse_config(
     top = _Reader(
         dict(data),
         where,
-        {"run", "source", "reconcile", "panel", "specifications", "ge", "scenarios", "outputs"},
-    )
+        {
+            "run", "source", "download", "reconcile", "panel", "specifications", "ge",
+            "scenarios", "outputs",
+        },
+    )  # fmt: skip
     if "run" not in data:
         raise ConfigError(f"{where}: missing [run] table")
     run_t = _Reader(
@@ -641,6 +728,14 @@ def parse_config(
     _check_layout(raw_dir, root, where)
     seed = source_t.number("seed", 2024, "an integer >= 0", lambda v: v >= 0, integer=True)
     years = source_t.years("years", (2000, 2023))
+    download = None
+    if "download" in data:
+        if kind != "raw":
+            raise ConfigError(
+                f"{where} [download] fills [source].raw_dir with UN Comtrade data; it needs "
+                '[source] kind = "raw"'
+            )
+        download = _download_settings(data["download"], f"{where} [download]")
     recon_t = _Reader(top.get("reconcile", dict, {}), f"{where} [reconcile]", {"method"})
     panel_t = _Reader(top.get("panel", dict, {}), f"{where} [panel]", {"sector"})
     sector = panel_t.get("sector", str, "TOTAL")
@@ -690,6 +785,7 @@ def parse_config(
         scenarios=scenarios,
         table_formats=tables,
         figure_formats=figures,
+        download=download,
     )
 
 

@@ -225,8 +225,11 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
         with progress.stage("sample: generating the SYNTHETIC Central Asia dataset"):
             generate = require("sample", "generate", "sample")
             generate(cfg.raw_dir, seed=cfg.seed, years=range(cfg.years[0], cfg.years[1] + 1))
-    elif not cfg.raw_dir.is_dir():
-        raise ConfigError(f"{cfg.path}: [source].raw_dir {cfg.raw_dir} does not exist")
+    else:
+        if cfg.download is not None:
+            _download(cfg, progress)
+        if not cfg.raw_dir.is_dir():
+            raise ConfigError(f"{cfg.path}: [source].raw_dir {cfg.raw_dir} does not exist")
     processed = data_dir / "processed"
     with progress.stage("ingest: Comtrade files -> validated Parquet"):
         report = require("etl", "ingest", "ingest")(cfg.raw_dir, processed)
@@ -277,6 +280,19 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
                     cfg, sc, frame, flows, inputs, {**base_extra, **extra}
                 )
     return out
+
+
+def _download(cfg: Config, progress: Progress) -> None:
+    """Run the ``[download]`` table: UN Comtrade data into ``raw_dir/comtrade``."""
+    settings = cfg.download
+    if settings is None:
+        return
+    with progress.stage(f"download: UN Comtrade -> {cfg.raw_dir / 'comtrade'}"):
+        require("etl", "download", "download")(
+            cfg.raw_dir / "comtrade",
+            progress=lambda piece: progress.note(f"  {piece.line()}"),
+            **settings.kwargs(),
+        )
 
 
 def parquet_bytes(frame: Any) -> bytes:

@@ -3,6 +3,8 @@
 Commands::
 
     ca-trade sample --out DIR [--seed N] [--years 2000-2023]
+    ca-trade download OUT --reporters KAZ,KGZ --years 2015-2022 [--partners ISO3,...]
+                      [--level total|section|chapter|hs6|CODES] [--access preview|api|bulk] ...
     ca-trade ingest RAW_DIR PROCESSED_DIR [--force] [--no-wait]
     ca-trade reconcile PROCESSED_DIR --out FILE.parquet [--method baci]
     ca-trade panel RECONCILED.parquet --out PANEL.parquet [--raw-dir DIR] [--sector TOTAL]
@@ -158,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed, default=2024)
     s.add_argument("--years", type=_years, default=range(2000, 2024), help="e.g. 2000-2023")
 
+    _download_parser(sub)
+
     s = sub.add_parser("ingest", help="Comtrade files -> validated Parquet dataset")
     s.add_argument("raw_dir", type=Path)
     s.add_argument("processed_dir", type=Path)
@@ -223,6 +227,79 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _download_parser(sub: Any) -> None:
+    s = sub.add_parser(
+        "download",
+        help="UN Comtrade data from the UN's API -> raw files (resumable, recorded)",
+        epilog="The subscription key is read from COMTRADE_API_KEY (never from the command "
+        "line, where shell histories and process lists would keep it). Without a key the "
+        "public preview is used (at most 500 records a call).",
+    )
+    s.add_argument("out", type=Path, help="output folder, e.g. data/raw/comtrade")
+    s.add_argument("--reporters", required=True, help="ISO3 codes, e.g. KAZ,KGZ,TJK,TKM,UZB")
+    s.add_argument("--years", type=_years, required=True, help="e.g. 2015-2022")
+    s.add_argument("--partners", default=None, help="ISO3 codes (default: all partners)")
+    s.add_argument("--flows", default="M,X", help="among M,X,RM,RX (default M,X)")
+    s.add_argument("--classification", default="HS", help="HS (bulk: also H0..H6)")
+    s.add_argument(
+        "--level", default="total", help="total, section, chapter, hs6, or HS codes (27,2709)"
+    )
+    s.add_argument("--frequency", choices=["A", "M"], default="A")
+    s.add_argument(
+        "--access",
+        choices=["preview", "api", "bulk"],
+        default=None,
+        help="default: api with COMTRADE_API_KEY set, else preview",
+    )
+    s.add_argument(
+        "--base-url",
+        default=None,
+        help="API root (default: $CA_TRADE_COMTRADE_URL or https://comtradeapi.un.org)",
+    )
+    s.add_argument("--max-records", type=int, default=None, help="records a call may return")
+    s.add_argument("--rate", type=float, default=10.0, help="requests per minute (default 10)")
+    s.add_argument("--max-retries", type=int, default=5)
+    s.add_argument("--backoff", type=float, default=2.0, help="first retry wait, seconds")
+    s.add_argument("--timeout", type=float, default=120.0, help="seconds of silence allowed")
+    s.add_argument("--max-requests", type=int, default=None, help="requests allowed this run")
+    s.add_argument("--force", action="store_true", help="fetch complete pieces again")
+
+
+def _download(args: argparse.Namespace) -> int:
+    from ca_trade._pipeline_stages import require
+
+    def items(text: str) -> list[str]:
+        return [x.strip() for x in text.split(",") if x.strip()]
+
+    levels = ("total", "section", "chapter", "hs6")
+    rep = require("etl", "download", "download")(
+        args.out,
+        reporters=items(args.reporters),
+        years=args.years,
+        partners=None if args.partners is None else items(args.partners),
+        flows=items(args.flows),
+        classification=args.classification,
+        level=args.level if args.level in levels else items(args.level),
+        frequency=args.frequency,
+        base_url=args.base_url,
+        access=args.access,
+        max_records=args.max_records,
+        requests_per_minute=args.rate,
+        max_retries=args.max_retries,
+        backoff=args.backoff,
+        timeout=args.timeout,
+        max_requests=args.max_requests,
+        force=args.force,
+        progress=None if args.quiet else lambda piece: print(piece.line(), flush=True),
+    )
+    print(
+        f"{rep.access}: {rep.count('downloaded')} pieces downloaded, {rep.count('complete')} "
+        f"already complete, {rep.count('split')} split, {rep.count('unavailable')} "
+        f"unavailable; {rep.records} records in {args.out} ({rep.requests} requests)"
+    )
+    return EXIT_OK
+
+
 def _read_parquet(path: Path) -> Any:
     import pandas as pd
 
@@ -250,6 +327,8 @@ def _cmd(args: argparse.Namespace) -> int:
         n = len(getattr(info, "comtrade_files", ()))
         print(f"wrote the SYNTHETIC sample to {args.out} ({n} Comtrade files)")
         return EXIT_OK
+    if cmd == "download":
+        return _download(args)
     if cmd == "ingest":
         from ca_trade._pipeline_stages import require
 

@@ -27,6 +27,7 @@ __all__ = [
     "DataValidationWarning",
     "DatasetBusyError",
     "DatasetBusyWarning",
+    "DownloadError",
     "GEError",
     "MissingDomesticFlowsError",
     "MissingValuesWarning",
@@ -85,6 +86,10 @@ class DataValidationError(CaTradeError, ValueError):
 
 class DatasetBusyError(CaTradeError, RuntimeError):
     """Another process holds the dataset's lock and the caller chose not to wait."""
+
+
+class DownloadError(CaTradeError, RuntimeError):
+    """Fetching data from UN Comtrade failed; completed pieces are kept and a re-run resumes."""
 
 
 class SpecificationError(CaTradeError, ValueError):

@@ -27,6 +27,12 @@ Schema (all tables optional except ``[run]``; see ``configs/demo.toml`` for a fu
     seed = 2024                   # sample only
     years = [2000, 2023]          # sample only
 
+    [download]                    # optional, with kind = "raw": UN Comtrade data into
+    reporters = ["KAZ", "KGZ"]    # raw_dir/comtrade before ingest (ca_trade.etl.download;
+    years = [2015, 2022]          # the key comes from COMTRADE_API_KEY, never a config)
+    level = "total"               # "total" | "section" | "chapter" | "hs6" | ["27", ...]
+    access = "api"                # "preview" | "api" | "bulk" (default: api with a key)
+
     [reconcile]
     method = "baci"               # "baci" | "importer_first" | "exporter_first"
 

@@ -1,7 +1,10 @@
 """UN Comtrade files to a validated, reconciled bilateral gravity panel.
 
-Three stages, each a plain function:
+Three stages, each a plain function, after an optional download:
 
+- :func:`download` fetches UN Comtrade data from the UN's API (public preview without a key;
+  the data API or bulk files with one) into ``raw_dir``, resumable, each file with a sidecar
+  recording its query (:class:`DownloadReport`);
 - :func:`ingest` reads the four Comtrade layouts from ``raw_dir``, validates and normalises
   every row, maps area codes to ISO3 (time-valid), and writes a hive-partitioned zstd
   Parquet dataset with a manifest and a quarantine of refused rows (:class:`IngestReport`);
@@ -22,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+from ca_trade.etl.download import DownloadReport, PieceResult, download
 from ca_trade.etl.ingest import FileReport, IngestReport, ingest
 from ca_trade.etl.panel import PANEL_COLUMNS, build_panel
 from ca_trade.etl.reconcile import RECONCILED_COLUMNS, reconcile
@@ -29,9 +33,12 @@ from ca_trade.etl.reconcile import RECONCILED_COLUMNS, reconcile
 __all__ = [
     "PANEL_COLUMNS",
     "RECONCILED_COLUMNS",
+    "DownloadReport",
     "FileReport",
     "IngestReport",
+    "PieceResult",
     "build_panel",
+    "download",
     "ingest",
     "reconcile",
 ]

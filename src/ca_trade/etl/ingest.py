@@ -68,6 +68,7 @@ from ca_trade.etl.rawtext import (
     to_plain,
 )
 from ca_trade.etl.schema import FLOW_SCHEMA, QUARANTINE_SCHEMA
+from ca_trade.etl.sidecar import read_sidecar
 from ca_trade.etl.sources import detect_source
 from ca_trade.etl.staging import (
     REST_CHECK,
@@ -234,17 +235,24 @@ class _Pass1:
     entries: dict[str, Any] = field(default_factory=dict)
 
     def add(self, path: Path) -> None:
-        """Stage (or reuse) one file and record its outcome."""
+        """Stage (or reuse) one file and record its outcome (with its download sidecar)."""
         rel, utf8_name = recorded_name(path, self.raw)
         prev: dict[str, Any] = self.old_files.get(rel) or {}
         size = path.stat().st_size
+        reused = False
         if prev.get("size") == size:  # probably unchanged: the hash decides before parsing
             sha = sha256_file(path)
             key = _cache_key(sha, rel, self.codes)
-            if prev.get("key") == key and self._reuse(rel, prev, sha):
-                return
-        staged, sha = self._fresh(path, rel, utf8_name)
-        self._record(path, rel, staged, sha, size)
+            reused = prev.get("key") == key and self._reuse(rel, prev, sha)
+        if not reused:
+            staged, sha = self._fresh(path, rel, utf8_name)
+            self._record(path, rel, staged, sha, size)
+        # Provenance of downloaded files: their `<file>.meta.json` sidecar (etl.download).
+        entry = {k: v for k, v in self.entries[rel].items() if k != "download"}
+        download_meta = read_sidecar(path)
+        if download_meta is not None:
+            entry["download"] = download_meta
+        self.entries[rel] = entry
 
     def _fresh(self, path: Path, rel: str, utf8_name: bool) -> tuple[_Staged, str]:
         """Stage a new or changed file, hashing (and counting) it in a thread meanwhile."""
@@ -423,7 +431,11 @@ def _ingest_locked(raw: Path, out: Path, codes: CodeTable, force: bool) -> Inges
             p1.add(path)
     reports = p1.reports
     keys = {k: v["key"] for k, v in p1.entries.items()}
-    if not force and old.get("inputs") == keys and (out / "flows").exists():
+    old_files = old.get("files", {})
+    sidecars_same = all(
+        v.get("download") == old_files.get(k, {}).get("download") for k, v in p1.entries.items()
+    )
+    if not force and old.get("inputs") == keys and sidecars_same and (out / "flows").exists():
         problem = verify_dataset(out, old)
         if problem is None:
             return _stored_report(reports, old, out)
