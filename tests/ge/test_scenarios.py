@@ -48,18 +48,18 @@ def _cf(s: ge.Scenario, i: str, j: str) -> float:
         ("simple", (0.08 + 0.04) / 2),
         ("weighted", (0.08 * 300 + 0.04 * 100) / 400),
         ("max", 0.08),
-        ("KAZ", 0.08),
+        (("adopt", "KAZ"), 0.08),
     ],
 )
-def test_common_external_tariff_rules(rule: str, expected: float) -> None:
-    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external=rule)
+def test_common_external_tariff_rules(rule: str | tuple[str, str], expected: float) -> None:
+    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, cet=rule)
     assert _cf(s, "CHN", "KGZ") == pytest.approx(expected)
     assert _cf(s, "KAZ", "KGZ") == 0.0 and _cf(s, "KGZ", "KAZ") == 0.0
     eff = s.effects.set_index(["exporter", "importer"])["effect"]
     assert eff[("KAZ", "KGZ")] == pytest.approx(-6.0 * (np.log(1.0) - np.log(1.05)))
     # non-members' tariffs are untouched
     assert ("KAZ", "CHN") not in eff.index
-    assert rule in s.description or "average" in s.description or "highest" in s.description
+    assert "KAZ's schedule" in s.description or "average" in s.description or "highest" in s.description
 
 
 def test_tariff_options_and_errors() -> None:
@@ -67,13 +67,17 @@ def test_tariff_options_and_errors() -> None:
     assert keep.coefficients == {"ln_tariff": -6.0}
     assert _cf(keep, "KAZ", "KGZ") == 0.05  # kept: the pair is listed, unchanged
     assert ("KAZ", "KGZ") not in set(map(tuple, keep.changes[["exporter", "importer"]].values))
-    only_internal = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="keep")
+    only_internal = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, cet="keep")
     assert set(map(tuple, only_internal.changes[["exporter", "importer"]].values)) == {
         ("KAZ", "KGZ"),
         ("KGZ", "KAZ"),
     }
-    with pytest.raises(SpecificationError, match="external"):
-        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="CHN")
+    with pytest.raises(SpecificationError, match="cet"):
+        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, cet="CHN")
+    with pytest.raises(SpecificationError, match=r"\('adopt', 'KAZ'\)"):
+        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, cet="KAZ")
+    with pytest.raises(TypeError):
+        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="simple")  # type: ignore[call-arg]
     with pytest.raises(SpecificationError, match="two members"):
         ge.tariff_harmonization(_tariffs(), ["KAZ"], -6.0)
     dup = pd.concat([_tariffs(), _tariffs().iloc[:1]])
@@ -180,7 +184,7 @@ def test_tariff_scenario_brings_its_tariffs_to_the_solver() -> None:
     flows = pd.DataFrame(
         {"exporter": np.repeat(cs, 4), "importer": np.tile(cs, 4), "value": mat.ravel()}
     )
-    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -5.0, external="weighted")
+    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -5.0, cet="weighted")
     implicit = ge.solve(flows, s, 4.0)
     explicit = ge.solve(flows, s.effects, 4.0, tariffs=s.tariffs)
     pd.testing.assert_frame_equal(implicit.countries, explicit.countries)
