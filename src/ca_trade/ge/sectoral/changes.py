@@ -19,7 +19,7 @@ from ca_trade.exceptions import DataValidationError, SpecificationError
 from ca_trade.ge.scenario import RevenuePool, Scenario
 from ca_trade.ge.sectoral.inputs import MAX_TARIFF, FlowCube, as_pandas, cell_values
 
-__all__ = ["Policy", "policy_arrays"]
+__all__ = ["Policy", "policy_arrays", "regressor_arrays"]
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,36 @@ def policy_arrays(changes: Any, tariffs: Any, grid: FlowCube) -> Policy:
     if not np.isfinite(effect).all():
         raise SpecificationError("partial effects must be finite.")
     return Policy(tariff0=t0, tariff1=t1, log_effect=effect, pools=pools)
+
+
+def regressor_arrays(scenario: Scenario, grid: FlowCube) -> dict[str, np.ndarray]:
+    """The scenario's change in each regressor on the grid (for re-drawn coefficients).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario.
+    grid : FlowCube
+        Countries and sectors of the flows.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``(S, N, N)`` changes per regressor; the partial effects are
+        ``sum_r coefficient_r * change_r``.
+
+    Examples
+    --------
+    >>> from ca_trade.ge.sectoral.inputs import flow_cube
+    >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+    ...                   "sector": ["S"] * 4, "value": [8.0, 2.0, 2.0, 8.0]})
+    >>> s = Scenario(pd.DataFrame({"exporter": ["A"], "importer": ["B"], "rta": [1.0]}),
+    ...              {"rta": 0.3})
+    >>> regressor_arrays(s, flow_cube(f))["rta"].tolist()
+    [[[0.0, 1.0], [0.0, 0.0]]]
+    """
+    out = {}
+    for reg in scenario.regressors:
+        frame = scenario.changes[[*scenario.keys, reg]].rename(columns={reg: "effect"})
+        out[reg] = _effects(frame, grid, f"scenario change {reg!r}")
+    return out

@@ -94,7 +94,7 @@ def prepare(
                 "final-demand shares are set to zero, so the data are not an equilibrium of "
                 "the model; the baseline is re-solved and results are relative to it.",
                 DataValidationWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of ca_trade.ge.solve
             )
     equilibrium_gap(grid.values, policy.tariff0, tech, final, grid)  # refuses idle sectors
     va = np.einsum("ns,sn->n", tech.va_share, grid.values.sum(axis=2))
