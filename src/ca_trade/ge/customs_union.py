@@ -126,7 +126,7 @@ def common_external_tariff(
     keys: list[str],
     weight: str,
 ) -> pd.Series | None:
-    """The CET on each row of members' imports from outsiders.
+    """Return the CET on each row of members' imports from outsiders.
 
     Parameters
     ----------

@@ -1,5 +1,7 @@
-"""Result objects of the GE solver: :class:`GEResult`, the side-by-side :class:`GEComparison`
-and :class:`UncertaintyResult` (confidence intervals).
+"""Result objects of the GE solver: GEResult, GEComparison and UncertaintyResult.
+
+:class:`GEResult` is one solution, :class:`GEComparison` the conditional and full solutions
+side by side, :class:`UncertaintyResult` a solution with confidence intervals.
 
 Sign convention: every ratio is **counterfactual / baseline** ("new/old") and every ``*_pct``
 column is ``100 * (new/old - 1)``. The AGTPA book reports the *effect of the policy* when the

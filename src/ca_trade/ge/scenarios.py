@@ -85,7 +85,9 @@ def _one_pair_per_row(frame: pd.DataFrame, what: str) -> None:
         )
 
 
-def _tariff_frame(tariffs: pd.DataFrame, keys: list[str], tariff: str, extra: list[str]) -> pd.DataFrame:
+def _tariff_frame(
+    tariffs: pd.DataFrame, keys: list[str], tariff: str, extra: list[str]
+) -> pd.DataFrame:
     need = [*keys, tariff, *extra]
     lack = [c for c in need if c not in tariffs.columns]
     if lack:
@@ -221,7 +223,8 @@ def tariff_harmonization(
             "column (a single sector such as 'TOTAL' works) and leave out the coefficient."
         )
     pools = () if revenue_shares is None else (revenue_pool(revenue_shares, group),)
-    frame = _tariff_frame(tariffs, keys, tariff, [weight] if cet == "weighted" else [])
+    weighted = isinstance(cet, str) and cet == "weighted"
+    frame = _tariff_frame(tariffs, keys, tariff, [weight] if weighted else [])
     in_exp = frame["exporter"].isin(group)
     in_imp = frame["importer"].isin(group)
     if internal == "remove":
@@ -485,9 +488,11 @@ def corridor(
     if mapping == "distance":
         how = "days as effective distance"
     elif aves is not None:
-        how = "ad valorem per day by sector (" + ", ".join(
-            f"{k} {v:.2%}" for k, v in sorted(aves.items())
-        ) + ")"
+        how = (
+            "ad valorem per day by sector ("
+            + ", ".join(f"{k} {v:.2%}" for k, v in sorted(aves.items()))
+            + ")"
+        )
     else:
         how = f"{float(ave_per_day):.2%} ad valorem per day (Hummels & Schaur 2013)"  # type: ignore[arg-type]
     coefs = {f"{reg}_{k}": v for k, v in beta.items()} if isinstance(beta, dict) else {reg: beta}

@@ -538,7 +538,8 @@ def solve(
             maxiter=maxiter,
         )
     _only_sectoral(theta, partial_effects, production, inputs, deficits)
-    _validate_scalars(float(theta), float(psi), closure, method)  # type: ignore[arg-type]
+    theta_one = float(theta)  # type: ignore[arg-type]  # mappings were refused above
+    _validate_scalars(theta_one, float(psi), closure, method)
     description = ""
     if isinstance(partial_effects, Scenario):
         description = partial_effects.description
@@ -549,7 +550,7 @@ def solve(
         pe_frame = partial_effects
     problem = prepare(
         flows,
-        theta,
+        theta_one,
         closure=closure,
         psi=psi,
         tariffs=tariffs,
@@ -574,9 +575,7 @@ def _only_one_sector(**options: Any) -> None:
         )
 
 
-def _only_sectoral(
-    theta: Any, changes: Any, production: Any, inputs: Any, deficits: str
-) -> None:
+def _only_sectoral(theta: Any, changes: Any, production: Any, inputs: Any, deficits: str) -> None:
     given = [
         name
         for name, used in (

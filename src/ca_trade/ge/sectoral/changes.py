@@ -17,7 +17,7 @@ import pandas as pd
 
 from ca_trade.exceptions import DataValidationError, SpecificationError
 from ca_trade.ge.scenario import RevenuePool, Scenario
-from ca_trade.ge.sectoral.inputs import MAX_TARIFF, FlowCube, as_pandas, cell_values
+from ca_trade.ge.sectoral.inputs import MAX_TARIFF, FlowCube, as_pandas, cell_values, show
 
 __all__ = ["Policy", "policy_arrays", "regressor_arrays"]
 
@@ -38,7 +38,7 @@ def _check_tariffs(values: np.ndarray, grid: FlowCube, what: str) -> None:
         s, i, n = (int(v) for v in np.argwhere(bad)[0])
         raise DataValidationError(
             f"{what}: the tariff of {grid.countries[n]} on {grid.countries[i]} in sector "
-            f"{grid.sectors[s]!r} is {values[s, i, n]!r}; tariffs are ad valorem fractions in "
+            f"{grid.sectors[s]!r} is {show(values[s, i, n])}; tariffs are ad valorem fractions in "
             f"[0, {MAX_TARIFF:g}) (0.05 = 5 %; divide percentages by 100)."
         )
     home = np.einsum("snn->sn", values)
@@ -46,7 +46,7 @@ def _check_tariffs(values: np.ndarray, grid: FlowCube, what: str) -> None:
         s, n = (int(v) for v in np.argwhere(home != 0)[0])
         raise DataValidationError(
             f"{what}: a tariff on domestic sales ({grid.countries[n]}, sector "
-            f"{grid.sectors[s]!r}) is {home[s, n]!r}; tariffs apply to imports only."
+            f"{grid.sectors[s]!r}) is {show(home[s, n])}; tariffs apply to imports only."
         )
 
 
@@ -89,8 +89,8 @@ def _from_scenario(
                 q, i, j = (int(v) for v in np.argwhere(clash)[0])
                 raise SpecificationError(
                     f"the scenario's baseline tariff of {grid.countries[j]} on "
-                    f"{grid.countries[i]} in sector {grid.sectors[q]!r} is {base[q, i, j]!r} "
-                    f"but `tariffs` says {t0[q, i, j]!r}; build the scenario from the same "
+                    f"{grid.countries[i]} in sector {grid.sectors[q]!r} is {show(base[q, i, j])} "
+                    f"but `tariffs` says {show(t0[q, i, j])}; build the scenario from the same "
                     "tariffs."
                 )
         new = cell_values(st, "counterfactual", grid, "the scenario's tariffs")[0]
@@ -134,7 +134,11 @@ def policy_arrays(changes: Any, tariffs: Any, grid: FlowCube) -> Policy:
         t0, t1, effect = _from_scenario(changes, base, grid)
         pools = tuple(changes.revenue_pools)
     else:
-        t0 = cell_values(base, "tariff", grid, "tariffs")[0] if base is not None else np.zeros((s, n, n))
+        t0 = (
+            cell_values(base, "tariff", grid, "tariffs")[0]
+            if base is not None
+            else np.zeros((s, n, n))
+        )
         t1, effect = t0.copy(), np.zeros((s, n, n))
         if changes is not None:
             frame = as_pandas(changes, "changes")
@@ -157,7 +161,7 @@ def policy_arrays(changes: Any, tariffs: Any, grid: FlowCube) -> Policy:
 
 
 def regressor_arrays(scenario: Scenario, grid: FlowCube) -> dict[str, np.ndarray]:
-    """The scenario's change in each regressor on the grid (for re-drawn coefficients).
+    """Return the scenario's change in each regressor on the grid (for re-drawn coefficients).
 
     Parameters
     ----------

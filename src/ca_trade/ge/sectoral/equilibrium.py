@@ -238,9 +238,7 @@ class _Kernel:
         }
 
 
-def _normalizer(
-    problem: SectoralProblem, va: np.ndarray
-) -> Callable[[np.ndarray], np.ndarray]:
+def _normalizer(problem: SectoralProblem, va: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     if problem.numeraire is not None:
         k = problem.numeraire
         return lambda x: x - x[k]

@@ -28,6 +28,7 @@ __all__ = [
     "cell_values",
     "flow_cube",
     "require_columns",
+    "show",
     "theta_vector",
 ]
 
@@ -83,8 +84,19 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], w
         )
 
 
+def show(value: Any) -> str:
+    """Repr of a cell value without numpy's type wrapper (``1.2``, not ``np.float64(1.2)``).
+
+    Examples
+    --------
+    >>> show(np.float64(1.5)), show("KAZ")
+    ('1.5', "'KAZ'")
+    """
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _describe(frame: pd.DataFrame, k: int, keys: list[str]) -> str:
-    return f"row {k} (" + ", ".join(f"{c} {frame[c].iloc[k]!r}" for c in keys) + ")"
+    return f"row {k} (" + ", ".join(f"{c} {show(frame[c].iloc[k])}" for c in keys) + ")"
 
 
 def _numbers(frame: pd.DataFrame, column: str, keys: list[str], what: str) -> np.ndarray:
@@ -94,7 +106,7 @@ def _numbers(frame: pd.DataFrame, column: str, keys: list[str], what: str) -> np
         k = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
             f"{what}: {int(bad.sum())} value(s) in column {column!r} are missing or not finite "
-            f"(first: {_describe(frame, k, keys)}, value {frame[column].iloc[k]!r}); fill or "
+            f"(first: {_describe(frame, k, keys)}, value {show(frame[column].iloc[k])}); fill or "
             "drop them first."
         )
     return vals
@@ -109,7 +121,9 @@ class FlowCube:
     values: np.ndarray
 
 
-def _codes(column: pd.Series, labels: tuple[str, ...], what: str, frame: pd.DataFrame) -> np.ndarray:
+def _codes(
+    column: pd.Series, labels: tuple[str, ...], what: str, frame: pd.DataFrame
+) -> np.ndarray:
     index = {c: k for k, c in enumerate(labels)}
     text = column.astype(str)
     codes = text.map(index)
@@ -117,10 +131,11 @@ def _codes(column: pd.Series, labels: tuple[str, ...], what: str, frame: pd.Data
     if unknown.any():
         k = int(np.flatnonzero(unknown)[0])
         names = sorted(set(text[unknown]))[:10]
+        more = " ..." if len(labels) > 10 else ""
         raise SpecificationError(
             f"{what} names {column.name}(s) that are not in the flows: {names} (first: row {k}); "
-            f"the flows have {len(labels)}: {list(labels)[:10]}{' ...' if len(labels) > 10 else ''}. "
-            "Drop those rows or add their flows."
+            f"the flows have {len(labels)}: {list(labels)[:10]}{more}. Drop those rows or add "
+            "their flows."
         )
     return codes.to_numpy(dtype=np.int64)
 
@@ -175,14 +190,16 @@ def flow_cube(flows: Any, value: str = "value") -> FlowCube:
             f"flows: {int(neg.sum())} value(s) are negative (first: {_describe(frame, k, keys)}, "
             f"value {vals[k]}); trade flows must be >= 0."
         )
-    countries = tuple(sorted(set(frame["exporter"].astype(str)) | set(frame["importer"].astype(str))))
+    countries = tuple(
+        sorted(set(frame["exporter"].astype(str)) | set(frame["importer"].astype(str)))
+    )
     sectors = tuple(sorted(set(frame["sector"].astype(str))))
     n, s = len(countries), len(sectors)
     exp = _codes(frame["exporter"], countries, "flows", frame)
     imp = _codes(frame["importer"], countries, "flows", frame)
     sec = _codes(frame["sector"], sectors, "flows", frame)
     flat = (sec * n + exp) * n + imp
-    uniq, first, counts = np.unique(flat, return_index=True, return_counts=True)
+    uniq, counts = np.unique(flat, return_counts=True)
     if (counts > 1).any():
         dup = np.flatnonzero(flat == uniq[counts > 1][0])
         raise DataValidationError(
@@ -328,6 +345,6 @@ def theta_vector(theta: Any, sectors: tuple[str, ...]) -> np.ndarray:
         k = int(np.flatnonzero(bad)[0])
         raise SpecificationError(
             f"theta (the trade elasticity) must be positive and finite; sector {sectors[k]!r} "
-            f"has {raw[k]!r}."
+            f"has {show(raw[k])}."
         )
     return out

@@ -1,5 +1,7 @@
-"""Entry points of the multi-sector GE: :func:`prepare` → :class:`SectoralProblem` →
-:func:`solve_problem` → :func:`to_result`, and :func:`solve` doing all three.
+"""Entry points of the multi-sector GE: prepare, solve_problem, to_result and solve.
+
+:func:`prepare` → :class:`SectoralProblem` → :func:`solve_problem` → :func:`to_result`, and
+:func:`solve` doing all three.
 
 :func:`ca_trade.ge.solve` calls :func:`solve` when the flows have a ``sector`` column.
 The equations are in ``docs/methods-ge.md``, section 10.
@@ -14,7 +16,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ca_trade.exceptions import DataValidationError, DataValidationWarning, GEError, SpecificationError
+from ca_trade.exceptions import (
+    DataValidationError,
+    DataValidationWarning,
+    GEError,
+    SpecificationError,
+)
 from ca_trade.ge.scenario import RevenuePool, Scenario
 from ca_trade.ge.sectoral.changes import policy_arrays
 from ca_trade.ge.sectoral.decomposition import decompose
@@ -408,7 +415,9 @@ def to_result(
         pooling=eq.revenue - eq.own_revenue,
         exact=countries["welfare_pct"].to_numpy(),
     )
-    numeraire = "world_output" if problem.numeraire is None else problem.countries[problem.numeraire]
+    numeraire = (
+        "world_output" if problem.numeraire is None else problem.countries[problem.numeraire]
+    )
     settings = {
         "theta": dict(zip(problem.sectors, problem.theta.tolist())),
         "deficits": problem.deficits,

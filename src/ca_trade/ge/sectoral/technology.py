@@ -1,5 +1,6 @@
-r"""Production and demand of the multi-sector GE: value-added shares, input-output shares and
-Cobb-Douglas final-demand shares, validated from long frames.
+r"""Production and demand of the multi-sector GE, validated from long frames.
+
+Value-added shares, input-output shares and Cobb-Douglas final-demand shares:
 
 - ``production``: ``country, sector, value_added_share`` (:math:`\beta_{ns}`, share of value
   added in gross output) and optionally ``final_demand_share`` (:math:`\alpha_{ns}`);
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade.exceptions import DataValidationError, SpecificationError
-from ca_trade.ge.sectoral.inputs import FlowCube, as_pandas, require_columns
+from ca_trade.ge.sectoral.inputs import FlowCube, as_pandas, require_columns, show
 
 __all__ = ["SHARE_TOL", "Technology", "equilibrium_gap", "final_shares", "technology"]
 
@@ -62,9 +63,9 @@ def _share_column(frame: pd.DataFrame, column: str, what: str, upper: float = 1.
     bad = ~(np.isfinite(vals) & (vals >= 0) & (vals <= upper))
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        row = ", ".join(f"{c} {frame[c].iloc[k]!r}" for c in frame.columns if c != column)
+        row = ", ".join(f"{c} {show(frame[c].iloc[k])}" for c in frame.columns if c != column)
         raise DataValidationError(
-            f"{what}: row {k} ({row}) has {column} {frame[column].iloc[k]!r}; shares must be "
+            f"{what}: row {k} ({row}) has {column} {show(frame[column].iloc[k])}; shares must be "
             f"numbers in [0, {upper:g}]."
         )
     return vals

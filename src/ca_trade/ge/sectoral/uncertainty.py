@@ -1,5 +1,6 @@
-r"""Parametric confidence intervals for the multi-sector GE: draws of the sector trade
-elasticities :math:`\theta_s` and of the scenario's coefficients.
+r"""Parametric confidence intervals for the multi-sector GE.
+
+Draws of the sector trade elasticities :math:`\theta_s` and of the scenario's coefficients.
 
 Draw *k* takes the scenario's coefficients that appear in the covariance matrix jointly from
 :math:`N(\hat\beta, \hat V)` and each sector elasticity with a standard error independently
