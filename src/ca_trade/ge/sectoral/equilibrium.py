@@ -151,7 +151,14 @@ class _Kernel:
         def step(v: np.ndarray) -> np.ndarray:
             return self.price_index(self.costs(x, v.reshape(shape)))[0].ravel()
 
-        out = fixed_point(step, self.lp_warm.ravel(), tol=_INNER_TOL, maxiter=2000, memory=8)
+        out = fixed_point(
+            step,
+            self.lp_warm.ravel(),
+            tol=_INNER_TOL,
+            maxiter=2000,
+            memory=8,
+            least_squares="normal",
+        )
         self.inner_iter += out.n_iter
         lp = out.x.reshape(shape)
         if np.all(np.isfinite(lp)):

@@ -27,6 +27,7 @@ __all__ = [
     "as_pandas",
     "cell_values",
     "flow_cube",
+    "grid_codes",
     "require_columns",
     "show",
     "theta_vector",
@@ -121,23 +122,45 @@ class FlowCube:
     values: np.ndarray
 
 
+def grid_codes(column: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
+    """Position of each value of `column` among `labels` (-1 where it is not one of them).
+
+    Fast on Arrow-backed strings: the values are factorized once and only the distinct values
+    are looked up.
+
+    Examples
+    --------
+    >>> grid_codes(pd.Series(["B", "A", "Z", "B"]), ("A", "B")).tolist()
+    [1, 0, -1, 1]
+    """
+    codes, uniques = pd.factorize(column)
+    index = {c: k for k, c in enumerate(labels)}
+    lookup = np.array([index.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return lookup[codes]  # code -1 (missing) picks the trailing -1
+
+
 def _codes(
     column: pd.Series, labels: tuple[str, ...], what: str, frame: pd.DataFrame
 ) -> np.ndarray:
-    index = {c: k for k, c in enumerate(labels)}
-    text = column.astype(str)
-    codes = text.map(index)
-    unknown = codes.isna().to_numpy()
+    codes = grid_codes(column, labels)
+    unknown = codes < 0
     if unknown.any():
         k = int(np.flatnonzero(unknown)[0])
-        names = sorted(set(text[unknown]))[:10]
+        names = sorted({str(v) for v in column[unknown]})[:10]
         more = " ..." if len(labels) > 10 else ""
         raise SpecificationError(
             f"{what} names {column.name}(s) that are not in the flows: {names} (first: row {k}); "
             f"the flows have {len(labels)}: {list(labels)[:10]}{more}. Drop those rows or add "
             "their flows."
         )
-    return codes.to_numpy(dtype=np.int64)
+    return codes
+
+
+def _labels(*columns: pd.Series) -> tuple[str, ...]:
+    values: set[str] = set()
+    for col in columns:
+        values |= {str(u) for u in pd.unique(col)}
+    return tuple(sorted(values))
 
 
 def flow_cube(flows: Any, value: str = "value") -> FlowCube:
@@ -190,10 +213,8 @@ def flow_cube(flows: Any, value: str = "value") -> FlowCube:
             f"flows: {int(neg.sum())} value(s) are negative (first: {_describe(frame, k, keys)}, "
             f"value {vals[k]}); trade flows must be >= 0."
         )
-    countries = tuple(
-        sorted(set(frame["exporter"].astype(str)) | set(frame["importer"].astype(str)))
-    )
-    sectors = tuple(sorted(set(frame["sector"].astype(str))))
+    countries = _labels(frame["exporter"], frame["importer"])
+    sectors = _labels(frame["sector"])
     n, s = len(countries), len(sectors)
     exp = _codes(frame["exporter"], countries, "flows", frame)
     imp = _codes(frame["importer"], countries, "flows", frame)

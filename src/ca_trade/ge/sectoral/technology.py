@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade.exceptions import DataValidationError, SpecificationError
-from ca_trade.ge.sectoral.inputs import FlowCube, as_pandas, require_columns, show
+from ca_trade.ge.sectoral.inputs import FlowCube, as_pandas, grid_codes, require_columns, show
 
 __all__ = ["SHARE_TOL", "Technology", "equilibrium_gap", "final_shares", "technology"]
 
@@ -44,18 +44,16 @@ class Technology:
 
 
 def _index(frame: pd.DataFrame, column: str, labels: tuple[str, ...], what: str) -> np.ndarray:
-    lookup = {c: k for k, c in enumerate(labels)}
-    text = frame[column].astype(str)
-    codes = text.map(lookup)
-    bad = codes.isna().to_numpy()
+    codes = grid_codes(frame[column], labels)
+    bad = codes < 0
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
+        more = " ..." if len(labels) > 10 else ""
         raise SpecificationError(
-            f"{what}: row {k} names {column} {text.iloc[k]!r}, which is not in the flows "
-            f"(they have {list(labels)[:10]}{' ...' if len(labels) > 10 else ''}); drop the "
-            "row or add the flows."
+            f"{what}: row {k} names {column} {show(frame[column].iloc[k])}, which is not in the "
+            f"flows (they have {list(labels)[:10]}{more}); drop the row or add the flows."
         )
-    return codes.to_numpy(dtype=np.int64)
+    return codes
 
 
 def _share_column(frame: pd.DataFrame, column: str, what: str, upper: float = 1.0) -> np.ndarray:
