@@ -54,7 +54,6 @@ __all__ = [
     "parametric_draws",
     "prepare",
     "recover_pair_effects",
-    "sectoral",
     "solve",
     "solve_both",
     "tariff_harmonization",
