@@ -221,7 +221,8 @@ def sectoral_case(label: str, case: dict[str, object], deficits: str, repeat: in
     wage = np.exp(sol.equilibrium.log_wage)
     peer_wage = peer.wage * acc.value_added.sum() / (peer.wage * acc.value_added).sum()
     gap = float(np.max(np.abs(peer_wage / wage - 1.0)))
-    steps = "" if deficits == "fixed" else f" + {res.settings['baseline_iterations']} (baseline)"
+    pre = res.settings["baseline_iterations"]
+    steps = f" + {pre} (baseline)" if pre else ""
     print(
         f"{label:<38} ca_trade {t_ours * 1e3:8.1f} ms ({res.n_iter}{steps} iterations)   "
         f"CP algorithm {t_peer * 1e3:9.1f} ms ({peer.iterations} iterations, counterfactual "

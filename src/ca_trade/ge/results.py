@@ -51,7 +51,8 @@ class GEResult:
     residuals : dict of str to float
         Largest relative residuals at the solution: ``market_clearing`` (sales = output),
         ``budget`` (spending = income incl. deficit and tariff revenue), ``step`` (last change
-        in log prices).
+        in log prices); the multi-sector model reports ``labour_market``, ``prices``,
+        ``budget``, ``trade_balance`` and ``step``.
     settings : dict
         ``theta``, ``psi``, ``closure``, ``conditional``, ``numeraire``, ``method``.
     description : str

@@ -87,7 +87,8 @@ class Scenario:
     Parameters
     ----------
     changes : pandas.DataFrame
-        ``exporter``, ``importer`` and one column per regressor holding the change
+        ``exporter``, ``importer`` (optionally ``sector``: a missing sector applies the row to
+        every sector) and one column per regressor holding the change
         :math:`\Delta x_{ij,k}` the policy causes (missing pairs: no change).
     coefficients : Mapping[str, float]
         Coefficient :math:`\beta_k` of each change column.
