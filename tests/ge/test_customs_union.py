@@ -88,7 +88,7 @@ def test_rules_and_shares_are_validated() -> None:
         ge.tariff_harmonization(t, ["KAZ", "KGZ"], cet="KAZ")
     with pytest.raises(SpecificationError, match="adopt"):
         ge.tariff_harmonization(t, ["KAZ", "KGZ"], cet=("adopt", "CHN"))
-    with pytest.raises(SpecificationError, match="coefficient"):
+    with pytest.raises(SpecificationError, match="hold 2 sectors"):
         ge.tariff_harmonization(t, ["KAZ", "KGZ"], -5.0)
     with pytest.raises(SpecificationError, match="coefficient"):
         ge.tariff_harmonization(
@@ -140,3 +140,13 @@ def test_pooled_union_end_to_end() -> None:
     alone_own = (af["new_tariff"] * af["value"]).groupby(af["importer"]).sum()
     np.testing.assert_allclose(alone.countries["tariff_revenue"] * base, alone_own, rtol=1e-12)
     assert res.countries.loc["C00", "income"] != pytest.approx(alone.countries.loc["C00", "income"])
+
+
+def test_a_panel_of_one_sector_with_a_coefficient_is_the_one_sector_scenario() -> None:
+    one = _tariffs()
+    one = one[one.sector == "S01"].assign(sector="TOTAL")  # as in a one-sector panel
+    with_column = ge.tariff_harmonization(one, ["KAZ", "KGZ"], -5.0)
+    without = ge.tariff_harmonization(one.drop(columns="sector"), ["KAZ", "KGZ"], -5.0)
+    pd.testing.assert_frame_equal(with_column.changes, without.changes)
+    assert with_column.tariffs is not None and "sector" not in with_column.tariffs.columns
+    assert not with_column.by_sector

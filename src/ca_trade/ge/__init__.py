@@ -25,7 +25,7 @@ Examples
 
 from __future__ import annotations
 
-from ca_trade.ge import sectoral
+from ca_trade.ge import sectoral as sectoral  # the subpackage, documented on its own
 from ca_trade.ge.baseline import fitted_flows, geppml_baseline, recover_pair_effects
 from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult, UncertaintyResult
 from ca_trade.ge.routes import RouteGraph, load_routes, transit_days

@@ -121,6 +121,20 @@ def _tariff_frame(
     return frame
 
 
+def _one_sector(tariffs: pd.DataFrame) -> pd.DataFrame:
+    """Drop the `sector` column of a one-sector frame (a panel's ``TOTAL``); refuse several."""
+    if "sector" not in tariffs.columns:
+        return tariffs
+    sectors = tariffs["sector"].dropna().unique()
+    if len(sectors) > 1:
+        raise SpecificationError(
+            f"the tariffs hold {len(sectors)} sectors ({sorted(map(str, sectors))[:5]} ...) but "
+            "a coefficient builds the one-sector scenario: select one sector, or leave out the "
+            "coefficient for the multi-sector model (trade effects through each sector's theta)."
+        )
+    return tariffs.drop(columns="sector")
+
+
 def tariff_harmonization(
     tariffs: pd.DataFrame,
     group: Sequence[str],
@@ -160,8 +174,8 @@ def tariff_harmonization(
     group : sequence of str
         Members (ISO3).
     coefficient : float or estimation result, optional
-        One-sector tariffs: coefficient of ``ln(1+t)``, or a result whose
-        ``params[regressor]`` holds it. Must be None for tariffs by sector.
+        One-sector scenario: coefficient of ``ln(1+t)``, or a result whose
+        ``params[regressor]`` holds it. None: tariffs by sector for the multi-sector model.
     cet : {"simple", "weighted", "max", "keep"}, ("adopt", ISO3) or DataFrame, default "simple"
         Common external tariff rule.
     internal : {"remove", "keep"}, default "remove"
@@ -202,26 +216,24 @@ def tariff_harmonization(
     group = sorted({str(g) for g in group})
     if len(group) < 2:
         raise SpecificationError(f"a tariff union needs at least two members, got {group}.")
-    by_sector = "sector" in tariffs.columns
-    keys = [*_KEYS, "sector"] if by_sector else list(_KEYS)
     if internal not in ("remove", "keep"):
         raise SpecificationError(f"internal must be 'remove' or 'keep', got {internal!r}.")
-    if by_sector and coefficient is not None:
-        raise SpecificationError(
-            "tariffs by sector are for the multi-sector model, where a tariff change moves "
-            "trade through each sector's theta; do not pass a coefficient (it would count "
-            "the effect twice)."
-        )
-    if not by_sector and coefficient is None:
+    by_sector = coefficient is None
+    if by_sector and "sector" not in tariffs.columns:
         raise SpecificationError(
             "one-sector tariffs need the ln(1+t) coefficient (a number or an estimation "
-            "result); give the tariffs a sector column for the multi-sector model."
+            "result); for the multi-sector model give the tariffs a sector column and no "
+            "coefficient."
         )
-    if revenue_shares is not None and not by_sector:
-        raise SpecificationError(
-            "revenue pooling is solved by the multi-sector model: give the tariffs a sector "
-            "column (a single sector such as 'TOTAL' works) and leave out the coefficient."
-        )
+    if not by_sector:
+        if revenue_shares is not None:
+            raise SpecificationError(
+                "revenue pooling is solved by the multi-sector model: give the tariffs a "
+                "sector column (a single sector such as 'TOTAL' works) and leave out the "
+                "coefficient."
+            )
+        tariffs = _one_sector(tariffs)
+    keys = [*_KEYS, "sector"] if by_sector else list(_KEYS)
     pools = () if revenue_shares is None else (revenue_pool(revenue_shares, group),)
     weighted = isinstance(cet, str) and cet == "weighted"
     frame = _tariff_frame(tariffs, keys, tariff, [weight] if weighted else [])
