@@ -76,9 +76,10 @@ def _from_scenario(
         if "sector" not in st.columns:
             raise SpecificationError(
                 "the scenario's tariffs have no sector column: they belong to the one-sector "
-                "model, whose tariff effects are in the scenario's coefficients. For the "
-                "multi-sector model build the scenario from tariffs by sector (their trade "
-                "effect runs through each sector's theta)."
+                "model, whose tariff effects are in the scenario's coefficients, but the flows "
+                "have a sector column, which selects the multi-sector model. For the one-sector "
+                "model pass flows[['exporter', 'importer', 'value']]; for the multi-sector "
+                "model build the scenario from tariffs by sector without a coefficient."
             )
         base, listed = cell_values(st, "baseline", grid, "the scenario's tariffs")
         if tariffs is None:
