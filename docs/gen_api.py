@@ -29,6 +29,7 @@ SECTIONS: list[tuple[str, list[str] | None, str]] = [
     ("ca_trade.etl", None, "ETL: ingest, reconcile, panel"),
     ("ca_trade.estimate", None, "Estimation"),
     ("ca_trade.ge", None, "General equilibrium"),
+    ("ca_trade.ge.sectoral", None, "Multi-sector general equilibrium"),
     ("ca_trade.report", None, "Tables, figures, provenance"),
     ("ca_trade.report.stored", None, "Saved estimates"),
     ("ca_trade.pipeline", None, "Config-driven runs"),

@@ -80,10 +80,11 @@ def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: Any) -> Any:
         build = _require("tariff_harmonization")
         pairs = frame[frame["exporter"] != frame["importer"]]
         coef = p.get("elasticity", result)
-        external = _CET.get(p.get("cet", "simple_mean"), p.get("cet", "simple_mean"))
+        rule = p.get("cet", "simple_mean")
+        cet: str | tuple[str, str] = _CET.get(rule, ("adopt", rule))
         if spec.kind == "remove_internal_tariffs":
-            external = "keep"
-        return build(pairs, p["members"], coef, external=external, name=spec.name)
+            cet = "keep"
+        return build(pairs, p["members"], coef, cet=cet, name=spec.name)
     if spec.kind == "corridor":
         build = _require("corridor")
         links = pd.DataFrame(

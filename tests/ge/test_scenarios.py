@@ -48,18 +48,22 @@ def _cf(s: ge.Scenario, i: str, j: str) -> float:
         ("simple", (0.08 + 0.04) / 2),
         ("weighted", (0.08 * 300 + 0.04 * 100) / 400),
         ("max", 0.08),
-        ("KAZ", 0.08),
+        (("adopt", "KAZ"), 0.08),
     ],
 )
-def test_common_external_tariff_rules(rule: str, expected: float) -> None:
-    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external=rule)
+def test_common_external_tariff_rules(rule: str | tuple[str, str], expected: float) -> None:
+    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, cet=rule)
     assert _cf(s, "CHN", "KGZ") == pytest.approx(expected)
     assert _cf(s, "KAZ", "KGZ") == 0.0 and _cf(s, "KGZ", "KAZ") == 0.0
     eff = s.effects.set_index(["exporter", "importer"])["effect"]
     assert eff[("KAZ", "KGZ")] == pytest.approx(-6.0 * (np.log(1.0) - np.log(1.05)))
     # non-members' tariffs are untouched
     assert ("KAZ", "CHN") not in eff.index
-    assert rule in s.description or "average" in s.description or "highest" in s.description
+    assert (
+        "KAZ's schedule" in s.description
+        or "average" in s.description
+        or "highest" in s.description
+    )
 
 
 def test_tariff_options_and_errors() -> None:
@@ -67,13 +71,17 @@ def test_tariff_options_and_errors() -> None:
     assert keep.coefficients == {"ln_tariff": -6.0}
     assert _cf(keep, "KAZ", "KGZ") == 0.05  # kept: the pair is listed, unchanged
     assert ("KAZ", "KGZ") not in set(map(tuple, keep.changes[["exporter", "importer"]].values))
-    only_internal = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="keep")
+    only_internal = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, cet="keep")
     assert set(map(tuple, only_internal.changes[["exporter", "importer"]].values)) == {
         ("KAZ", "KGZ"),
         ("KGZ", "KAZ"),
     }
-    with pytest.raises(SpecificationError, match="external"):
-        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="CHN")
+    with pytest.raises(SpecificationError, match="cet"):
+        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, cet="CHN")
+    with pytest.raises(SpecificationError, match=r"\('adopt', 'KAZ'\)"):
+        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, cet="KAZ")
+    with pytest.raises(TypeError):
+        ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -6.0, external="simple")  # type: ignore[call-arg]
     with pytest.raises(SpecificationError, match="two members"):
         ge.tariff_harmonization(_tariffs(), ["KAZ"], -6.0)
     dup = pd.concat([_tariffs(), _tariffs().iloc[:1]])
@@ -180,7 +188,7 @@ def test_tariff_scenario_brings_its_tariffs_to_the_solver() -> None:
     flows = pd.DataFrame(
         {"exporter": np.repeat(cs, 4), "importer": np.tile(cs, 4), "value": mat.ravel()}
     )
-    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -5.0, external="weighted")
+    s = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], -5.0, cet="weighted")
     implicit = ge.solve(flows, s, 4.0)
     explicit = ge.solve(flows, s.effects, 4.0, tariffs=s.tariffs)
     pd.testing.assert_frame_equal(implicit.countries, explicit.countries)
@@ -207,15 +215,15 @@ def test_import_weights_are_checked_and_the_row_named(bad: float) -> None:
     t = _tariffs()
     t.loc[0, "value_usd"] = bad
     with pytest.raises(SpecificationError, match=r"value_usd.*row 0 \(CHN -> KAZ\)"):
-        ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, external="weighted")
+        ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, cet="weighted")
     # the simple average does not use the weights
-    ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, external="simple")
+    ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, cet="simple")
 
 
 def test_missing_import_weights_count_as_no_imports() -> None:
     t = _tariffs()
     t.loc[0, "value_usd"] = np.nan  # CHN -> KAZ: unknown imports weigh nothing
-    s = ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, external="weighted")
+    s = ge.tariff_harmonization(t, ["KAZ", "KGZ"], -6.0, cet="weighted")
     assert _cf(s, "CHN", "KGZ") == pytest.approx(0.04)
 
 
@@ -268,3 +276,65 @@ def test_scenario_tariffs_must_be_finite_and_above_minus_one(bad: float) -> None
     ).assign(counterfactual=[0.0, bad])
     with pytest.raises(SpecificationError, match=r"counterfactual.*row 1 \(B -> A\)"):
         ge.Scenario(tariffs=tariffs)
+
+
+def test_scenarios_with_sectors_compose() -> None:
+    t = pd.DataFrame(
+        {
+            "exporter": ["CHN", "CHN", "KAZ", "KGZ"],
+            "importer": ["KAZ", "KGZ", "KGZ", "KAZ"],
+            "sector": ["S01"] * 4,
+            "tariff": [0.1, 0.2, 0.05, 0.05],
+        }
+    )
+    cu = ge.tariff_harmonization(t, ["KAZ", "KGZ"], revenue_shares={"KAZ": 0.8, "KGZ": 0.2})
+    fta = ge.agreement(["KAZ", "KGZ"], 0.4)
+    both = cu + fta
+    assert both.by_sector and not fta.by_sector
+    assert both.revenue_pools == cu.revenue_pools
+    assert both.keys == ["exporter", "importer", "sector"]
+    eff = both.effects
+    assert eff["sector"].isna().all() and len(eff) == 2  # the agreement: every sector
+    link = pd.DataFrame({"from": ["KGZ"], "to": ["CHN"], "days_saved": [3.0]})
+    rail = ge.corridor(link, ["CHN", "KAZ", "KGZ"], -5.0, ave_per_day={"S01": 0.02})
+    mixed = both + rail
+    assert set(mixed.effects["sector"].dropna()) == {"S01"}
+    assert mixed.effects["sector"].isna().sum() == 2
+    with pytest.raises(SpecificationError, match="two revenue pools"):
+        _ = cu + cu
+    one_sector = ge.tariff_harmonization(t.drop(columns="sector"), ["KAZ", "KGZ"], -5.0)
+    with pytest.raises(SpecificationError, match="tariffs by sector"):
+        _ = cu + one_sector
+
+
+def test_revenue_pool_checks() -> None:
+    with pytest.raises(SpecificationError, match="sum to one"):
+        ge.RevenuePool(("KAZ", "KGZ"), (0.5, 0.6))
+    with pytest.raises(SpecificationError, match="two or more"):
+        ge.RevenuePool(("KAZ",), (1.0,))
+    with pytest.raises(SpecificationError, match="twice"):
+        ge.RevenuePool(("KAZ", "KAZ"), (0.5, 0.5))
+    with pytest.raises(SpecificationError, match="non-negative"):
+        ge.RevenuePool(("KAZ", "KGZ"), (1.5, -0.5))
+
+
+def test_corridor_with_sector_specific_time_costs() -> None:
+    link = pd.DataFrame({"from": ["KGZ"], "to": ["CHN"], "days_saved": [4.0]})
+    aves = {"S16": 0.021, "S02": 0.006}
+    s = ge.corridor(link, ["CHN", "KGZ", "UZB"], {"S16": -4.0, "S02": -9.0}, ave_per_day=aves)
+    assert s.coefficients == {"ln_tau_S02": -9.0, "ln_tau_S16": -4.0}
+    ch = s.changes.set_index(["exporter", "importer", "sector"])
+    fast = ch.loc[("KGZ", "CHN", "S16"), "ln_tau_S16"]
+    slow = ch.loc[("KGZ", "CHN", "S02"), "ln_tau_S02"]
+    assert fast < slow < 0  # time matters more for S16
+    assert ch.loc[("KGZ", "CHN", "S16"), "ln_tau_S02"] == 0.0
+    eff = s.effects.set_index(["exporter", "importer", "sector"])["effect"]
+    assert eff[("KGZ", "CHN", "S16")] == pytest.approx(-4.0 * fast)
+    common = ge.corridor(link, ["CHN", "KGZ"], -5.0, ave_per_day=aves)
+    assert common.regressors == ["ln_tau"] and set(common.changes["sector"]) == {"S02", "S16"}
+    with pytest.raises(SpecificationError, match="same sectors"):
+        ge.corridor(link, ["CHN", "KGZ"], {"S16": -4.0}, ave_per_day=aves)
+    with pytest.raises(SpecificationError, match="sector 'S02'"):
+        ge.corridor(link, ["CHN", "KGZ"], -5.0, ave_per_day={"S02": 1.5})
+    with pytest.raises(SpecificationError, match="mapping='days'"):
+        ge.corridor(link, ["CHN", "KGZ"], -5.0, ave_per_day=aves, mapping="distance")

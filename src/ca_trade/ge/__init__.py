@@ -4,9 +4,12 @@ Entry points:
 
 - :func:`solve` / :func:`solve_both`: the hat-algebra fixed point (full endowment and
   conditional), with additive or multiplicative trade imbalances, supply elasticity and tariff
-  revenue;
-- :class:`Scenario` and the builders :func:`tariff_harmonization`, :func:`agreement`,
-  :func:`corridor`: partial effects of policies, composable with ``+``;
+  revenue; flows with a ``sector`` column select the multi-sector model with sector trade
+  elasticities, tariffs and input-output links (:mod:`ca_trade.ge.sectoral`, Caliendo & Parro
+  2015);
+- :class:`Scenario` and the builders :func:`tariff_harmonization` (customs unions, by sector,
+  with revenue pooling :class:`RevenuePool`), :func:`agreement`, :func:`corridor`: partial
+  effects of policies, composable with ``+``;
 - :func:`parametric_draws` and :func:`pairs_bootstrap`: confidence intervals;
 - :func:`geppml_baseline`: PPML-fitted baseline flows (GEPPML).
 
@@ -22,18 +25,14 @@ Examples
 
 from __future__ import annotations
 
+from ca_trade.ge import sectoral as sectoral  # the subpackage, documented on its own
 from ca_trade.ge.baseline import fitted_flows, geppml_baseline, recover_pair_effects
-from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult
+from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult, UncertaintyResult
 from ca_trade.ge.routes import RouteGraph, load_routes, transit_days
-from ca_trade.ge.scenario import Scenario
+from ca_trade.ge.scenario import RevenuePool, Scenario
 from ca_trade.ge.scenarios import agreement, corridor, tariff_harmonization
 from ca_trade.ge.solver import RESIDUAL_TOL, Problem, prepare, solve, solve_both
-from ca_trade.ge.uncertainty import (
-    PpmlEstimator,
-    UncertaintyResult,
-    pairs_bootstrap,
-    parametric_draws,
-)
+from ca_trade.ge.uncertainty import PpmlEstimator, pairs_bootstrap, parametric_draws
 
 __all__ = [
     "RATIO_COLUMNS",
@@ -42,6 +41,7 @@ __all__ = [
     "GEResult",
     "PpmlEstimator",
     "Problem",
+    "RevenuePool",
     "RouteGraph",
     "Scenario",
     "UncertaintyResult",

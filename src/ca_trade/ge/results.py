@@ -1,4 +1,7 @@
-"""Result objects of the GE solver: :class:`GEResult` and the side-by-side :class:`GEComparison`.
+"""Result objects of the GE solver: GEResult, GEComparison and UncertaintyResult.
+
+:class:`GEResult` is one solution, :class:`GEComparison` the conditional and full solutions
+side by side, :class:`UncertaintyResult` a solution with confidence intervals.
 
 Sign convention: every ratio is **counterfactual / baseline** ("new/old") and every ``*_pct``
 column is ``100 * (new/old - 1)``. The AGTPA book reports the *effect of the policy* when the
@@ -13,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["RATIO_COLUMNS", "GEComparison", "GEResult"]
+__all__ = ["RATIO_COLUMNS", "GEComparison", "GEResult", "UncertaintyResult"]
 
 #: Per-country ratios reported by the solver (new/old).
 RATIO_COLUMNS: tuple[str, ...] = (
@@ -48,7 +51,8 @@ class GEResult:
     residuals : dict of str to float
         Largest relative residuals at the solution: ``market_clearing`` (sales = output),
         ``budget`` (spending = income incl. deficit and tariff revenue), ``step`` (last change
-        in log prices).
+        in log prices); the multi-sector model reports ``labour_market``, ``prices``,
+        ``budget``, ``trade_balance`` and ``step``.
     settings : dict
         ``theta``, ``psi``, ``closure``, ``conditional``, ``numeraire``, ``method``.
     description : str
@@ -172,3 +176,86 @@ class GEComparison:
             parts[f"{col}_pct_conditional"] = self.conditional.countries[f"{col}_pct"]
             parts[f"{col}_pct_full"] = self.full.countries[f"{col}_pct"]
         return pd.DataFrame(parts)
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """A GE counterfactual with confidence intervals.
+
+    Attributes
+    ----------
+    point : GEResult
+        Solution at the point estimates.
+    countries : pandas.DataFrame
+        Indexed by country; for every ``<ratio>_pct`` change of :data:`RATIO_COLUMNS` (of
+        :data:`~ca_trade.ge.sectoral.SECTORAL_RATIO_COLUMNS` for the multi-sector model): the
+        point value, ``<ratio>_pct_lo``, ``<ratio>_pct_hi`` (percentile interval) and
+        ``<ratio>_pct_se`` (standard deviation over draws).
+    flows : pandas.DataFrame
+        ``exporter, importer[, sector], change_pct, change_pct_lo, change_pct_hi``.
+    draws : pandas.DataFrame
+        Long table ``draw, country`` and the ``*_pct`` columns of every successful draw.
+    coefficients : pandas.DataFrame
+        The coefficients used by each draw (one row per draw, failed ones included; drawn
+        sector elasticities as ``theta[<sector>]``).
+    n_draws, n_failed : int
+        Draws attempted and failed.
+    failures : list of str
+        ``"draw k: reason"`` for each failed draw.
+    method : str
+        ``"parametric"`` or ``"pairs bootstrap"``.
+    alpha : float
+        Intervals cover ``1 - alpha``.
+    seed : int
+        Root seed.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import ca_trade.ge as ge
+    >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+    ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+    >>> s = ge.agreement(["A", "B"], 0.3)
+    >>> u = ge.parametric_draws(f, s, 4, vcov=pd.DataFrame([[0.01]], ["rta"], ["rta"]),
+    ...                         n_draws=50)
+    >>> bool(u.countries.loc["A", "welfare_pct_lo"] < u.countries.loc["A", "welfare_pct"])
+    True
+    """
+
+    point: GEResult
+    countries: pd.DataFrame
+    flows: pd.DataFrame
+    draws: pd.DataFrame
+    coefficients: pd.DataFrame
+    n_draws: int
+    n_failed: int
+    failures: list[str] = field(default_factory=list)
+    method: str = "parametric"
+    alpha: float = 0.05
+    seed: int = 0
+
+    def summary(self) -> str:
+        """Return a one-paragraph account of the draws and the welfare intervals.
+
+        Returns
+        -------
+        str
+            Text.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import ca_trade.ge as ge
+        >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
+        ...                   "value": [8.0, 2.0, 2.0, 8.0]})
+        >>> u = ge.parametric_draws(f, ge.agreement(["A", "B"], 0.3), 4,
+        ...                         vcov=pd.DataFrame([[0.01]], ["rta"], ["rta"]), n_draws=20)
+        >>> u.summary().splitlines()[0]
+        'parametric: 20 draws, 0 failed, 95% intervals'
+        """
+        head = (
+            f"{self.method}: {self.n_draws} draws, {self.n_failed} failed, "
+            f"{100 * (1 - self.alpha):.0f}% intervals"
+        )
+        cols = ["welfare_pct", "welfare_pct_lo", "welfare_pct_hi"]
+        return head + "\n" + self.countries[cols].round(4).to_string()

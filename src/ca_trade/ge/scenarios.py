@@ -8,7 +8,7 @@ number or taken from an estimation result (anything with a ``params`` mapping, s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -16,6 +16,12 @@ import pandas as pd
 
 from ca_trade.exceptions import SpecificationError
 from ca_trade.ge._inputs import checked_values
+from ca_trade.ge.customs_union import (
+    MAX_TARIFF,
+    cet_label,
+    common_external_tariff,
+    revenue_pool,
+)
 from ca_trade.ge.routes import RouteGraph, load_routes
 from ca_trade.ge.scenario import Scenario
 
@@ -80,13 +86,68 @@ def _one_pair_per_row(frame: pd.DataFrame, what: str) -> None:
         )
 
 
+def _tariff_frame(
+    tariffs: pd.DataFrame, keys: list[str], tariff: str, extra: list[str]
+) -> pd.DataFrame:
+    need = [*keys, tariff, *extra]
+    lack = [c for c in need if c not in tariffs.columns]
+    if lack:
+        raise SpecificationError(f"tariffs lacks column(s) {lack}; it has {list(tariffs.columns)}.")
+    frame = tariffs[need].copy()
+    for key in keys:
+        if frame[key].isna().any():
+            k = int(np.flatnonzero(frame[key].isna().to_numpy())[0])
+            raise SpecificationError(f"tariffs: column {key!r} is missing in row {k}.")
+        frame[key] = frame[key].astype(str)
+    rule = f"a finite tariff in [0, {MAX_TARIFF:g}) (an ad valorem fraction: 0.05 = 5 %)"
+    frame[tariff] = checked_values(
+        frame, tariff, "tariffs", rule=rule, ok=lambda v: (v >= 0) & (v < MAX_TARIFF)
+    )
+    for col in extra:  # import weights of the weighted mean
+        frame[col] = checked_values(
+            frame,
+            col,
+            "tariffs",
+            rule="a finite import value >= 0 (missing counts as 0)",
+            ok=lambda v: v >= 0,
+            missing_ok=True,
+        )
+    frame = frame[frame["exporter"] != frame["importer"]]
+    dup = frame.duplicated(keys)
+    if dup.any():
+        row = frame[dup].iloc[0]
+        raise SpecificationError(
+            f"tariffs has {' / '.join(str(row[k]) for k in keys)} more than once; select one "
+            "year first (e.g. panel[panel.year == 2019])."
+        )
+    base = frame[tariff].astype(float)
+    frame["baseline"] = base
+    frame["counterfactual"] = base
+    return frame
+
+
+def _one_sector(tariffs: pd.DataFrame) -> pd.DataFrame:
+    """Drop the `sector` column of a one-sector frame (a panel's ``TOTAL``); refuse several."""
+    if "sector" not in tariffs.columns:
+        return tariffs
+    sectors = tariffs["sector"].dropna().unique()
+    if len(sectors) > 1:
+        raise SpecificationError(
+            f"the tariffs hold {len(sectors)} sectors ({sorted(map(str, sectors))[:5]} ...) but "
+            "a coefficient builds the one-sector scenario: select one sector, or leave out the "
+            "coefficient for the multi-sector model (trade effects through each sector's theta)."
+        )
+    return tariffs.drop(columns="sector")
+
+
 def tariff_harmonization(
     tariffs: pd.DataFrame,
     group: Sequence[str],
-    coefficient: float | Any,
+    coefficient: float | Any = None,
     *,
-    external: Literal["keep", "simple", "weighted", "max"] | str = "simple",
+    cet: str | tuple[str, str] | pd.DataFrame = "simple",
     internal: Literal["remove", "keep"] = "remove",
+    revenue_shares: Mapping[str, float] | None = None,
     regressor: str = "ln_tariff",
     tariff: str = "tariff",
     weight: str = "value_usd",
@@ -94,31 +155,42 @@ def tariff_harmonization(
 ) -> Scenario:
     r"""Build a customs union / tariff harmonization scenario among `group`.
 
-    Tariffs :math:`t_{ij}` are those importer *j* applies to exporter *i*. Inside the group
-    they are removed (``internal="remove"``); on imports of members from outsiders a common
-    external tariff replaces each member's own: the ``"simple"`` average of members' tariffs on
-    that exporter, the import-``"weighted"`` average (weights: members' imports from it), the
-    ``"max"``, or one member's schedule (pass its ISO3, e.g. ``"KAZ"`` for the EAEU common
-    external tariff that Kazakhstan applies). The partial effect is
-    :math:`\beta \, \Delta \ln(1 + t_{ij})` with :math:`\beta` the estimated ``ln(1+t)``
-    coefficient (:math:`-\sigma` with duty-exclusive flows).
+    Tariffs :math:`t_{ij}` are those importer *j* applies to exporter *i*, by sector when the
+    frame has a ``sector`` column. Inside the group they are removed (``internal="remove"``);
+    on members' imports from outsiders a common external tariff replaces each member's own
+    (:mod:`ca_trade.ge.customs_union`): the ``"simple"`` mean of members' tariffs on that
+    exporter (and sector), the import-``"weighted"`` mean (weights: members' imports from it),
+    the ``"max"``, one member's schedule (``("adopt", "RUS")``), a given schedule (a frame
+    with ``tariff`` by ``sector`` and/or ``exporter``), or ``"keep"`` (members keep theirs).
+
+    - *One-sector tariffs* (no ``sector`` column): the partial effect is
+      :math:`eta \, \Delta \ln(1 + t_{ij})` with :math:`eta` the estimated ``ln(1+t)``
+      coefficient (:math:`-\sigma` with duty-exclusive flows), required.
+    - *Tariffs by sector*: for the multi-sector model, where the trade effect of a tariff
+      change runs through each sector's trade elasticity; no `coefficient`. Members may pool
+      their tariff revenue (`revenue_shares`).
 
     Parameters
     ----------
     tariffs : pandas.DataFrame
-        One row per pair: ``exporter, importer``, the tariff column (fraction, finite and
-        >= 0) and, for the weighted average, the weight column (finite and >= 0; a missing
-        weight counts as no imports). Panel frames of one year qualify.
+        One row per pair (and sector): ``exporter, importer[, sector]``, the tariff column
+        (fraction, finite, in [0, 10)) and, for the weighted mean, the weight column (finite
+        and >= 0; a missing weight counts as no imports). Panel frames of one year
+        qualify.
     group : sequence of str
         Members (ISO3).
-    coefficient : float or estimation result
-        Coefficient of ``ln(1+t)``, or a result whose ``params[regressor]`` holds it.
-    external : {"keep", "simple", "weighted", "max"} or ISO3, default "simple"
+    coefficient : float or estimation result, optional
+        One-sector scenario: coefficient of ``ln(1+t)``, or a result whose
+        ``params[regressor]`` holds it. None: tariffs by sector for the multi-sector model.
+    cet : {"simple", "weighted", "max", "keep"}, ("adopt", ISO3) or DataFrame, default "simple"
         Common external tariff rule.
     internal : {"remove", "keep"}, default "remove"
         Whether tariffs inside the group are removed.
+    revenue_shares : Mapping[str, float], optional
+        Tariffs by sector: each member's quota of the pooled import duties (every member,
+        non-negative, summing to one), e.g. ``{"RUS": 0.8521, "KAZ": 0.0711, ...}``.
     regressor : str, default "ln_tariff"
-        Name of the coefficient (for uncertainty draws).
+        Name of the coefficient (one-sector tariffs; for uncertainty draws).
     tariff, weight : str
         Column names.
     name : str, optional
@@ -127,8 +199,9 @@ def tariff_harmonization(
     Returns
     -------
     Scenario
-        Changes in ``ln(1+t)`` and the baseline/counterfactual tariffs of every pair in
-        `tariffs` (for revenue).
+        Baseline and counterfactual tariffs of every pair (and sector) in `tariffs` (revenue
+        on unchanged tariffs is income too), the changes in ``ln(1+t)`` (one-sector) and the
+        revenue pool.
 
     Examples
     --------
@@ -136,85 +209,72 @@ def tariff_harmonization(
     >>> t = pd.DataFrame({"exporter": ["KAZ", "CHN", "CHN", "UZB"],
     ...                   "importer": ["UZB", "KAZ", "UZB", "KAZ"],
     ...                   "tariff": [0.10, 0.05, 0.15, 0.02]})
-    >>> s = tariff_harmonization(t, ["KAZ", "UZB"], -7.0, external="max")
+    >>> s = tariff_harmonization(t, ["KAZ", "UZB"], -7.0, cet="max")
     >>> s.tariffs[["exporter", "importer", "counterfactual"]].values.tolist()
     [['CHN', 'KAZ', 0.15], ['CHN', 'UZB', 0.15], ['KAZ', 'UZB', 0.0], ['UZB', 'KAZ', 0.0]]
+    >>> ts = t.assign(sector="S01")
+    >>> u = tariff_harmonization(ts, ["KAZ", "UZB"], cet=("adopt", "KAZ"),
+    ...                          revenue_shares={"KAZ": 0.7, "UZB": 0.3})
+    >>> row = u.tariffs.iloc[1]
+    >>> row["importer"], float(row["counterfactual"]), u.revenue_pools[0].quotas
+    ('UZB', 0.05, (0.7, 0.3))
     """
     group = sorted({str(g) for g in group})
     if len(group) < 2:
         raise SpecificationError(f"a tariff union needs at least two members, got {group}.")
-    need = [*_KEYS, tariff] + ([weight] if external == "weighted" else [])
-    lack = [c for c in need if c not in tariffs.columns]
-    if lack:
-        raise SpecificationError(f"tariffs lacks column(s) {lack}; it has {list(tariffs.columns)}.")
-    frame = tariffs[need].copy()
-    frame["exporter"] = frame["exporter"].astype(str)
-    frame["importer"] = frame["importer"].astype(str)
-    rule = "a finite tariff >= 0 (a fraction: 0.05 = 5 %)"
-    base = checked_values(frame, tariff, "tariffs", rule=rule, ok=lambda v: v >= 0)
-    if external == "weighted":
-        frame[weight] = checked_values(
-            frame,
-            weight,
-            "tariffs",
-            rule="a finite import value >= 0 (missing counts as 0)",
-            ok=lambda v: v >= 0,
-            missing_ok=True,
+    if internal not in ("remove", "keep"):
+        raise SpecificationError(f"internal must be 'remove' or 'keep', got {internal!r}.")
+    by_sector = coefficient is None
+    if by_sector and "sector" not in tariffs.columns:
+        raise SpecificationError(
+            "one-sector tariffs need the ln(1+t) coefficient (a number or an estimation "
+            "result); for the multi-sector model give the tariffs a sector column and no "
+            "coefficient."
         )
-    frame["baseline"] = base
-    frame = frame[frame["exporter"] != frame["importer"]]
-    _one_pair_per_row(frame, "tariffs")
-    frame["counterfactual"] = base
+    if not by_sector:
+        if revenue_shares is not None:
+            raise SpecificationError(
+                "revenue pooling is solved by the multi-sector model: give the tariffs a "
+                "sector column (a single sector such as 'TOTAL' works) and leave out the "
+                "coefficient."
+            )
+        tariffs = _one_sector(tariffs)
+    keys = [*_KEYS, "sector"] if by_sector else list(_KEYS)
+    pools = () if revenue_shares is None else (revenue_pool(revenue_shares, group),)
+    weighted = isinstance(cet, str) and cet == "weighted"
+    frame = _tariff_frame(tariffs, keys, tariff, [weight] if weighted else [])
     in_exp = frame["exporter"].isin(group)
     in_imp = frame["importer"].isin(group)
-    beta = coefficient_of(coefficient, regressor)
     if internal == "remove":
         frame.loc[in_exp & in_imp, "counterfactual"] = 0.0
-    elif internal != "keep":
-        raise SpecificationError(f"internal must be 'remove' or 'keep', got {internal!r}.")
     outside = ~in_exp & in_imp
-    ext = frame[outside]
-    if external == "keep":
-        cet = None
-    elif external in ("simple", "weighted", "max"):
-        if external == "simple":
-            cet = ext.groupby("exporter")["baseline"].mean()
-        elif external == "max":
-            cet = ext.groupby("exporter")["baseline"].max()
-        else:
-            w = ext[weight].fillna(0.0)
-            num = (w * ext["baseline"]).groupby(ext["exporter"]).sum()
-            den = w.groupby(ext["exporter"]).sum()
-            cet = (num / den).where(den > 0, ext.groupby("exporter")["baseline"].mean())
-    elif external in group:
-        cet = ext[ext["importer"] == external].set_index("exporter")["baseline"]
-    else:
-        raise SpecificationError(
-            f"external must be 'keep', 'simple', 'weighted', 'max' or a member of {group}, "
-            f"got {external!r}."
+    new = common_external_tariff(frame[outside], group, cet, keys=keys, weight=weight)
+    if new is not None:
+        frame.loc[outside, "counterfactual"] = new.fillna(frame.loc[outside, "baseline"])
+    tariff_frame = frame[[*keys, "baseline", "counterfactual"]].sort_values(keys)
+    label = name or "-".join(group)
+    inner = "internal tariffs removed" if internal == "remove" else "internal tariffs kept"
+    pooled = ""
+    if pools:
+        quotas = ", ".join(f"{m} {q:.2%}" for m, q in zip(pools[0].members, pools[0].quotas))
+        pooled = f"; tariff revenue pooled ({quotas})"
+    if by_sector:
+        desc = (
+            f"{label} customs union by sector: {inner}; {cet_label(cet)}{pooled} (trade "
+            "effects through each sector's theta)"
         )
-    if cet is not None:
-        mapped = frame.loc[outside, "exporter"].map(cet)
-        frame.loc[outside, "counterfactual"] = mapped.fillna(frame.loc[outside, "baseline"])
+        empty = pd.DataFrame({k: pd.Series(dtype=str) for k in keys})
+        return Scenario(empty, {}, desc, tariff_frame.reset_index(drop=True), pools)
+    beta = coefficient_of(coefficient, regressor)
     delta = np.log1p(frame["counterfactual"]) - np.log1p(frame["baseline"])
     changed = delta != 0
     changes = frame.loc[changed, _KEYS].assign(**{regressor: delta[changed]})
-    # all pairs travel with the scenario: revenue on unchanged tariffs is income too
-    tariff_frame = frame[[*_KEYS, "baseline", "counterfactual"]]
-    label = name or "-".join(group)
-    rule = {
-        "keep": "members keep their external tariffs",
-        "simple": "common external tariff = simple average of members' tariffs",
-        "weighted": "common external tariff = import-weighted average of members' tariffs",
-        "max": "common external tariff = highest member tariff",
-    }.get(str(external), f"common external tariff = {external}'s schedule")
-    inner = "internal tariffs removed" if internal == "remove" else "internal tariffs kept"
-    desc = f"{label} customs union: {inner}; {rule} (ln(1+t) coefficient {beta:.4g})"
+    desc = f"{label} customs union: {inner}; {cet_label(cet)} (ln(1+t) coefficient {beta:.4g})"
     return Scenario(
         changes.sort_values(_KEYS).reset_index(drop=True),
         {regressor: beta},
         desc,
-        tariff_frame.sort_values(_KEYS).reset_index(drop=True),
+        tariff_frame.reset_index(drop=True),
     )
 
 
@@ -291,13 +351,57 @@ def agreement(
     return Scenario(changes.reset_index(drop=True), {regressor: beta}, desc)
 
 
+def _sector_aves(ave_per_day: Any) -> dict[str, float] | None:
+    """Validate the ad valorem equivalent per day: one number, or one per sector."""
+    by_sector = isinstance(ave_per_day, (Mapping, pd.Series))
+    items = dict(ave_per_day).items() if by_sector else [("", ave_per_day)]
+    out = {}
+    for sector, value in items:
+        try:
+            a = float(value)
+        except (TypeError, ValueError):
+            a = float("nan")
+        if not (0 < a < 1):
+            where = f" for sector {sector!r}" if by_sector else ""
+            raise SpecificationError(f"ave_per_day{where} must be in (0, 1), got {value!r}.")
+        out[str(sector)] = a
+    if by_sector and not out:
+        raise SpecificationError("ave_per_day by sector is empty.")
+    return dict(sorted(out.items())) if by_sector else None
+
+
+def _corridor_changes(
+    nodes: list[str],
+    delta: dict[str, np.ndarray],
+    reg: str,
+    beta: float | dict[str, float],
+) -> pd.DataFrame:
+    """Long changes: one row per pair (and sector), one column per regressor."""
+    parts = []
+    for sector, mat in delta.items():
+        rows, cols = np.nonzero(mat)
+        part = pd.DataFrame(
+            {"exporter": [nodes[i] for i in rows], "importer": [nodes[j] for j in cols]}
+        )
+        if sector:
+            part["sector"] = sector
+        name = f"{reg}_{sector}" if isinstance(beta, dict) else reg
+        part[name] = mat[rows, cols]
+        parts.append(part)
+    changes = pd.concat(parts, ignore_index=True)
+    regs = [c for c in changes.columns if c not in ("exporter", "importer", "sector")]
+    changes[regs] = changes[regs].fillna(0.0)
+    keys = [c for c in ("exporter", "importer", "sector") if c in changes.columns]
+    return changes.sort_values(keys).reset_index(drop=True)
+
+
 def corridor(
     links: pd.DataFrame,
     countries: Sequence[str],
     coefficient: float | Any,
     *,
     mapping: Literal["days", "distance"] = "days",
-    ave_per_day: float = 0.01,
+    ave_per_day: float | Mapping[str, float] | pd.Series = 0.01,
     regressor: str | None = None,
     routes: pd.DataFrame | None = None,
     name: str | None = None,
@@ -312,7 +416,11 @@ def corridor(
     - ``mapping="days"``: an ad valorem equivalent per day in transit (Hummels & Schaur 2013:
       0.6-2.1 % per day; default 1 %), :math:`\tau_{ij} = 1 + a\,d_{ij}`, and the change
       :math:`\Delta \ln \tau_{ij}` times `coefficient` (the trade-cost elasticity,
-      :math:`-\theta`; or the estimated ``ln(1+t)`` coefficient), regressor ``ln_tau``;
+      :math:`-\theta`; or the estimated ``ln(1+t)`` coefficient), regressor ``ln_tau``. Time
+      costs differ by good (Hummels & Schaur find them highest for parts and components): give
+      ``ave_per_day`` per sector (``{sector: a_s}``) for the multi-sector model; the changes
+      then have a ``sector`` column, and a `coefficient` per sector (``{sector: -theta_s}``)
+      gives each sector its own regressor ``ln_tau_<sector>``;
     - ``mapping="distance"``: days as effective distance, the change :math:`\Delta\ln d_{ij}`
       times the estimated distance elasticity (regressor ``ln_dist``).
 
@@ -323,12 +431,13 @@ def corridor(
         ``transit_days`` (new or rebuilt link).
     countries : sequence of str
         Countries of the GE problem; pairs outside the route graph are unaffected.
-    coefficient : float or estimation result
-        Elasticity of trade to the mapped cost (see above).
+    coefficient : float, estimation result or Mapping[str, float]
+        Elasticity of trade to the mapped cost (see above); per sector with `ave_per_day` by
+        sector.
     mapping : {"days", "distance"}, default "days"
         How days become trade costs.
-    ave_per_day : float, default 0.01
-        Ad valorem equivalent of one day (``mapping="days"``).
+    ave_per_day : float or Mapping[str, float], default 0.01
+        Ad valorem equivalent of one day (``mapping="days"``), or one per sector.
     regressor : str, optional
         Coefficient name (default ``ln_tau`` or ``ln_dist``).
     routes : pandas.DataFrame, optional
@@ -348,13 +457,28 @@ def corridor(
     >>> s = corridor(link, ["CHN", "KAZ", "KGZ", "UZB"], -5.0)
     >>> sorted(set(s.changes["exporter"]))
     ['CHN', 'KGZ', 'UZB']
+    >>> by = corridor(link, ["CHN", "KGZ"], {"S16": -4.0, "S02": -9.0},
+    ...               ave_per_day={"S16": 0.021, "S02": 0.006})
+    >>> by.regressors, sorted(set(by.changes["sector"]))
+    (['ln_tau_S02', 'ln_tau_S16'], ['S02', 'S16'])
     """
     if mapping not in ("days", "distance"):
         raise SpecificationError(f"mapping must be 'days' or 'distance', got {mapping!r}.")
-    if not (0 < ave_per_day < 1):
-        raise SpecificationError(f"ave_per_day must be in (0, 1), got {ave_per_day}.")
+    aves = _sector_aves(ave_per_day)
+    if aves is not None and mapping != "days":
+        raise SpecificationError("ave_per_day by sector needs mapping='days'.")
     reg = regressor or ("ln_tau" if mapping == "days" else "ln_dist")
-    beta = coefficient_of(coefficient, reg)
+    beta: float | dict[str, float]
+    if isinstance(coefficient, (Mapping, pd.Series)):
+        if aves is None or sorted(map(str, dict(coefficient))) != sorted(aves):
+            raise SpecificationError(
+                "a coefficient per sector needs ave_per_day for the same sectors; got "
+                f"{sorted(map(str, dict(coefficient)))} and {sorted(aves or {})}."
+            )
+        given = {str(k): v for k, v in dict(coefficient).items()}
+        beta = {k: coefficient_of(given[k], f"{reg}_{k}") for k in sorted(given)}
+    else:
+        beta = coefficient_of(coefficient, reg)
     graph = RouteGraph(load_routes() if routes is None else routes)
     before = graph.days()
     after = graph.with_changes(links).days().reindex(index=before.index, columns=before.columns)
@@ -363,20 +487,15 @@ def corridor(
     d1 = after.loc[nodes, nodes].to_numpy()
     off = ~np.eye(len(nodes), dtype=bool)
     ok = off & np.isfinite(d0) & np.isfinite(d1)
+    delta: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        if mapping == "days":
-            delta = np.log1p(ave_per_day * d1) - np.log1p(ave_per_day * d0)
+        if mapping == "distance":
+            delta[""] = np.log(d1) - np.log(d0)
         else:
-            delta = np.log(d1) - np.log(d0)
-    delta = np.where(ok, delta, 0.0)
-    rows, cols = np.nonzero(delta)
-    changes = pd.DataFrame(
-        {
-            "exporter": [nodes[i] for i in rows],
-            "importer": [nodes[j] for j in cols],
-            reg: delta[rows, cols],
-        }
-    )
+            for sector, a in (aves or {"": float(ave_per_day)}).items():  # type: ignore[arg-type]
+                delta[sector] = np.log1p(a * d1) - np.log1p(a * d0)
+    delta = {k: np.where(ok, v, 0.0) for k, v in delta.items()}
+    changes = _corridor_changes(nodes, delta, reg, beta)
     parts = []
     for row in links.to_dict("records"):
         what = next(
@@ -388,13 +507,21 @@ def corridor(
             "",
         )
         parts.append(f"{row['from']}-{row['to']} ({what})")
-    how = (
-        f"{ave_per_day:.2%} ad valorem per day (Hummels & Schaur 2013)"
-        if mapping == "days"
-        else "days as effective distance"
-    )
+    if mapping == "distance":
+        how = "days as effective distance"
+    elif aves is not None:
+        how = (
+            "ad valorem per day by sector ("
+            + ", ".join(f"{k} {v:.2%}" for k, v in sorted(aves.items()))
+            + ")"
+        )
+    else:
+        how = f"{float(ave_per_day):.2%} ad valorem per day (Hummels & Schaur 2013)"  # type: ignore[arg-type]
+    coefs = {f"{reg}_{k}": v for k, v in beta.items()} if isinstance(beta, dict) else {reg: beta}
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in coefs.items())
+    pairs = len(changes.drop_duplicates(["exporter", "importer"]))
     desc = (
-        f"{name or 'corridor'}: {', '.join(parts)}; {len(changes)} pairs on faster routes; "
-        f"{how}; {reg} coefficient {beta:.4g}"
+        f"{name or 'corridor'}: {', '.join(parts)}; {pairs} pairs on faster routes; "
+        f"{how}; coefficient {shown}"
     )
-    return Scenario(changes.sort_values(_KEYS).reset_index(drop=True), {reg: beta}, desc)
+    return Scenario(changes, coefs, desc)

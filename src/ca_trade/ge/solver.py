@@ -22,9 +22,9 @@ spending equal to world income). The numeraire keeps world output constant by de
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from ca_trade.ge._fixed_point import FixedPointOutcome, fixed_point
 from ca_trade.ge._inputs import flow_matrix, pair_matrix
 from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult
 from ca_trade.ge.scenario import Scenario
+from ca_trade.ge.sectoral import solve as solve_sectoral
 
 __all__ = ["RESIDUAL_TOL", "Problem", "prepare", "solve", "solve_both"]
 
@@ -492,7 +493,7 @@ def _to_result(
 def solve(
     flows: pd.DataFrame,
     partial_effects: pd.DataFrame | Scenario | None,
-    theta: float,
+    theta: float | Mapping[str, float] | pd.Series,
     *,
     closure: Closure = "additive",
     psi: float = 0.0,
@@ -503,31 +504,52 @@ def solve(
     tol: float = 1e-12,
     maxiter: int = 10_000,
     method: Literal["anderson", "damped"] = "anderson",
+    production: pd.DataFrame | None = None,
+    inputs: pd.DataFrame | None = None,
+    deficits: Literal["fixed", "zero"] = "fixed",
 ) -> GEResult:
     """Solve the exact general-equilibrium counterfactual of structural gravity.
+
+    One entry point for two models. Flows ``exporter, importer, value`` give the one-sector
+    model (Armington-CES). Flows with a ``sector`` column give the multi-sector model with
+    sector trade elasticities, tariffs and optional input-output links (Caliendo & Parro
+    2015; :func:`ca_trade.ge.sectoral.solve`, ``docs/methods-ge.md`` section 10), of which the
+    one-sector model is the special case with one sector and no intermediate inputs.
 
     Parameters
     ----------
     flows : pandas.DataFrame
         Baseline flows ``exporter, importer, value`` including every domestic flow ``X_ii``
-        (duty-exclusive when `tariffs` are given). Missing pairs are zero flows.
+        (duty-exclusive when `tariffs` are given). Missing pairs are zero flows. With a
+        ``sector`` column (pandas or polars): duty-exclusive flows by exporter, importer and
+        sector, with domestic sales (a row, possibly zero, for every country and sector).
     partial_effects : pandas.DataFrame, Scenario or None
         ``exporter, importer, effect``: change in log (duty-exclusive) trade the policy causes
         at constant resistances; missing pairs mean 0. A :class:`~ca_trade.ge.Scenario`
-        brings its description and tariffs. None: no shock.
-    theta : float
-        Trade elasticity (> 0); ``sigma - 1`` under CES.
+        brings its description and tariffs. None: no shock. Multi-sector model: a Scenario,
+        or a frame ``exporter, importer[, sector]`` with ``new_tariff`` (fraction) and/or
+        ``effect`` (non-tariff changes); rows without a sector apply to every sector; the
+        trade effect of a tariff change is ``-theta_s * dln(1 + t)`` on gross shares.
+    theta : float, mapping or pandas.Series
+        Trade elasticity (> 0); ``sigma - 1`` under CES. Multi-sector model: one number or one
+        elasticity per sector (``{sector: theta}`` or a Series indexed by sector).
     closure : {"additive", "multiplicative"}, default "additive"
-        Trade imbalances fixed in levels (numeraire units), or as a share of income.
+        Trade imbalances fixed in levels (numeraire units), or as a share of income
+        (one-sector model; the multi-sector model uses `deficits`).
     psi : float, default 0.0
-        Supply elasticity: output quantity moves as ``(p_i / P_i) ** psi`` (universal gravity).
+        Supply elasticity: output quantity moves as ``(p_i / P_i) ** psi`` (universal gravity;
+        one-sector model).
     tariffs : pandas.DataFrame, optional
         ``exporter, importer, baseline, counterfactual`` ad valorem tariffs (fractions); the
         revenue is spent by the importer (``E_j = Y_j + D_j + sum_i t_ij X_ij``).
+        Multi-sector model: baseline tariffs ``exporter, importer, sector, tariff`` (fractions
+        in [0, 10); missing cells are zero).
     conditional : bool, default False
-        Conditional GE: output and expenditure held at baseline, only resistances adjust.
+        Conditional GE: output and expenditure held at baseline, only resistances adjust
+        (one-sector model).
     numeraire : str, default "world_output"
-        Keep world nominal output constant, or fix the factory-gate price of this country.
+        Keep world nominal output (multi-sector: world value added) constant, or fix the
+        factory-gate price (the wage) of this country.
     value : str, default "value"
         Name of the flow column.
     tol : float, default 1e-12
@@ -535,12 +557,28 @@ def solve(
     maxiter : int, default 10000
         Iteration cap.
     method : {"anderson", "damped"}, default "anderson"
-        Anderson acceleration (with damped fallback) or the damped iteration only.
+        Anderson acceleration (with damped fallback) or the damped iteration only (one-sector
+        model).
+    production : pandas.DataFrame, optional
+        Multi-sector model: ``country, sector, value_added_share[, final_demand_share]``.
+        Without it value-added shares are one (no intermediate inputs); without
+        ``final_demand_share`` the shares are derived from the data (spending minus the
+        intermediate use the input-output table implies).
+    inputs : pandas.DataFrame, optional
+        Multi-sector model: ``country, input_sector, sector, share``, the input sector's share
+        of the sector's intermediate spending (summing to one over input sectors wherever the
+        value-added share is below one).
+    deficits : {"fixed", "zero"}, default "fixed"
+        Multi-sector model: trade deficits fixed in levels, or the two-step comparison of
+        Caliendo & Parro (both the baseline and the counterfactual re-solved without
+        deficits; results relative to the re-solved baseline).
 
     Returns
     -------
     GEResult
-        Per-country ratios (new/old) and ``*_pct`` changes, new flows, diagnostics.
+        Per-country ratios (new/old) and ``*_pct`` changes, new flows, diagnostics. The
+        multi-sector model returns a :class:`~ca_trade.ge.sectoral.SectoralGEResult` (with
+        ``.sectors`` and ``.welfare_decomposition()``).
 
     Raises
     ------
@@ -552,6 +590,8 @@ def solve(
         positive (theta far below its usual range, or a huge shock), or (additive imbalances)
         leaves some country with non-positive income. A result is only ever returned
         converged, with finite outcomes.
+    SpecificationError
+        If an option of one model is given to the other.
 
     Examples
     --------
@@ -566,8 +606,25 @@ def solve(
     >>> r.residuals["market_clearing"] < 1e-10
     True
     """
-    _validate_scalars(float(theta), float(psi), closure, method)
     _validate_iteration(tol, maxiter)  # before any work (solve_problem checks again)
+    if "sector" in getattr(flows, "columns", ()):
+        _only_one_sector(closure=closure, psi=psi, conditional=conditional, method=method)
+        return solve_sectoral(
+            flows,
+            partial_effects,
+            theta,
+            tariffs=tariffs,
+            production=production,
+            inputs=inputs,
+            deficits=deficits,
+            numeraire=numeraire,
+            value=value,
+            tol=tol,
+            maxiter=maxiter,
+        )
+    _only_sectoral(theta, partial_effects, production, inputs, deficits)
+    theta_one = float(theta)  # type: ignore[arg-type]  # mappings were refused above
+    _validate_scalars(theta_one, float(psi), closure, method)
     description = ""
     if isinstance(partial_effects, Scenario):
         description = partial_effects.description
@@ -578,7 +635,7 @@ def solve(
         pe_frame = partial_effects
     problem = prepare(
         flows,
-        theta,
+        theta_one,
         closure=closure,
         psi=psi,
         tariffs=tariffs,
@@ -591,6 +648,38 @@ def solve(
     if not sol.converged:
         raise GEError(sol.failure())
     return _to_result(problem, sol, method, description)
+
+
+def _only_one_sector(**options: Any) -> None:
+    defaults = {"closure": "additive", "psi": 0.0, "conditional": False, "method": "anderson"}
+    given = sorted(k for k, v in options.items() if v != defaults[k])
+    if given:
+        raise SpecificationError(
+            f"{given} belong to the one-sector model; the flows have a sector column, so the "
+            "multi-sector model is solved (trade deficits: `deficits='fixed'` or 'zero')."
+        )
+
+
+def _only_sectoral(theta: Any, changes: Any, production: Any, inputs: Any, deficits: str) -> None:
+    given = [
+        name
+        for name, used in (
+            ("production", production is not None),
+            ("inputs", inputs is not None),
+            ("deficits", deficits != "fixed"),
+            ("theta by sector", isinstance(theta, (Mapping, pd.Series))),
+        )
+        if used
+    ]
+    if isinstance(changes, Scenario) and (changes.by_sector or changes.revenue_pools):
+        given.append("a scenario with sectors or revenue pools")
+    if isinstance(changes, pd.DataFrame) and {"sector", "new_tariff"} & set(changes.columns):
+        given.append("changes by sector or with new tariffs")
+    if given:
+        raise SpecificationError(
+            f"{given} need the multi-sector model: give the flows a `sector` column (a single "
+            "sector, e.g. 'TOTAL', reproduces the one-sector model)."
+        )
 
 
 def solve_both(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,8 +26,9 @@ import pandas as pd
 
 from ca_trade.exceptions import CaTradeError, ConvergenceWarning, GEError, SpecificationError
 from ca_trade.ge._inputs import pair_matrix
-from ca_trade.ge.results import RATIO_COLUMNS, GEResult
+from ca_trade.ge.results import RATIO_COLUMNS, GEResult, UncertaintyResult
 from ca_trade.ge.scenario import Scenario
+from ca_trade.ge.sectoral.uncertainty import parametric_draws as sectoral_parametric_draws
 from ca_trade.ge.solver import Problem, _to_result, prepare, solve_problem
 
 __all__ = ["UncertaintyResult", "pairs_bootstrap", "parametric_draws"]
@@ -36,87 +37,6 @@ Estimator = Callable[[pd.DataFrame], Mapping[str, float]]
 _T = TypeVar("_T")
 _J = TypeVar("_J")
 _R = TypeVar("_R", bound=tuple[Any, ...])
-
-
-@dataclass(frozen=True)
-class UncertaintyResult:
-    """A GE counterfactual with confidence intervals.
-
-    Attributes
-    ----------
-    point : GEResult
-        Solution at the point estimates.
-    countries : pandas.DataFrame
-        Indexed by country; for every ``<ratio>_pct`` change of :data:`RATIO_COLUMNS`: the point
-        value, ``<ratio>_pct_lo``, ``<ratio>_pct_hi`` (percentile interval) and
-        ``<ratio>_pct_se`` (standard deviation over draws).
-    flows : pandas.DataFrame
-        ``exporter, importer, change_pct, change_pct_lo, change_pct_hi``.
-    draws : pandas.DataFrame
-        Long table ``draw, country`` and the ``*_pct`` columns of every successful draw.
-    coefficients : pandas.DataFrame
-        The coefficients used by each draw (one row per draw, failed ones included).
-    n_draws, n_failed : int
-        Draws attempted and failed.
-    failures : list of str
-        ``"draw k: reason"`` for each failed draw.
-    method : str
-        ``"parametric"`` or ``"pairs bootstrap"``.
-    alpha : float
-        Intervals cover ``1 - alpha``.
-    seed : int
-        Root seed.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> import ca_trade.ge as ge
-    >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
-    ...                   "value": [8.0, 2.0, 2.0, 8.0]})
-    >>> s = ge.agreement(["A", "B"], 0.3)
-    >>> u = ge.parametric_draws(f, s, 4, vcov=pd.DataFrame([[0.01]], ["rta"], ["rta"]),
-    ...                         n_draws=50)
-    >>> bool(u.countries.loc["A", "welfare_pct_lo"] < u.countries.loc["A", "welfare_pct"])
-    True
-    """
-
-    point: GEResult
-    countries: pd.DataFrame
-    flows: pd.DataFrame
-    draws: pd.DataFrame
-    coefficients: pd.DataFrame
-    n_draws: int
-    n_failed: int
-    failures: list[str] = field(default_factory=list)
-    method: str = "parametric"
-    alpha: float = 0.05
-    seed: int = 0
-
-    def summary(self) -> str:
-        """Return a one-paragraph account of the draws and the welfare intervals.
-
-        Returns
-        -------
-        str
-            Text.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> import ca_trade.ge as ge
-        >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
-        ...                   "value": [8.0, 2.0, 2.0, 8.0]})
-        >>> u = ge.parametric_draws(f, ge.agreement(["A", "B"], 0.3), 4,
-        ...                         vcov=pd.DataFrame([[0.01]], ["rta"], ["rta"]), n_draws=20)
-        >>> u.summary().splitlines()[0]
-        'parametric: 20 draws, 0 failed, 95% intervals'
-        """
-        head = (
-            f"{self.method}: {self.n_draws} draws, {self.n_failed} failed, "
-            f"{100 * (1 - self.alpha):.0f}% intervals"
-        )
-        cols = ["welfare_pct", "welfare_pct_lo", "welfare_pct_hi"]
-        return head + "\n" + self.countries[cols].round(4).to_string()
 
 
 def _vcov_frame(result: Any, vcov: Any, names: Sequence[str]) -> pd.DataFrame:
@@ -383,12 +303,15 @@ def parametric_draws(
     theta_from: str | None = None,
     tol: float = 1e-12,
     maxiter: int = 10_000,
+    theta_se: Any = None,
     **solve_kwargs: Any,
 ) -> UncertaintyResult:
     r"""Parametric confidence intervals: draw coefficients from :math:`N(\hat\beta, \hat V)`.
 
     Coefficients of the scenario that appear in the covariance matrix are drawn jointly;
-    the others (e.g. a user-given elasticity) stay fixed.
+    the others (e.g. a user-given elasticity) stay fixed. Flows with a ``sector`` column
+    select the multi-sector model (:func:`ca_trade.ge.sectoral.uncertainty.parametric_draws`),
+    which also draws the sector elasticities given `theta_se`.
 
     Parameters
     ----------
@@ -414,11 +337,17 @@ def parametric_draws(
         Worker processes.
     theta_from : str, optional
         Tie theta to a drawn coefficient: ``theta = -beta[theta_from] - 1`` (the ``ln(1+t)``
-        coefficient is :math:`-\sigma = -(\theta + 1)` with duty-exclusive flows).
+        coefficient is :math:`-\sigma = -(\theta + 1)` with duty-exclusive flows; one-sector
+        model).
     tol, maxiter
         Solver settings.
+    theta_se : float or mapping, optional
+        Multi-sector model: standard errors of the sector elasticities, drawn independently
+        from :math:`N(\hat\theta_s, se_s^2)`.
     **solve_kwargs
-        ``closure``, ``psi``, ``tariffs``, ``conditional``, ``numeraire``, ``value``.
+        ``closure``, ``psi``, ``tariffs``, ``conditional``, ``numeraire``, ``value``;
+        multi-sector model: ``tariffs``, ``production``, ``inputs``, ``deficits``,
+        ``numeraire``, ``value``.
 
     Returns
     -------
@@ -436,6 +365,32 @@ def parametric_draws(
     >>> u.n_draws, u.n_failed
     (20, 0)
     """
+    if "sector" in getattr(flows, "columns", ()):
+        if theta_from is not None:
+            raise SpecificationError(
+                "theta_from ties one trade elasticity to a coefficient (one-sector model); the "
+                "multi-sector model draws its sector elasticities from `theta_se`."
+            )
+        return sectoral_parametric_draws(
+            flows,
+            scenario,
+            theta,
+            result=result,
+            vcov=vcov,
+            theta_se=theta_se,
+            n_draws=n_draws,
+            alpha=alpha,
+            seed=seed,
+            n_jobs=n_jobs,
+            tol=tol,
+            maxiter=maxiter,
+            **solve_kwargs,
+        )
+    if theta_se is not None:
+        raise SpecificationError(
+            "theta_se draws the sector elasticities of the multi-sector model: give the flows "
+            "a `sector` column."
+        )
     _check_common(n_draws, alpha, n_jobs)
     allowed = {"closure", "psi", "tariffs", "conditional", "numeraire", "value"}
     unknown = sorted(set(solve_kwargs) - allowed)
@@ -600,6 +555,11 @@ def pairs_bootstrap(
     >>> u.method, u.n_failed
     ('pairs bootstrap', 0)
     """
+    if "sector" in getattr(flows, "columns", ()):
+        raise SpecificationError(
+            "pairs_bootstrap solves the one-sector model; for flows by sector use "
+            "parametric_draws (coefficients and sector elasticities)."
+        )
     _check_common(n_draws, alpha, n_jobs)
     allowed = {"closure", "psi", "tariffs", "conditional", "numeraire", "value"}
     unknown = sorted(set(solve_kwargs) - allowed)
