@@ -287,9 +287,11 @@ def _download(cfg: Config, progress: Progress) -> None:
     settings = cfg.download
     if settings is None:
         return
-    with progress.stage(f"download: UN Comtrade -> {cfg.raw_dir / 'comtrade'}"):
+    target = cfg.raw_dir / "comtrade"
+    # The download writes input files: confined to their own folder, not the report root.
+    with progress.stage(f"download: UN Comtrade -> {target}"), output_root(target):
         require("etl", "download", "download")(
-            cfg.raw_dir / "comtrade",
+            target,
             progress=lambda piece: progress.note(f"  {piece.line()}"),
             **settings.kwargs(),
         )

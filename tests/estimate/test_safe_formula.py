@@ -231,6 +231,13 @@ def test_errors_name_the_token_and_its_position() -> None:
         parse_safe("y ~ x" + " " * MAX_LENGTH)
 
 
+@pytest.mark.parametrize("text", ["y ~ x |", "y ~ x | ", "y ~ x | a^", "y ~ x | a +"])
+def test_a_formula_ending_inside_the_fixed_effects_is_refused(text: str) -> None:
+    # found by hypothesis: the parser looked one token past the end and raised IndexError
+    with pytest.raises(SpecificationError, match="the end at character"):
+        parse_safe(text)
+
+
 def test_tree_nodes() -> None:
     f = parse_safe("y ~ I(-a * 2 + b ** c / d)")
     arg = f.terms[0].factors[0]

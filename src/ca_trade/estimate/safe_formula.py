@@ -587,7 +587,7 @@ class _Parser:
 
     def fe_name(self) -> str:
         tok = self.tok
-        nxt = self.toks[self.i + 1]
+        nxt = self.toks[min(self.i + 1, len(self.toks) - 1)]  # the end token has none
         if tok.kind != "name" or (nxt.kind == "op" and nxt.text == "("):
             raise self.fail(
                 "is not allowed in the fixed effects: they are column names joined by '^' "
