@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ca_trade.estimate.crv3 import crv3_factor, crv3_vcov
 from ca_trade.estimate.demean import FixedEffects, demean_inplace
 from ca_trade.estimate.formula import build_design, parse_formula, to_pandas
 from ca_trade.estimate.irls import (
@@ -34,7 +35,14 @@ from ca_trade.estimate.irls import (
     wls,
 )
 from ca_trade.estimate.results import Dropped, GravityResults
-from ca_trade.estimate.vcov import fe_dof, is_nested, parse_vcov, sandwich_vcov, vcov_label
+from ca_trade.estimate.vcov import (
+    fe_dof,
+    fe_dof_fixest,
+    is_nested,
+    parse_vcov,
+    sandwich_vcov,
+    vcov_label,
+)
 from ca_trade.exceptions import (
     CollinearityWarning,
     ConvergenceError,
@@ -180,9 +188,19 @@ def covariance(
             raise DataValidationError(f"cluster variable {c!r} has missing values in the sample")
         clusters.append(codes.astype(np.int64))
     fe_codes: list[npt.NDArray[np.int64]] = state["fe_codes"]
-    nested = [kind == "CRV1" and any(is_nested(f, cl) for cl in clusters[:1]) for f in fe_codes]
-    k_fe = fe_dof(fe_codes, nested)
+    clustered = kind in ("CRV1", "CRV3")
+    if ssc_lit == "fixest":
+        k_fe = fe_dof_fixest(fe_codes, clusters if clustered else ())
+    else:
+        nested = [clustered and any(is_nested(f, cl) for cl in clusters[:1]) for f in fe_codes]
+        k_fe = fe_dof(fe_codes, nested)
     n, k = state["X_tilde"].shape
+    if kind == "CRV3":
+        return (
+            _crv3(state, clusters[0], ssc_lit, model, k + k_fe),
+            vcov_label(kind, cl_names),
+            ssc_lit,
+        )
     v = sandwich_vcov(
         state["bread"],
         state["scores"],
@@ -196,6 +214,26 @@ def covariance(
         sigma2_rss=state.get("rss"),
     )
     return v, vcov_label(kind, cl_names), ssc_lit
+
+
+def _crv3(
+    state: dict[str, Any],
+    cluster: npt.NDArray[np.int64],
+    ssc: Literal["stata", "fixest"],
+    model: Literal["ppml", "ols"],
+    df_k: int,
+) -> FloatArray:
+    """CRV3 from the fit state: exact for OLS, one-step leave-out update for PPML."""
+    y, mu, p = state["y"], state["mu"], state["weights"]
+    if model == "ppml":
+        w, u = p * mu, (y - mu) / mu
+    else:
+        w, u = p, y - mu
+    g = int(np.unique(cluster).shape[0])
+    factor = crv3_factor(ssc, g, int(y.shape[0]), df_k)
+    return crv3_vcov(
+        state["X_tilde"], w, u, state["bread"], state["fe_codes"], cluster, factor=factor
+    )
 
 
 def fit(
@@ -393,6 +431,7 @@ def fit(
         "rows": idx,
         "index": index[idx],
         "y": yk,
+        "weights": pw,
         "mu": res.mu,
         "eta": res.eta,
         "X_tilde": Xt,
