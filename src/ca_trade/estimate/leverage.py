@@ -60,7 +60,7 @@ from scipy.sparse.csgraph import connected_components
 from ca_trade.estimate._leverage_kernels import assemble_schur, gather_inverse
 from ca_trade.exceptions import SpecificationError
 
-__all__ = ["LeaveOut", "fe_hat_blocks", "leave_cluster_out"]
+__all__ = ["LeaveOut", "fe_hat_blocks", "leave_cluster_out", "psd_pinv_blocks"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -423,8 +423,29 @@ def _assemble(
     return s_ee.reshape(-1, bm, bm), s_er, s_rr
 
 
-def _block_pinv(blocks: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Generalised inverses ``U U'`` of symmetric PSD blocks; returns (inverse, U)."""
+def psd_pinv_blocks(blocks: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Generalised inverses ``U U'`` of a stack of symmetric positive semi-definite blocks.
+
+    Each block is Jacobi-scaled to unit diagonal and inverted on the eigenvalues above
+    ``RANK_TOL`` times its largest; zero rows stay zero.
+
+    Parameters
+    ----------
+    blocks : ndarray, shape (b, m, m)
+
+    Returns
+    -------
+    inverse : ndarray, shape (b, m, m)
+    u : ndarray, shape (b, m, m)
+        Factor with ``inverse = u u'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> inv, _ = psd_pinv_blocks(np.array([[[1.0, -1.0], [-1.0, 1.0]]]))
+    >>> inv.round(3).tolist()
+    [[[0.25, -0.25], [-0.25, 0.25]]]
+    """
     d = np.einsum("bii->bi", blocks)
     s = np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 0.0)
     scaled = blocks * s[:, :, None] * s[:, None, :]
@@ -484,7 +505,7 @@ class _Inverse:
 def _invert(cross: _Crossing, s_ee: FloatArray, s_er: FloatArray, s_rr: FloatArray) -> _Inverse:
     """Block elimination of the E levels, dense generalised inverse of the rest."""
     bm = cross.bmax
-    e_inv, u = _block_pinv(s_ee) if cross.n_blocks else (s_ee, s_ee)
+    e_inv, u = psd_pinv_blocks(s_ee) if cross.n_blocks else (s_ee, s_ee)
     z = e_inv.copy()
     y = np.zeros_like(s_er)
     lmat = np.zeros_like(s_er)

@@ -18,6 +18,7 @@ import hashlib
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -36,6 +37,7 @@ from ca_trade.estimate.irls import (
 )
 from ca_trade.estimate.results import Dropped, GravityResults
 from ca_trade.estimate.vcov import (
+    cluster_codes,
     fe_dof,
     fe_dof_fixest,
     is_nested,
@@ -53,7 +55,7 @@ from ca_trade.exceptions import (
     SpecificationError,
 )
 
-__all__ = ["check_options", "covariance", "fit"]
+__all__ = ["Refit", "check_options", "covariance", "fit"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -171,22 +173,9 @@ def covariance(
         raise SpecificationError(f"ssc={ssc!r}; use 'stata' or 'fixest'")
     ssc_lit: Literal["stata", "fixest"] = "stata" if ssc == "stata" else "fixest"
     kind, cl_names = parse_vcov(vcov)
-    clusters: list[npt.NDArray[np.int64]] = []
-    df: pd.DataFrame = state["data"]
-    rows = state["rows"]
-    for c in cl_names:
-        if c in state["fixef_vars"]:
-            clusters.append(state["fe_codes"][state["fixef_vars"].index(c)])
-            continue
-        if c not in df.columns:
-            raise SpecificationError(
-                f"cluster variable {c!r} is neither a column of the data nor a fixed effect"
-            )
-        col = df[c].iloc[rows]
-        codes, _ = pd.factorize(col)
-        if (codes < 0).any():
-            raise DataValidationError(f"cluster variable {c!r} has missing values in the sample")
-        clusters.append(codes.astype(np.int64))
+    clusters = cluster_codes(
+        cl_names, state["data"], state["rows"], state["fixef_vars"], state["fe_codes"]
+    )
     fe_codes: list[npt.NDArray[np.int64]] = state["fe_codes"]
     clustered = kind in ("CRV1", "CRV3")
     if ssc_lit == "fixest":
@@ -234,6 +223,57 @@ def _crv3(
     return crv3_vcov(
         state["X_tilde"], w, u, state["bread"], state["fe_codes"], cluster, factor=factor
     )
+
+
+@dataclass(frozen=True)
+class Refit:
+    """The same model and options, re-estimated on part of the estimation sample.
+
+    Used by the split-panel jackknife (:mod:`ca_trade.estimate.jackknife`). Calling it with
+    positions in the estimation sample returns the coefficients and the number of
+    observations of the refit; separation and singleton warnings of the subsample fits are
+    expected there and are not re-emitted.
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    formula : str
+    data : pandas.DataFrame
+        The full input data.
+    rows : ndarray of int
+        Positions in ``data`` of the estimation sample.
+    weights, offset : str, ndarray or None
+        As given to the fit; arrays cover all rows of ``data``.
+    options : dict
+        The remaining keyword options of :func:`fit`.
+    """
+
+    model: Literal["ppml", "ols"]
+    formula: str
+    data: pd.DataFrame
+    rows: npt.NDArray[np.int64]
+    weights: str | FloatArray | None
+    offset: str | FloatArray | None
+    options: dict[str, Any]
+
+    def __call__(self, positions: npt.NDArray[np.int64]) -> tuple[pd.Series, int]:
+        """Re-estimate on the estimation-sample observations at ``positions``."""
+        pos = self.rows[np.asarray(positions, dtype=np.int64)]
+        w = self.weights[pos] if isinstance(self.weights, np.ndarray) else self.weights
+        off = self.offset[pos] if isinstance(self.offset, np.ndarray) else self.offset
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SeparationWarning)
+            warnings.simplefilter("ignore", SingletonWarning)
+            res = fit(
+                self.model,
+                self.formula,
+                self.data.iloc[pos],
+                weights=w,
+                offset=off,
+                vcov="iid",
+                **self.options,
+            )
+        return res.params, res.nobs
 
 
 def fit(
@@ -444,6 +484,24 @@ def fit(
         "fixef_vars": parsed.fixef_names,
         "fe_sum": fe_sum,
         "model_spec": design.model_spec,
+        "refit": Refit(
+            model=model,
+            formula=formula,
+            data=df,
+            rows=idx,
+            weights=weights if isinstance(weights, str) or weights is None else w,
+            offset=offset if isinstance(offset, str) or offset is None else off,
+            options={
+                "ssc": ssc,
+                "tol": tol,
+                "maxiter": maxiter,
+                "separation": separation,
+                "drop_singletons": drop_singletons,
+                "fixef_tol": fixef_tol,
+                "fixef_maxiter": fixef_maxiter,
+                "on_maxiter": on_maxiter,
+            },
+        ),
     }
     v, label, ssc_lit = covariance(state, vcov, ssc, model)
     params = pd.Series(res.beta, index=pd.Index(xnames), name=parsed.depvar)

@@ -58,10 +58,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ca_trade.exceptions import SpecificationError
+from ca_trade.exceptions import DataValidationError, SpecificationError
 
 __all__ = [
     "VcovKind",
+    "cluster_codes",
     "fe_dof",
     "fe_dof_fixest",
     "parse_vcov",
@@ -132,6 +133,57 @@ def vcov_label(kind: VcovKind, cluster: Sequence[str]) -> str:
     'CRV1: a+b'
     """
     return f"{kind}: {'+'.join(cluster)}" if kind in ("CRV1", "CRV3") else kind
+
+
+def cluster_codes(
+    names: Sequence[str],
+    data: pd.DataFrame,
+    rows: IntArray,
+    fixef_vars: Sequence[str],
+    fe_codes: Sequence[IntArray],
+) -> list[IntArray]:
+    """Codes of the cluster variables on the estimation sample.
+
+    A name that is one of the formula's fixed effects (``"exporter^importer"``) takes its
+    codes; any other must be a column of the data.
+
+    Parameters
+    ----------
+    names : sequence of str
+    data : pandas.DataFrame
+        The full input data.
+    rows : ndarray of int
+        Positions of the estimation sample in ``data``.
+    fixef_vars : sequence of str
+        The fixed effects as written in the formula.
+    fe_codes : sequence of ndarray
+        Their codes on the estimation sample.
+
+    Returns
+    -------
+    list of ndarray
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> df = pd.DataFrame({"c": ["a", "b", "a"]})
+    >>> cluster_codes(["c"], df, np.array([0, 2]), [], [])[0].tolist()
+    [0, 0]
+    """
+    out: list[IntArray] = []
+    for c in names:
+        if c in fixef_vars:
+            out.append(np.asarray(fe_codes[list(fixef_vars).index(c)], dtype=np.int64))
+            continue
+        if c not in data.columns:
+            raise SpecificationError(
+                f"cluster variable {c!r} is neither a column of the data nor a fixed effect"
+            )
+        codes, _ = pd.factorize(data[c].iloc[rows])
+        if (codes < 0).any():
+            raise DataValidationError(f"cluster variable {c!r} has missing values in the sample")
+        out.append(codes.astype(np.int64))
+    return out
 
 
 def _components(a: IntArray, b: IntArray) -> int:
@@ -295,11 +347,13 @@ def sandwich_vcov(
     array([[4.]])
     """
     dof = n - k - k_fe
-    if dof <= 0:
+    # Stata's PPML convention never divides by N - K - K_fe: a saturated PPML fit still has
+    # its ML covariance (the split-panel jackknife refits small subpanels)
+    if dof <= 0 and (model == "ols" or ssc == "fixest"):
         raise SpecificationError(
             f"no residual degrees of freedom: N={n}, K={k}, absorbed={k_fe}; simplify the model"
         )
-    adj = (n - 1) / dof
+    adj = (n - 1) / dof if dof > 0 else np.nan
     if kind == "iid":
         if model == "ols":
             if sigma2_rss is None:
