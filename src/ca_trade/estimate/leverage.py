@@ -461,24 +461,43 @@ def _dense_ginv(s: FloatArray) -> FloatArray:
     """Generalised inverse of a dense symmetric PSD matrix by pivoted Cholesky.
 
     The Jacobi-scaled matrix is factorised with complete pivoting; the inverse of its
-    leading full-rank principal block, padded with zeros, is a generalised inverse.
+    leading full-rank principal block, padded with zeros, is a generalised inverse. ``s`` (C
+    order, symmetric) is overwritten.
     """
     n = s.shape[0]
     d = np.diag(s).copy()
     sc = np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 0.0)
-    a = s * sc[:, None] * sc[None, :]
-    a = np.asfortranarray(a)
-    c, piv, rank, info = lapack.dpstrf(a, tol=RANK_TOL, lower=0, overwrite_a=1)
+    s *= sc[:, None]
+    s *= sc[None, :]
+    # the transpose of a symmetric C-order matrix is the same matrix in Fortran order
+    c, piv, rank, info = lapack.dpstrf(s.T, tol=RANK_TOL, lower=0, overwrite_a=1)
     if info < 0:
         raise RuntimeError(f"dpstrf failed (info={info})")
     p = piv[:rank] - 1
     inv, info = lapack.dpotri(c[:rank, :rank], lower=0, overwrite_c=1)
     if info != 0:
         raise RuntimeError(f"dpotri failed (info={info})")
-    inv = _symmetrize_upper(inv)
+    inv = _symmetrize(np.ascontiguousarray(inv), upper=True)
+    inv *= sc[p][:, None]
+    inv *= sc[p][None, :]
     out = np.zeros((n, n))
     out[np.ix_(p, p)] = inv
-    return np.asarray(out * sc[:, None] * sc[None, :], dtype=np.float64)
+    return out
+
+
+def _symmetrize(a: FloatArray, *, upper: bool, block: int = 512) -> FloatArray:
+    """Copy one triangle of the C-order square ``a`` onto the other, in place, by blocks."""
+    n = a.shape[0]
+    for i in range(0, n, block):
+        j = min(n, i + block)
+        d = a[i:j, i:j]
+        if upper:
+            a[i:j, i:j] = np.triu(d) + np.triu(d, 1).T
+            a[j:, i:j] = a[i:j, j:].T
+        else:
+            a[i:j, i:j] = np.tril(d) + np.tril(d, -1).T
+            a[i:j, j:] = a[j:, i:j].T
+    return a
 
 
 @dataclass
@@ -515,7 +534,7 @@ def _invert(cross: _Crossing, s_ee: FloatArray, s_er: FloatArray, s_rr: FloatArr
         srr = s_rr[cross.off_rr[dc] : cross.off_rr[dc + 1]].reshape(rs, rs)
         nb = int(cross.e_rows[dc]) // bm
         if nb == 0:
-            v_rr[cross.off_rr[dc] : cross.off_rr[dc + 1]] = _dense_ginv(srr).ravel()
+            v_rr[cross.off_rr[dc] : cross.off_rr[dc + 1]] = _dense_ginv(srr.copy()).ravel()
             continue
         b0 = int(cross.blk_first[dc])
         ser = s_er[cross.off_er[dc] : cross.off_er[dc + 1]].reshape(nb, bm, rs)
@@ -523,29 +542,23 @@ def _invert(cross: _Crossing, s_ee: FloatArray, s_er: FloatArray, s_rr: FloatArr
         mm = np.empty((nb, bm, rs))
         for b in range(nb):  # M = U' S_ER, block by block (BLAS per block)
             np.matmul(ub[b].T, ser[b], out=mm[b])
-        # S_R = S_RR - M'M (symmetric rank-k update of the upper triangle)
+        # S_R = S_RR - M'M: rank-k update of the Fortran-order upper (C-order lower) triangle
         schur = blas.dsyrk(
-            -1.0, mm.reshape(nb * bm, rs).T, beta=1.0, c=np.asfortranarray(srr), trans=0, lower=0
+            -1.0, mm.reshape(nb * bm, rs).T, beta=1.0, c=srr.T, trans=0, lower=0, overwrite_c=1
         )
-        vr = _dense_ginv(_symmetrize_upper(schur))
+        vr = _dense_ginv(_symmetrize(np.ascontiguousarray(schur.T), upper=False))
         del schur
-        lm = mm  # L = U M, in place of M
+        lm = lmat[cross.off_er[dc] : cross.off_er[dc + 1]].reshape(nb, bm, rs)
+        for b in range(nb):  # L = U M
+            np.matmul(ub[b], mm[b], out=lm[b])
+        del mm
+        yy = y[cross.off_er[dc] : cross.off_er[dc + 1]].reshape(nb * bm, rs)
+        np.matmul(lm.reshape(nb * bm, rs), vr, out=yy)
+        yb = yy.reshape(nb, bm, rs)
         for b in range(nb):
-            lm[b] = ub[b] @ mm[b]
-        yy = (lm.reshape(nb * bm, rs) @ vr).reshape(nb, bm, rs)
-        for b in range(nb):
-            z[b0 + b] += yy[b] @ lm[b].T
+            z[b0 + b] += yb[b] @ lm[b].T
         v_rr[cross.off_rr[dc] : cross.off_rr[dc + 1]] = vr.ravel()
-        y[cross.off_er[dc] : cross.off_er[dc + 1]] = yy.ravel()
-        lmat[cross.off_er[dc] : cross.off_er[dc + 1]] = lm.ravel()
     return _Inverse(cross=cross, z=z, y=y, lmat=lmat, v_rr=v_rr)
-
-
-def _symmetrize_upper(a: FloatArray) -> FloatArray:
-    """Return the symmetric matrix whose upper triangle is that of ``a``."""
-    u = np.triu(a)
-    u += np.triu(u, 1).T
-    return u
 
 
 # ------------------------------------------------------------------------------ public API
