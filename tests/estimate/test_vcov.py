@@ -154,11 +154,12 @@ def test_fixest_two_way_clustering_matches_pyfixest_exactly(
     pf = pytest.importorskip("pyfixest")
     fml = ("ly" if model == "ols" else "y") + " ~ x1 | dest + orig + prod"
     vcov = {"CRV1": "dest+orig"}
+    demeaner = pf.MapDemeaner(fixef_tol=1e-13)
     if model == "ols":
-        ref = pf.feols(fml, nested_data, vcov=vcov, fixef_tol=1e-13)
+        ref = pf.feols(fml, nested_data, vcov=vcov, demeaner=demeaner)
         res = ct.ols(fml, nested_data, vcov=vcov, ssc="fixest", fixef_tol=1e-14)
     else:
-        ref = pf.fepois(fml, nested_data, vcov=vcov, fixef_tol=1e-13, iwls_tol=1e-14)
+        ref = pf.fepois(fml, nested_data, vcov=vcov, demeaner=demeaner, iwls_tol=1e-14)
         res = ct.ppml(fml, nested_data, vcov=vcov, ssc="fixest", tol=1e-14, fixef_tol=1e-14)
     np.testing.assert_allclose(res.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-10)
     # PPML: pyfixest's sandwich uses the weights of its last IRLS iterate, ca_trade those of

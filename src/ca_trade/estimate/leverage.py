@@ -204,8 +204,14 @@ def _components(n_nodes: int, a: IntArray, b: IntArray) -> IntArray:
     return np.asarray(connected_components(g, directed=False)[1], dtype=np.int64)
 
 
-def _crossing(codes: Sequence[IntArray], nested: list[BoolArray], layout: _Layout) -> _Crossing:
-    """Give crossing levels ids, pick the eliminated dimension, find dense components."""
+def _level_graph(
+    codes: Sequence[IntArray], nested: list[BoolArray], layout: _Layout
+) -> tuple[list[IntArray], IntArray, IntArray, int]:
+    """Crossing-level ids per dimension, their dimension, and each observation's unit.
+
+    Observations coupled by a nested level share a unit (conservatively, the whole cluster);
+    the others are units of their own.
+    """
     ids: list[IntArray] = []
     dim_of: list[IntArray] = []
     start = 0
@@ -216,26 +222,30 @@ def _crossing(codes: Sequence[IntArray], nested: list[BoolArray], layout: _Layou
         ids.append(cid)
         dim_of.append(np.full(k, d, dtype=np.int64))
         start += k
-    n_c = start
     dims = np.concatenate(dim_of) if dim_of else np.zeros(0, dtype=np.int64)
     n = layout.cluster.shape[0]
     has_nested = np.zeros(layout.n_clusters, dtype=bool)
     for c, nest in zip(codes, nested):
         has_nested[layout.cluster[nest[c]]] = True
-    # observations coupled by a nested level share a unit (the whole cluster, conservatively)
     unit = np.where(has_nested[layout.cluster], layout.cluster, layout.n_clusters + np.arange(n))
-    n_units = layout.n_clusters + n
-    edges_u: list[IntArray] = []
-    edges_l: list[IntArray] = []
-    for c, cid in zip(codes, ids):
-        lev = cid[c]
-        ok = lev >= 0
-        edges_u.append(unit[ok] + n_c)
-        edges_l.append(lev[ok])
-    eu = np.concatenate(edges_u) if edges_u else np.zeros(0, dtype=np.int64)
-    el = np.concatenate(edges_l) if edges_l else np.zeros(0, dtype=np.int64)
-    comp = _components(n_c + n_units, el, eu)[:n_c]
-    # eliminated dimension: most levels among those whose levels couple in small blocks only
+    return ids, dims, unit, layout.n_clusters + n
+
+
+def _eliminated(
+    codes: Sequence[IntArray],
+    ids: list[IntArray],
+    dims: IntArray,
+    unit: IntArray,
+    n_units: int,
+    comp: IntArray,
+) -> tuple[BoolArray, IntArray, IntArray, int, int]:
+    """Pick the dimension to eliminate blockwise; number its blocks in component order.
+
+    The dimension with the most levels among those whose levels only couple (through units)
+    in groups of at most ``BLOCK_MAX``. Returns ``is_e``, block and position per crossing
+    level, the number of blocks and the largest block size.
+    """
+    n_c = dims.shape[0]
     best, best_blocks = -1, np.zeros(0, dtype=np.int64)
     for d, (c, cid) in enumerate(zip(codes, ids)):
         k = int((dims == d).sum())
@@ -250,30 +260,44 @@ def _crossing(codes: Sequence[IntArray], nested: list[BoolArray], layout: _Layou
     is_e = dims == best
     blk = np.full(n_c, -1, dtype=np.int64)
     bpos = np.full(n_c, -1, dtype=np.int64)
-    n_blocks, bmax = 0, 1
-    if best >= 0:
-        e_idx = np.flatnonzero(is_e)
-        _, raw = np.unique(best_blocks, return_inverse=True)
-        raw = raw.ravel()
-        # number the blocks in component order: each dense component's blocks are contiguous
-        n_blocks = int(raw.max()) + 1
-        block_comp = np.zeros(n_blocks, dtype=np.int64)
-        block_comp[raw] = comp[e_idx]
-        new_id = np.empty(n_blocks, dtype=np.int64)
-        new_id[np.argsort(block_comp, kind="stable")] = np.arange(n_blocks)
-        blk[e_idx] = new_id[raw]
-        order = np.argsort(blk[e_idx], kind="stable")
-        sb = blk[e_idx][order]
-        bpos[e_idx[order]] = np.arange(order.shape[0]) - np.searchsorted(sb, sb)
-        bmax = int(bpos.max()) + 1
+    if best < 0:
+        return is_e, blk, bpos, 0, 1
+    e_idx = np.flatnonzero(is_e)
+    _, raw = np.unique(best_blocks, return_inverse=True)
+    raw = raw.ravel()
+    # each dense component's blocks get contiguous numbers
+    n_blocks = int(raw.max()) + 1
+    block_comp = np.zeros(n_blocks, dtype=np.int64)
+    block_comp[raw] = comp[e_idx]
+    new_id = np.empty(n_blocks, dtype=np.int64)
+    new_id[np.argsort(block_comp, kind="stable")] = np.arange(n_blocks)
+    blk[e_idx] = new_id[raw]
+    order = np.argsort(blk[e_idx], kind="stable")
+    sb = blk[e_idx][order]
+    bpos[e_idx[order]] = np.arange(order.shape[0]) - np.searchsorted(sb, sb)
+    return is_e, blk, bpos, n_blocks, int(bpos.max()) + 1
+
+
+def _crossing(codes: Sequence[IntArray], nested: list[BoolArray], layout: _Layout) -> _Crossing:
+    """Give crossing levels ids, pick the eliminated dimension, lay out dense components."""
+    ids, dims, unit, n_units = _level_graph(codes, nested, layout)
+    n_c = dims.shape[0]
+    eu = [unit[cid[c] >= 0] + n_c for c, cid in zip(codes, ids)]
+    el = [cid[c][cid[c] >= 0] for c, cid in zip(codes, ids)]
+    empty = np.zeros(0, dtype=np.int64)
+    comp = _components(
+        n_c + n_units,
+        np.concatenate(el) if el else empty,
+        np.concatenate(eu) if eu else empty,
+    )[:n_c]
+    is_e, blk, bpos, n_blocks, bmax = _eliminated(codes, ids, dims, unit, n_units, comp)
     # dense components: those holding R levels
     r_idx = np.flatnonzero(~is_e)
     dcomp_ids, r_comp = np.unique(comp[r_idx], return_inverse=True)
     n_dense = dcomp_ids.shape[0]
-    dense = np.full(n_c, -1, dtype=np.int64)
     comp_to_dense = np.full(int(comp.max()) + 1 if n_c else 0, -1, dtype=np.int64)
     comp_to_dense[dcomp_ids] = np.arange(n_dense)
-    dense[:] = comp_to_dense[comp] if n_c else dense
+    dense = comp_to_dense[comp] if n_c else np.full(0, -1, dtype=np.int64)
     r_size = np.bincount(r_comp, minlength=n_dense).astype(np.int64)
     if n_dense and int(r_size.max()) > DENSE_MAX:
         raise SpecificationError(
@@ -289,19 +313,17 @@ def _crossing(codes: Sequence[IntArray], nested: list[BoolArray], layout: _Layou
     blk_first = np.zeros(n_dense, dtype=np.int64)
     n_blk_d = np.zeros(n_dense, dtype=np.int64)
     erow = np.full(n_c, -1, dtype=np.int64)
-    if best >= 0 and n_dense:
-        e_idx = np.flatnonzero(is_e & (dense >= 0))
-        if e_idx.size:
-            dc = dense[e_idx]
-            b = blk[e_idx]
-            lo = np.full(n_dense, np.iinfo(np.int64).max, dtype=np.int64)
-            hi = np.full(n_dense, -1, dtype=np.int64)
-            np.minimum.at(lo, dc, b)
-            np.maximum.at(hi, dc, b)
-            has = hi >= 0
-            blk_first[has] = lo[has]
-            n_blk_d[has] = hi[has] - lo[has] + 1
-            erow[e_idx] = (b - blk_first[dc]) * bmax + bpos[e_idx]
+    e_idx = np.flatnonzero(is_e & (dense >= 0))
+    if e_idx.size:
+        dc, b = dense[e_idx], blk[e_idx]
+        lo = np.full(n_dense, np.iinfo(np.int64).max, dtype=np.int64)
+        hi = np.full(n_dense, -1, dtype=np.int64)
+        np.minimum.at(lo, dc, b)
+        np.maximum.at(hi, dc, b)
+        has = hi >= 0
+        blk_first[has] = lo[has]
+        n_blk_d[has] = hi[has] - lo[has] + 1
+        erow[e_idx] = (b - blk_first[dc]) * bmax + bpos[e_idx]
     e_rows = n_blk_d * bmax
     off_rr = np.zeros(n_dense + 1, dtype=np.int64)
     off_rr[1:] = np.cumsum(r_size * r_size)
