@@ -18,6 +18,6 @@ from __future__ import annotations
 
 from ca_trade.estimate.ols import ols
 from ca_trade.estimate.ppml import ppml
-from ca_trade.estimate.results import GravityResults
+from ca_trade.estimate.results import BiasCorrectedResults, GravityResults
 
-__all__ = ["GravityResults", "ols", "ppml"]
+__all__ = ["BiasCorrectedResults", "GravityResults", "ols", "ppml"]

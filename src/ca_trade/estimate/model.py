@@ -19,12 +19,14 @@ import math
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ca_trade.estimate.crv3 import crv3_factor, crv3_vcov
 from ca_trade.estimate.demean import FixedEffects, demean_inplace
 from ca_trade.estimate.formula import ParsedFormula, build_design, parse_formula, to_pandas
 from ca_trade.estimate.irls import (
@@ -37,7 +39,15 @@ from ca_trade.estimate.irls import (
 )
 from ca_trade.estimate.missing import RowScan, normalise, scan_columns, scan_values
 from ca_trade.estimate.results import Dropped, GravityResults
-from ca_trade.estimate.vcov import fe_dof, is_nested, parse_vcov, sandwich_vcov, vcov_label
+from ca_trade.estimate.vcov import (
+    cluster_codes,
+    fe_dof,
+    fe_dof_fixest,
+    is_nested,
+    parse_vcov,
+    sandwich_vcov,
+    vcov_label,
+)
 from ca_trade.exceptions import (
     CollinearityWarning,
     ConvergenceError,
@@ -49,7 +59,7 @@ from ca_trade.exceptions import (
     SpecificationError,
 )
 
-__all__ = ["check_options", "covariance", "fit"]
+__all__ = ["Refit", "check_options", "covariance", "fit"]
 
 FloatArray = npt.NDArray[np.float64]
 #: A regressor diverges when its last IRLS step times its standard deviation exceeds this
@@ -333,42 +343,32 @@ def covariance(
         raise SpecificationError(f"ssc={ssc!r}; use 'stata' or 'fixest'")
     ssc_lit: Literal["stata", "fixest"] = "stata" if ssc == "stata" else "fixest"
     kind, cl_names = parse_vcov(vcov)
-    clusters: list[npt.NDArray[np.int64]] = []
-    df: pd.DataFrame = state["data"]
-    rows = state["rows"]
-    for c in cl_names:
-        if c in state["fixef_vars"]:
-            clusters.append(state["fe_codes"][state["fixef_vars"].index(c)])
-            continue
-        if c not in df.columns:
-            raise SpecificationError(
-                f"cluster variable {c!r} is neither a column of the data nor a fixed effect"
-            )
-        col = df[c].iloc[rows]
-        codes, _ = pd.factorize(col)
-        if (codes < 0).any():
-            raise DataValidationError(
-                f"cluster variable {c!r} has {int((codes < 0).sum())} missing values in the "
-                f"estimation sample; estimate again with vcov={vcov!r} so that those rows "
-                "are dropped (and counted in res.dropped['missing']) before the fit"
-            )
-        clusters.append(codes.astype(np.int64))
-    fe_codes: list[npt.NDArray[np.int64]] = state["fe_codes"]
-    nested = [kind == "CRV1" and any(is_nested(f, cl) for cl in clusters[:1]) for f in fe_codes]
-    k_fe = fe_dof(fe_codes, nested)
-    n, k = state["X_tilde"].shape
-    v = sandwich_vcov(
-        state["bread"],
-        state["scores"],
-        kind=kind,
-        model=model,
-        ssc=ssc_lit,
-        n=n,
-        k=k,
-        k_fe=k_fe,
-        clusters=clusters,
-        sigma2_rss=state.get("rss"),
+    clusters = cluster_codes(
+        cl_names, state["data"], state["rows"], state["fixef_vars"], state["fe_codes"], vcov
     )
+    fe_codes: list[npt.NDArray[np.int64]] = state["fe_codes"]
+    clustered = kind in ("CRV1", "CRV3")
+    if ssc_lit == "fixest":
+        k_fe = fe_dof_fixest(fe_codes, clusters if clustered else ())
+    else:
+        nested = [clustered and any(is_nested(f, cl) for cl in clusters[:1]) for f in fe_codes]
+        k_fe = fe_dof(fe_codes, nested)
+    n, k = state["X_tilde"].shape
+    if kind == "CRV3":
+        v = _crv3(state, clusters[0], ssc_lit, model, k + k_fe)
+    else:
+        v = sandwich_vcov(
+            state["bread"],
+            state["scores"],
+            kind=kind,
+            model=model,
+            ssc=ssc_lit,
+            n=n,
+            k=k,
+            k_fe=k_fe,
+            clusters=clusters,
+            sigma2_rss=state.get("rss"),
+        )
     # the fit ran on y / s and X / x_scale: OLS variances scale with s**2; PPML's sandwich is
     # invariant, but its model-based (iid) variance is the inverse information (scales with
     # 1 / s); and the covariance of b = b_s / x_scale is divided by x_scale x_scale'
@@ -390,6 +390,82 @@ def covariance(
             "them for extreme values."
         )
     return v, vcov_label(kind, cl_names), ssc_lit
+
+
+def _crv3(
+    state: dict[str, Any],
+    cluster: npt.NDArray[np.int64],
+    ssc: Literal["stata", "fixest"],
+    model: Literal["ppml", "ols"],
+    df_k: int,
+) -> FloatArray:
+    """CRV3 from the fit state: exact for OLS, one-step leave-out update for PPML.
+
+    Computed in the fit's own units (outcome divided by ``y_scale``, regressors by
+    ``x_scale``), like the sandwich, and scaled back by :func:`covariance`.
+    """
+    s = float(state.get("y_scale", 1.0))
+    y, mu, p = state["y"] / s, state["mu"] / s, state["weights"]
+    if model == "ppml":
+        w, u = p * mu, (y - mu) / mu
+    else:
+        w, u = p, y - mu
+    g = int(np.unique(cluster).shape[0])
+    factor = crv3_factor(ssc, g, int(y.shape[0]), df_k)
+    return crv3_vcov(
+        state["X_tilde"], w, u, state["bread"], state["fe_codes"], cluster, factor=factor
+    )
+
+
+@dataclass(frozen=True)
+class Refit:
+    """The same model and options, re-estimated on part of the estimation sample.
+
+    Used by the split-panel jackknife (:mod:`ca_trade.estimate.jackknife`). Calling it with
+    positions in the estimation sample returns the coefficients and the number of
+    observations of the refit; separation and singleton warnings of the subsample fits are
+    expected there and are not re-emitted.
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    formula : str
+    data : pandas.DataFrame
+        The full input data.
+    rows : ndarray of int
+        Positions in ``data`` of the estimation sample.
+    weights, offset : str, ndarray or None
+        As given to the fit; arrays cover all rows of ``data``.
+    options : dict
+        The remaining keyword options of :func:`fit`.
+    """
+
+    model: Literal["ppml", "ols"]
+    formula: str
+    data: pd.DataFrame
+    rows: npt.NDArray[np.int64]
+    weights: str | FloatArray | None
+    offset: str | FloatArray | None
+    options: dict[str, Any]
+
+    def __call__(self, positions: npt.NDArray[np.int64]) -> tuple[pd.Series, int]:
+        """Re-estimate on the estimation-sample observations at ``positions``."""
+        pos = self.rows[np.asarray(positions, dtype=np.int64)]
+        w = self.weights[pos] if isinstance(self.weights, np.ndarray) else self.weights
+        off = self.offset[pos] if isinstance(self.offset, np.ndarray) else self.offset
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SeparationWarning)
+            warnings.simplefilter("ignore", SingletonWarning)
+            res = fit(
+                self.model,
+                self.formula,
+                self.data.iloc[pos],
+                weights=w,
+                offset=off,
+                vcov="iid",
+                **self.options,
+            )
+        return res.params, res.nobs
 
 
 def fit(
@@ -625,6 +701,7 @@ def fit(
         "rows": idx,
         "index": index[idx],
         "y": y_orig,
+        "weights": pw,
         "mu": mu,
         "eta": eta,
         "X_tilde": Xt,
@@ -640,6 +717,24 @@ def fit(
         "fixef_vars": parsed.fixef_names,
         "fe_sum": fe_sum,
         "model_spec": design.model_spec,
+        "refit": Refit(
+            model=model,
+            formula=formula,
+            data=df,
+            rows=idx,
+            weights=weights if isinstance(weights, str) or weights is None else w,
+            offset=offset if isinstance(offset, str) or offset is None else off,
+            options={
+                "ssc": ssc,
+                "tol": tol,
+                "maxiter": maxiter,
+                "separation": separation,
+                "drop_singletons": drop_singletons,
+                "fixef_tol": fixef_tol,
+                "fixef_maxiter": fixef_maxiter,
+                "on_maxiter": on_maxiter,
+            },
+        ),
     }
     params = pd.Series(beta, index=pd.Index(xnames), name=parsed.depvar)
     _require_finite(model, params, deviance, y_scale)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -27,9 +27,11 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from ca_trade.estimate.correction import CorrectionInputs, correct
+from ca_trade.estimate.vcov import cluster_codes, parse_vcov
 from ca_trade.exceptions import SpecificationError
 
-__all__ = ["Dropped", "GravityResults"]
+__all__ = ["BiasCorrectedResults", "Dropped", "GravityResults"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -313,6 +315,78 @@ class GravityResults(NormalInference):
         prov["options"] = {**prov.get("options", {}), "vcov": vcov, "ssc": ssc_}
         return replace(self, vcov=vdf, vcov_type=label, ssc=ssc_, provenance=prov, _state=state)
 
+    # -- Weidner & Zylkin corrections ------------------------------------------------------
+    def bias_corrected(
+        self,
+        method: Literal["analytical", "jackknife"] = "analytical",
+        *,
+        splits: int = 1,
+        seed: int = 0,
+    ) -> BiasCorrectedResults:
+        """Weidner & Zylkin (2021) bias-corrected estimates and de-biased standard errors.
+
+        Three-way PPML (exporter-time, importer-time and pair fixed effects, recognised from
+        the fixed-effect codes whatever the columns are called): ``params`` = estimate minus
+        the incidental-parameter bias, ``vcov`` = the locally de-biased pair-clustered
+        covariance, ``bias`` = what was subtracted. Two-way PPML (exporter-time and
+        importer-time effects on a panel, fitted with pair clusters): estimates unchanged,
+        de-biased covariance. This result is left as it is. Methods: see
+        ``docs/methods-estimation.md`` and :mod:`ca_trade.estimate.bias`.
+
+        Parameters
+        ----------
+        method : {"analytical", "jackknife"}, default "analytical"
+            The analytical correction of ``ppml_fe_bias``, or the split-panel jackknife
+            (re-estimates the four exporter-half x importer-half subpanels).
+        splits : int, default 1
+            Jackknife only: random splits averaged.
+        seed : int, default 0
+            Jackknife only: seed of the splits.
+
+        Returns
+        -------
+        BiasCorrectedResults
+
+        Raises
+        ------
+        SpecificationError
+            OLS, weighted fits and other fixed-effect structures (the message names the
+            supported ones).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, ca_trade as ct
+        >>> rng = np.random.default_rng(0)
+        >>> i, j, t = (a.ravel() for a in np.meshgrid(*[np.arange(8)] * 2, np.arange(4),
+        ...                                              indexing="ij"))
+        >>> df = pd.DataFrame({"i": i, "j": j, "t": t})[i != j]
+        >>> df["x"] = rng.normal(size=len(df))
+        >>> df["y"] = rng.poisson(np.exp(1 + 0.5 * df["x"]))
+        >>> res = ct.ppml("y ~ x | i^t + j^t + i^j", df, vcov={"CRV1": "i^j"})
+        >>> bc = res.bias_corrected()
+        >>> bc.correction.startswith("Weidner & Zylkin"), bool(bc.bse["x"] > res.bse["x"])
+        (True, True)
+        """
+        if splits < 1:
+            raise SpecificationError(f"splits={splits}; use at least 1")
+        corr = correct(_correction_inputs(self), method, splits=splits, seed=seed)
+        prov = dict(self.provenance)
+        prov["bias_correction"] = corr.record
+        vdf = pd.DataFrame(corr.vcov, index=self.params.index, columns=self.params.index)
+        return BiasCorrectedResults(
+            **{f.name: getattr(self, f.name) for f in fields(GravityResults)}
+            | {
+                "params": corr.params,
+                "vcov": vdf,
+                "vcov_type": corr.vcov_type,
+                "provenance": prov,
+                "_state": {k: v for k, v in self._state.items() if k != "_fixef"},
+            },
+            bias=corr.bias,
+            correction=corr.description,
+            uncorrected=self,
+        )
+
     # -- display ---------------------------------------------------------------------------
     def _table(self) -> pd.DataFrame:
         ci = self.conf_int()
@@ -375,6 +449,102 @@ class GravityResults(NormalInference):
         )
         tab = self._table().to_html(float_format=lambda v: f"{v:.6g}")
         return f"<table>{head}</table>{tab}"
+
+
+@dataclass(frozen=True, eq=False)
+class BiasCorrectedResults(GravityResults):
+    """A :class:`GravityResults` with Weidner & Zylkin's corrections applied; immutable.
+
+    ``params`` are the corrected estimates, ``vcov``/``bse`` the de-biased pair-clustered
+    covariance; fixed effects and predictions are those of the uncorrected fit.
+
+    Attributes
+    ----------
+    bias : pandas.Series
+        The subtracted bias (zero for two-way models).
+    correction : str
+        What was done, for tables and summaries.
+    uncorrected : GravityResults
+        The original fit.
+    """
+
+    bias: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    correction: str = ""
+    uncorrected: GravityResults | None = field(default=None, repr=False)
+
+    def with_vcov(self, vcov: Any, ssc: Literal["stata", "fixest"] | None = None) -> GravityResults:
+        """Not available: the covariance is part of the correction (use ``uncorrected``).
+
+        Parameters
+        ----------
+        vcov : str or dict
+        ssc : {"stata", "fixest"}, optional
+
+        Returns
+        -------
+        GravityResults
+        """
+        raise SpecificationError(
+            "a bias-corrected result carries the de-biased covariance; call with_vcov on "
+            "res.uncorrected instead"
+        )
+
+    def bias_corrected(
+        self,
+        method: Literal["analytical", "jackknife"] = "analytical",
+        *,
+        splits: int = 1,
+        seed: int = 0,
+    ) -> BiasCorrectedResults:
+        """Not available: the result is already corrected.
+
+        Parameters
+        ----------
+        method : {"analytical", "jackknife"}
+        splits, seed : int
+
+        Returns
+        -------
+        BiasCorrectedResults
+        """
+        raise SpecificationError("this result is already bias-corrected")
+
+    def _table(self) -> pd.DataFrame:
+        tab = super()._table()
+        tab.insert(1, "bias", self.bias.reindex(tab.index))
+        return tab
+
+    def _header(self) -> list[tuple[str, str]]:
+        return [*super()._header(), ("Correction", self.correction)]
+
+
+def _correction_inputs(res: GravityResults) -> CorrectionInputs:
+    """Read what the corrections need from a fit's stored state (the one place that does)."""
+    st = res._state
+    kind, names = parse_vcov(res.provenance.get("options", {}).get("vcov", "hetero"))
+    cluster = None
+    if kind in ("CRV1", "CRV3") and len(names) == 1:
+        (cluster,) = cluster_codes(names, st["data"], st["rows"], st["fixef_vars"], st["fe_codes"])
+    # the fit ran on y / y_scale and X / x_scale; the corrections work in the data's units:
+    # x~ = x~_fit * x_scale and (X~'WX~)^-1 = bread_fit / (x_scale x_scale'), / y_scale for
+    # PPML (its weights are the fitted means)
+    xs = np.asarray(st.get("x_scale", np.ones(res.params.shape[0])), dtype=np.float64)
+    s = float(st.get("y_scale", 1.0))
+    bread = st["bread"] / np.outer(xs, xs) / (s if res.model == "ppml" else 1.0)
+    return CorrectionInputs(
+        model=res.model,
+        params=res.params,
+        y=st["y"],
+        mu=st["mu"],
+        prior_weights=st["weights"],
+        x_tilde=st["X_tilde"] * xs,
+        bread=bread,
+        fe_codes=st["fe_codes"],
+        fe_names=res.fixef_vars,
+        cluster=cluster,
+        cluster_name=names[0] if cluster is not None else None,
+        refit=st.get("refit"),
+    )
 
 
 def _recover_fixef(

@@ -9,7 +9,9 @@ scores ``s_i = x~_i p_i u_i`` (``u_i = y_i - mu_i``, ``p_i`` the prior weights):
 - ``"hetero"``: ``M = sum s_i s_i'``;
 - ``{"CRV1": "a"}``: ``M = sum_g S_g S_g'`` with ``S_g`` the sum of scores in cluster ``g``;
 - ``{"CRV1": "a+b"}``: Cameron–Gelbach–Miller two-way ``V_a + V_b - V_{a∩b}``; negative
-  eigenvalues are set to zero if the result is not positive semi-definite.
+  eigenvalues are set to zero if the result is not positive semi-definite;
+- ``{"CRV3": "a"}``: leave-one-cluster-out (jackknife) variance, computed exactly for OLS
+  and by a one-step update for PPML in :mod:`ca_trade.estimate.crv3`.
 
 Small-sample factors ``c`` (``N`` observations, ``K`` estimated coefficients, ``K_fe`` the
 degrees of freedom absorbed by fixed effects not nested in a cluster variable, ``G`` clusters):
@@ -27,8 +29,18 @@ ssc          iid                  hetero                                  CRV1
 "stata" reproduces Stata's ``ppml``/``ppmlhdfe`` (Stata's maximum-likelihood convention:
 ``N/(N-1)`` for robust and ``G/(G-1)`` for clustered errors, no ``(N-1)/(N-K)`` factor over
 regressors or absorbed effects; it reproduces the AGTPA logs, e.g. RTA 0.5571853 (0.055771))
-and ``reghdfe`` for OLS; "fixest" reproduces fixest/pyfixest defaults (two-way
-clustering uses the smallest ``G`` there, each dimension's own ``G`` under "stata").
+and ``reghdfe`` for OLS; there ``K_fe`` counts levels minus redundant ones (connected
+components) and leaves out fixed effects nested in the first cluster variable.
+
+"fixest" reproduces fixest/pyfixest defaults exactly (``ssc(adj = TRUE, fixef.K = "nested",
+cluster.adj = TRUE, cluster.df = "min")``): ``K_fe`` is the number of levels minus one per
+fixed effect after the first (:func:`fe_dof_fixest`); under clustering, fixed effects nested
+in *any* cluster variable are not counted, but one is added back per nested fixed effect;
+two-way clustering applies ``G/(G-1)`` of the *smallest* ``G`` to all three terms
+(``cluster.df = "min"``; each term's own ``G`` under "stata").
+
+CRV3 factors: "stata" ``(G-1)/G`` (the jackknife variance, as Stata's
+``vce(jackknife, cluster())``); "fixest" the CRV1 factor, as pyfixest applies to its CRV3.
 
 Examples
 --------
@@ -46,11 +58,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ca_trade.exceptions import SpecificationError
+from ca_trade.exceptions import DataValidationError, SpecificationError
 
-__all__ = ["VcovKind", "fe_dof", "parse_vcov", "sandwich_vcov", "vcov_label"]
+__all__ = [
+    "VcovKind",
+    "cluster_codes",
+    "fe_dof",
+    "fe_dof_fixest",
+    "parse_vcov",
+    "sandwich_vcov",
+    "vcov_label",
+]
 
-VcovKind = Literal["iid", "hetero", "CRV1"]
+VcovKind = Literal["iid", "hetero", "CRV1", "CRV3"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -61,14 +81,14 @@ def parse_vcov(vcov: Any) -> tuple[VcovKind, tuple[str, ...]]:
     Parameters
     ----------
     vcov : str or dict
-        ``"iid"``, ``"hetero"`` (aliases ``"HC1"``, ``"robust"``), ``{"CRV1": "a"}`` or
-        ``{"CRV1": "a+b"}``.
+        ``"iid"``, ``"hetero"`` (aliases ``"HC1"``, ``"robust"``), ``{"CRV1": "a"}``,
+        ``{"CRV1": "a+b"}`` or ``{"CRV3": "a"}``.
 
     Returns
     -------
-    kind : {"iid", "hetero", "CRV1"}
+    kind : {"iid", "hetero", "CRV1", "CRV3"}
     cluster : tuple of str
-        Cluster variables (empty unless CRV1).
+        Cluster variables (empty unless clustered).
 
     Examples
     --------
@@ -83,13 +103,15 @@ def parse_vcov(vcov: Any) -> tuple[VcovKind, tuple[str, ...]]:
             return "hetero", ()
     elif isinstance(vcov, dict) and len(vcov) == 1:
         ((key, val),) = vcov.items()
-        if key == "CRV1" and isinstance(val, str) and val.strip():
+        if key in ("CRV1", "CRV3") and isinstance(val, str) and val.strip():
             names = tuple(s.strip() for s in val.split("+"))
-            if 1 <= len(names) <= 2 and all(names):
+            if key == "CRV1" and 1 <= len(names) <= 2 and all(names):
                 return "CRV1", names
+            if key == "CRV3" and len(names) == 1 and names[0]:
+                return "CRV3", names
     raise SpecificationError(
-        f"vcov={vcov!r} is not supported; use 'iid', 'hetero', {{'CRV1': 'pair'}} or "
-        "{'CRV1': 'exporter+importer'}"
+        f"vcov={vcov!r} is not supported; use 'iid', 'hetero', {{'CRV1': 'pair'}}, "
+        "{'CRV1': 'exporter+importer'} or {'CRV3': 'pair'} (CRV3 takes one cluster variable)"
     )
 
 
@@ -98,7 +120,7 @@ def vcov_label(kind: VcovKind, cluster: Sequence[str]) -> str:
 
     Parameters
     ----------
-    kind : {"iid", "hetero", "CRV1"}
+    kind : {"iid", "hetero", "CRV1", "CRV3"}
     cluster : sequence of str
 
     Returns
@@ -110,7 +132,65 @@ def vcov_label(kind: VcovKind, cluster: Sequence[str]) -> str:
     >>> vcov_label("CRV1", ("a", "b"))
     'CRV1: a+b'
     """
-    return f"CRV1: {'+'.join(cluster)}" if kind == "CRV1" else kind
+    return f"{kind}: {'+'.join(cluster)}" if kind in ("CRV1", "CRV3") else kind
+
+
+def cluster_codes(
+    names: Sequence[str],
+    data: pd.DataFrame,
+    rows: IntArray,
+    fixef_vars: Sequence[str],
+    fe_codes: Sequence[IntArray],
+    vcov: Any = None,
+) -> list[IntArray]:
+    """Codes of the cluster variables on the estimation sample.
+
+    A name that is one of the formula's fixed effects (``"exporter^importer"``) takes its
+    codes; any other must be a column of the data.
+
+    Parameters
+    ----------
+    names : sequence of str
+    data : pandas.DataFrame
+        The full input data.
+    rows : ndarray of int
+        Positions of the estimation sample in ``data``.
+    fixef_vars : sequence of str
+        The fixed effects as written in the formula.
+    fe_codes : sequence of ndarray
+        Their codes on the estimation sample.
+    vcov : str or dict, optional
+        The covariance asked for, quoted in the error about missing cluster values.
+
+    Returns
+    -------
+    list of ndarray
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> df = pd.DataFrame({"c": ["a", "b", "a"]})
+    >>> cluster_codes(["c"], df, np.array([0, 2]), [], [])[0].tolist()
+    [0, 0]
+    """
+    out: list[IntArray] = []
+    for c in names:
+        if c in fixef_vars:
+            out.append(np.asarray(fe_codes[list(fixef_vars).index(c)], dtype=np.int64))
+            continue
+        if c not in data.columns:
+            raise SpecificationError(
+                f"cluster variable {c!r} is neither a column of the data nor a fixed effect"
+            )
+        codes, _ = pd.factorize(data[c].iloc[rows])
+        if (codes < 0).any():
+            raise DataValidationError(
+                f"cluster variable {c!r} has {int((codes < 0).sum())} missing values in the "
+                f"estimation sample; estimate again with vcov={vcov!r} so that those rows "
+                "are dropped (and counted in res.dropped['missing']) before the fit"
+            )
+        out.append(codes.astype(np.int64))
+    return out
 
 
 def _components(a: IntArray, b: IntArray) -> int:
@@ -163,6 +243,39 @@ def fe_dof(fe_codes: Sequence[IntArray], nested: Sequence[bool] | None = None) -
     else:
         redundant = 0
     return total - redundant
+
+
+def fe_dof_fixest(fe_codes: Sequence[IntArray], clusters: Sequence[IntArray] = ()) -> int:
+    """Degrees of freedom absorbed by fixed effects under fixest's ``fixef.K = "nested"``.
+
+    fixest (and pyfixest) count ``sum of levels - (number of fixed effects - 1)``; with
+    cluster variables, a fixed effect nested in any of them counts ``1`` instead of its
+    levels (pyfixest ``get_ssc``: ``k_fe - (n_fe - 1) - k_nested + n_nested``).
+
+    Parameters
+    ----------
+    fe_codes : sequence of ndarray
+        Dense codes per fixed effect.
+    clusters : sequence of ndarray
+        Cluster codes (empty for iid and heteroskedasticity-robust errors).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    >>> fe_dof_fixest([a, b]), fe_dof_fixest([a, b], [a])
+    (3, 2)
+    """
+    if not fe_codes:
+        return 0
+    sizes = [int(c.max()) + 1 for c in fe_codes]
+    total = sum(sizes) - (len(fe_codes) - 1)
+    nested = [any(is_nested(f, cl) for cl in clusters) for f in fe_codes]
+    return total - sum(s for s, ns in zip(sizes, nested) if ns) + sum(nested)
 
 
 def is_nested(fe: IntArray, cluster: IntArray) -> bool:
@@ -218,6 +331,7 @@ def sandwich_vcov(
     scores : ndarray, shape (n, k)
         Per-observation scores.
     kind : {"iid", "hetero", "CRV1"}
+        ``"CRV3"`` is computed by :func:`ca_trade.estimate.crv3.crv3_vcov`.
     model : {"ppml", "ols"}
     ssc : {"stata", "fixest"}
     n, k, k_fe : int
@@ -240,11 +354,13 @@ def sandwich_vcov(
     array([[4.]])
     """
     dof = n - k - k_fe
-    if dof <= 0:
+    # Stata's PPML convention never divides by N - K - K_fe: a saturated PPML fit still has
+    # its ML covariance (the split-panel jackknife refits small subpanels)
+    if dof <= 0 and (model == "ols" or ssc == "fixest"):
         raise SpecificationError(
             f"no residual degrees of freedom: N={n}, K={k}, absorbed={k_fe}; simplify the model"
         )
-    adj = (n - 1) / dof
+    adj = (n - 1) / dof if dof > 0 else np.nan
     if kind == "iid":
         if model == "ols":
             if sigma2_rss is None:
@@ -259,6 +375,8 @@ def sandwich_vcov(
         else:
             c = n / (n - 1) if model == "ppml" else n / dof
         return np.asarray(v * c, dtype=np.float64)
+    if kind == "CRV3":
+        raise SpecificationError("CRV3 is computed by ca_trade.estimate.crv3.crv3_vcov")
     if not clusters:
         raise SpecificationError("CRV1 covariance needs at least one cluster variable")
     base = (n - 1) / dof if (model == "ols" or ssc == "fixest") else 1.0

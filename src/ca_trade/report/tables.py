@@ -11,7 +11,8 @@ JSON sidecar); see :mod:`ca_trade.report.provenance`.
 A result is anything that implements the results interface of ``docs/design.md``:
 ``params``, ``bse``, ``pvalues`` (pandas Series by regressor), ``conf_int(alpha)``,
 ``nobs``, ``model`` (``"ppml"``/``"ols"``), ``depvar``, ``fixef_vars``, ``vcov_type``,
-``pseudo_r2`` (PPML) or ``r2`` (OLS), and optionally ``provenance`` and ``with_vcov``.
+``pseudo_r2`` (PPML) or ``r2`` (OLS), and optionally ``provenance``, ``with_vcov`` and
+``correction`` (a bias-corrected result's description, printed as a note under the table).
 
 Examples
 --------
@@ -498,6 +499,10 @@ def etable(
     if star_pairs:
         legend = ", ".join(f"{sym} p<{level:g}" for level, sym in star_pairs)
         note_lines.append(f"Significance: {legend}.")
+    for name, m in zip(names, models):
+        correction = str(getattr(m, "correction", "") or "")
+        if correction:
+            note_lines.append(f"{name}: {correction}.")
     if isinstance(notes, str):
         note_lines.append(notes)
     elif notes is not None:
