@@ -427,7 +427,7 @@ def test_warnings_are_one_clean_line(
 ) -> None:
     import warnings
 
-    import ca_trade.demo
+    import ca_trade.pipeline.demo
     from ca_trade.exceptions import DataValidationWarning
 
     def noisy(out: Path, *, progress: object = None) -> int:
@@ -435,7 +435,7 @@ def test_warnings_are_one_clean_line(
         return 0
 
     before = warnings.showwarning
-    monkeypatch.setattr(ca_trade.demo, "run_demo", noisy)
+    monkeypatch.setattr(ca_trade.pipeline.demo, "run_demo", noisy)
     code, _, err = _run(capsys, "demo", "--out", str(tmp_path))
     assert code == EXIT_OK
     assert err == "ca-trade: warning: bold red over\n"

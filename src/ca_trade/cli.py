@@ -266,7 +266,7 @@ def _download_parser(sub: Any) -> None:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from ca_trade._pipeline_stages import require
+    from ca_trade.pipeline.stages import require
 
     def items(text: str) -> list[str]:
         return [x.strip() for x in text.split(",") if x.strip()]
@@ -321,7 +321,7 @@ def _cmd(args: argparse.Namespace) -> int:
     progress = Progress(quiet=args.quiet)
     cmd = args.command
     if cmd == "sample":
-        from ca_trade._pipeline_stages import require
+        from ca_trade.pipeline.stages import require
 
         info = require("sample", "generate", "sample")(args.out, seed=args.seed, years=args.years)
         n = len(getattr(info, "comtrade_files", ()))
@@ -330,7 +330,7 @@ def _cmd(args: argparse.Namespace) -> int:
     if cmd == "download":
         return _download(args)
     if cmd == "ingest":
-        from ca_trade._pipeline_stages import require
+        from ca_trade.pipeline.stages import require
 
         # Paths are resolved once, here: relative, `..` and symlinked spellings are one folder.
         raw_dir, processed_dir = args.raw_dir.resolve(), args.processed_dir.resolve()
@@ -338,7 +338,7 @@ def _cmd(args: argparse.Namespace) -> int:
             rep = require("etl", "ingest", "ingest")(
                 raw_dir, processed_dir, force=args.force, wait=not args.no_wait
             )
-        from ca_trade._pipeline_stages import ingest_counts
+        from ca_trade.pipeline.stages import ingest_counts
 
         counts = ingest_counts(rep)
         files = getattr(rep, "files", [])
@@ -353,20 +353,20 @@ def _cmd(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         return EXIT_OK
     if cmd == "reconcile":
-        from ca_trade._pipeline_stages import require
+        from ca_trade.pipeline.stages import require
         from ca_trade.report.provenance import atomic_write
 
         with progress.stage("reconcile"):
             df = require("etl", "reconcile", "reconcile")(
                 args.processed_dir.resolve(), method=args.method
             )
-        from ca_trade._pipeline_stages import parquet_bytes
+        from ca_trade.pipeline.stages import parquet_bytes
 
         atomic_write(args.out, parquet_bytes(df), root=args.out.parent)
         print(f"wrote {len(df)} reconciled flows to {args.out}")
         return EXIT_OK
     if cmd == "panel":
-        from ca_trade._pipeline_stages import parquet_bytes, require
+        from ca_trade.pipeline.stages import parquet_bytes, require
         from ca_trade.report.provenance import atomic_write
 
         rec = _read_parquet(args.reconciled.resolve())
@@ -377,8 +377,8 @@ def _cmd(args: argparse.Namespace) -> int:
         print(f"wrote a panel of {len(panel)} rows to {args.out}")
         return EXIT_OK
     if cmd == "estimate":
-        from ca_trade._pipeline_stages import require
         from ca_trade.pipeline import check_formula
+        from ca_trade.pipeline.stages import require
 
         check_formula(args.formula, where="--formula")
         data = _read_parquet(args.panel)
@@ -429,7 +429,7 @@ def _cmd(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return EXIT_OK
     if cmd == "demo":
-        from ca_trade.demo import run_demo
+        from ca_trade.pipeline.demo import run_demo
 
         return run_demo(args.out, progress=progress)
     raise _UsageError("ca-trade: a command is required (see `ca-trade --help`)")
@@ -438,9 +438,9 @@ def _cmd(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace, progress: Any) -> int:
     from dataclasses import replace
 
-    from ca_trade._pipeline_scenarios import simulate
-    from ca_trade._pipeline_schema import parse_config, parse_scenario
-    from ca_trade._pipeline_stages import check_output_folders, report_scenario
+    from ca_trade.pipeline.scenarios import simulate
+    from ca_trade.pipeline.schema import parse_config, parse_scenario
+    from ca_trade.pipeline.stages import check_output_folders, report_scenario
     from ca_trade.report.provenance import file_fingerprint
     from ca_trade.report.stored import load_results
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ca_trade import facts
 from ca_trade._io import atomic_write
-from ca_trade._sample_reports import CHAPTER_NAMES
+from ca_trade.sample.reporting import CHAPTER_NAMES
 
 LEGACY_API_HEADER = (
     "Classification,Year,Period,Period Desc.,Aggregate Level,Is Leaf Code,Trade Flow Code,"

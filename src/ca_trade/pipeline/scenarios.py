@@ -22,7 +22,7 @@ _CET = {"simple_mean": "simple", "weighted_mean": "weighted", "max": "max"}
 
 
 def _require(attr: str) -> Any:
-    from ca_trade._pipeline_stages import require
+    from ca_trade.pipeline.stages import require
 
     return require("ge", attr, "simulate")
 

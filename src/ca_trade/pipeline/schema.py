@@ -5,7 +5,7 @@ TOML schema.
 
 Examples
 --------
->>> from ca_trade._pipeline_schema import check_formula
+>>> from ca_trade.pipeline.schema import check_formula
 >>> check_formula("y ~ x | fe", where="cfg")
 'y ~ x | fe'
 """
@@ -818,7 +818,7 @@ def load_config(
 
     Examples
     --------
-    >>> cfg = load_config("configs/demo.toml")  # doctest: +SKIP
+    >>> cfg = load_config("src/ca_trade/data/demo.toml")  # doctest: +SKIP
     """
     p = Path(path).resolve()
     try:

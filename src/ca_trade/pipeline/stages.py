@@ -118,6 +118,7 @@ def _dir_fingerprint(path: Path) -> dict[str, Any]:
 
 
 def ingest_counts(report: Any) -> dict[str, Any]:
+    """Return the row counts of an ingest report (read, written, quarantined, filtered)."""
     out: dict[str, Any] = {}
     for key in ("rows_read", "rows_written", "rows_quarantined", "rows_filtered"):
         val = getattr(report, key, None)
@@ -269,7 +270,7 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
         with progress.stage("report: estimation tables and coefficient plot"):
             out.written += _report_estimates(cfg, out.results, inputs, base_extra)
     if cfg.scenarios:
-        from ca_trade import _pipeline_scenarios as _scenarios
+        from ca_trade.pipeline import scenarios as _scenarios
 
         for sc in cfg.scenarios:
             with progress.stage(f"simulate: {sc.name} ({cfg.ge.draws} draws)"):
@@ -298,6 +299,7 @@ def _download(cfg: Config, progress: Progress) -> None:
 
 
 def parquet_bytes(frame: Any) -> bytes:
+    """Return `frame` as Parquet bytes (zstd, no pandas metadata: deterministic)."""
     import io
 
     import pyarrow as pa
@@ -397,6 +399,7 @@ def report_scenario(
     inputs: dict[str, Any],
     extra: dict[str, Any],
 ) -> list[Path]:
+    """Write a scenario's table and figures (with provenance sidecars); return their paths."""
     from ca_trade.report import build_provenance, outcome_plot, save_figure, scenario_table
     from ca_trade.report.figures import CENTRAL_ASIA
 

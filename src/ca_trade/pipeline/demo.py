@@ -9,13 +9,14 @@ China–Kyrgyzstan–Uzbekistan rail corridor) → tables and figures under ``DI
 ``reports/demo``), and prints a short summary: the recovered parameters against the true ones
 of the generator (``truth.json``), with confidence intervals, and the headline GE results.
 
-The run is the configuration ``configs/demo.toml`` (kept identical to :data:`DEMO_CONFIG`).
+The run is the configuration ``src/ca_trade/data/demo.toml`` (kept identical to
+:data:`DEMO_CONFIG`).
 A stage that is not built yet stops the demo with its :class:`NotBuiltYetError` message after
 the earlier stages ran; no result is ever faked.
 
 Examples
 --------
->>> from ca_trade.demo import demo_config
+>>> from ca_trade.pipeline.demo import demo_config
 >>> demo_config("/tmp/demo").specifications[0].name
 'twoway'
 """
@@ -34,7 +35,7 @@ from ca_trade.exceptions import NotBuiltYetError
 __all__ = ["DEMO_CONFIG", "demo_config", "run_demo", "summary"]
 
 DEMO_CONFIG = """\
-# The demo of ca_trade (`make demo` = `ca-trade demo` = `ca-trade run configs/demo.toml`).
+# The demo of ca_trade (`make demo` = `ca-trade demo` = `ca-trade run src/ca_trade/data/demo.toml`).
 # Everything here runs on the embedded SYNTHETIC sample: not real trade flows.
 # This file is data, never code: see `ca_trade.pipeline` for the schema.
 
@@ -139,7 +140,7 @@ def demo_config(out: str | os.PathLike[str]) -> Any:
     data = tomllib.loads(DEMO_CONFIG)
     return parse_config(
         data,
-        Path("configs/demo.toml"),
+        Path("src/ca_trade/data/demo.toml"),
         project_root=find_project_root(out_path.parent if out_path.parent.exists() else "."),
         root_override=out_path,
     )
@@ -263,8 +264,8 @@ def run_demo(out: str | os.PathLike[str] = "reports/demo", *, progress: Any = No
     >>> run_demo("reports/demo")  # doctest: +SKIP
     0
     """
-    from ca_trade._pipeline_stages import RunOutcome, execute
     from ca_trade.pipeline import Progress
+    from ca_trade.pipeline.stages import RunOutcome, execute
 
     cfg = demo_config(out)
     prog = progress if progress is not None else Progress()

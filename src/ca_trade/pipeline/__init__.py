@@ -12,7 +12,8 @@ symbolic links; the raw files may not overlap what the run writes. Every file a 
 stays inside ``root`` after resolving symbolic links, or the run stops with
 :class:`~ca_trade.exceptions.UnsafePathError` naming the link.
 
-Schema (all tables optional except ``[run]``; see ``configs/demo.toml`` for a full example)::
+Schema (all tables optional except ``[run]``; see the demo's ``src/ca_trade/data/demo.toml``
+for a full example)::
 
     [run]
     name = "demo"                 # used in titles
@@ -96,7 +97,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from ca_trade._pipeline_schema import (
+from ca_trade.pipeline.schema import (
     Config,
     GESettings,
     ScenarioSpec,
@@ -285,9 +286,9 @@ def run(
 
     Examples
     --------
-    >>> outcome = run("configs/demo.toml")  # doctest: +SKIP
+    >>> outcome = run("src/ca_trade/data/demo.toml")  # doctest: +SKIP
     """
-    from ca_trade._pipeline_stages import execute
+    from ca_trade.pipeline.stages import execute
 
     cfg = config if isinstance(config, Config) else load_config(config)
     prog = progress if progress is not None else Progress()

@@ -68,7 +68,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ca_trade._io import atomic_write, confine, output_root, replace_atomically
-from ca_trade._sample_layouts import (
+from ca_trade.exceptions import ConfigError
+from ca_trade.sample.layouts import (
     FILE_SUFFIX,
     HEADERS,
     UNKNOWN_PARTNER_CODE,
@@ -77,9 +78,8 @@ from ca_trade._sample_layouts import (
     layout_frames,
     write_frame,
 )
-from ca_trade._sample_model import CENTRAL_ASIA, SECTIONS, Truth, model_description, simulate_truth
-from ca_trade._sample_reports import reported_records, reporting_description
-from ca_trade.exceptions import ConfigError
+from ca_trade.sample.model import CENTRAL_ASIA, SECTIONS, Truth, model_description, simulate_truth
+from ca_trade.sample.reporting import reported_records, reporting_description
 
 __all__ = ["SampleInfo", "generate", "main"]
 

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ca_trade import facts, sample
-from ca_trade._sample_layouts import HEADERS, UNKNOWN_PARTNER_CODE
-from ca_trade._sample_reports import CHAPTER_OF_SECTION, MARGIN, cif_margin, reports_in
 from ca_trade.etl.layouts import sniff_header
 from ca_trade.exceptions import ConfigError
+from ca_trade.sample.layouts import HEADERS, UNKNOWN_PARTNER_CODE
+from ca_trade.sample.reporting import CHAPTER_OF_SECTION, MARGIN, cif_margin, reports_in
 from tests.conftest import require_reference
 
 YEARS = [2004, 2010, 2016, 2019]  # one year per layout; UZB reports only in 2019
@@ -375,7 +375,7 @@ def _ppml_fe(d: pd.DataFrame, y: str, cols: list[str]) -> pd.Series:
 def test_gravity_means_give_the_documented_coefficients_exactly() -> None:
     # The structural-gravity means (before noise) are exactly log-linear in the covariates with
     # exporter-year and importer-year terms, so PPML recovers the coefficients to 1e-6.
-    from ca_trade._sample_model import COEFFICIENTS, simulate_truth
+    from ca_trade.sample.model import COEFFICIENTS, simulate_truth
 
     t = simulate_truth(np.random.default_rng(5), [2019])
     d = t.expected_total.merge(t.covariates, on=["exporter", "importer", "year"])

@@ -17,7 +17,7 @@ from ca_trade.pipeline import (
     parse_config,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write(tmp: Path, text: str) -> Path:
@@ -50,9 +50,9 @@ def test_minimal_config_resolves_inside_project(tmp_path: Path) -> None:
 
 
 def test_demo_config_is_valid_and_matches_the_module() -> None:
-    from ca_trade.demo import DEMO_CONFIG
+    from ca_trade.pipeline.demo import DEMO_CONFIG
 
-    path = ROOT / "configs" / "demo.toml"
+    path = ROOT / "src" / "ca_trade" / "data" / "demo.toml"
     assert path.read_text() == DEMO_CONFIG
     cfg = load_config(path)
     assert [s.name for s in cfg.specifications] == ["twoway", "threeway"]
@@ -245,7 +245,7 @@ def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_require_names_the_missing_stage() -> None:
-    from ca_trade._pipeline_stages import require
+    from ca_trade.pipeline.stages import require
 
     with pytest.raises(
         NotBuiltYetError, match=r"stage .simulate. needs ca_trade\.ge\.nothing_here"
@@ -265,7 +265,7 @@ def test_demo_stops_cleanly_when_a_stage_is_not_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import ca_trade.sample
-    from ca_trade.demo import run_demo
+    from ca_trade.pipeline.demo import run_demo
 
     monkeypatch.delattr(ca_trade.sample, "generate")
     code = run_demo(tmp_path / "demo", progress=Progress(quiet=True))
