@@ -77,6 +77,15 @@ Outputs land in ``<root>/tables``, ``<root>/figures`` and ``<root>/estimates``; 
 data in ``<root>/data``. ``--check`` regenerates everything in a temporary directory and
 compares the outputs byte for byte with those on disk.
 
+The package, one concept a module: :mod:`~ca_trade.pipeline.config` (the types a file
+becomes), :mod:`~ca_trade.pipeline.reader` and :mod:`~ca_trade.pipeline.parse` (TOML ->
+config, one function per table), :mod:`~ca_trade.pipeline.paths` (paths resolved once, inside
+the project), :mod:`~ca_trade.pipeline.stages` (the stages, each a call of the library),
+:mod:`~ca_trade.pipeline.scenarios` (scenario entries -> GE), :mod:`~ca_trade.pipeline.reporting`
+(tables and figures), :mod:`~ca_trade.pipeline.check` (``--check``),
+:mod:`~ca_trade.pipeline.runner` (:func:`run`), :mod:`~ca_trade.pipeline.progress` and
+:mod:`~ca_trade.pipeline.demo` (``ca-trade demo``).
+
 Examples
 --------
 >>> from ca_trade.pipeline import check_formula
@@ -86,33 +95,29 @@ Examples
 
 from __future__ import annotations
 
-import filecmp
-import os
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, TextIO
-
-from ca_trade.pipeline.schema import (
+from ca_trade.pipeline.check import CheckReport, compare_outputs
+from ca_trade.pipeline.config import (
+    Artefacts,
     Config,
+    DownloadSettings,
     GESettings,
     ScenarioSpec,
     Specification,
-    check_formula,
-    find_project_root,
-    load_config,
-    parse_config,
 )
+from ca_trade.pipeline.parse import check_formula, load_config, parse_config
+from ca_trade.pipeline.paths import find_project_root
+from ca_trade.pipeline.progress import Progress
+from ca_trade.pipeline.runner import run
+from ca_trade.pipeline.stages import RunOutcome
 
 __all__ = [
+    "Artefacts",
     "CheckReport",
     "Config",
+    "DownloadSettings",
     "GESettings",
     "Progress",
+    "RunOutcome",
     "ScenarioSpec",
     "Specification",
     "check_formula",
@@ -122,183 +127,3 @@ __all__ = [
     "parse_config",
     "run",
 ]
-
-# --------------------------------------------------------------------------------------
-# Progress on stderr (only on a terminal, never with --quiet)
-# --------------------------------------------------------------------------------------
-
-
-class Progress:
-    """Stage-by-stage progress lines on stderr, shown only when stderr is a terminal.
-
-    Parameters
-    ----------
-    quiet : bool, default False
-        Never print.
-    stream : file-like, optional
-        Where to print; default :data:`sys.stderr`.
-
-    Examples
-    --------
-    >>> p = Progress(quiet=True)
-    >>> with p.stage("ingest"):
-    ...     pass
-    """
-
-    def __init__(self, *, quiet: bool = False, stream: TextIO | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        isatty = getattr(self.stream, "isatty", None)
-        self.enabled = not quiet and bool(isatty and isatty())
-
-    def note(self, message: str) -> None:
-        """Print one progress line (when enabled).
-
-        Parameters
-        ----------
-        message : str
-            The line.
-        """
-        if self.enabled:
-            print(message, file=self.stream, flush=True)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Announce a stage and report its duration when it ends.
-
-        Parameters
-        ----------
-        name : str
-            Stage name.
-
-        Yields
-        ------
-        None
-            Control to the stage's body.
-        """
-        start = time.perf_counter()
-        self.note(f"[ca-trade] {name} ...")
-        yield
-        self.note(f"[ca-trade] {name} done in {time.perf_counter() - start:.1f} s")
-
-
-# --------------------------------------------------------------------------------------
-# Running
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class CheckReport:
-    """Differences found by ``--check`` between regenerated and committed outputs.
-
-    Parameters
-    ----------
-    changed, missing, extra : list of str
-        Paths (relative to the run root) that differ, exist only in the regenerated
-        outputs, or exist only on disk.
-    """
-
-    changed: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Whether the outputs on disk equal the regenerated ones."""
-        return not (self.changed or self.missing or self.extra)
-
-    def describe(self) -> str:
-        """Return the differences, one per line.
-
-        Returns
-        -------
-        str
-            Human-readable report.
-        """
-        lines = [f"changed: {p}" for p in self.changed]
-        lines += [f"missing on disk: {p}" for p in self.missing]
-        lines += [f"not produced by the config: {p}" for p in self.extra]
-        return "\n".join(lines) if lines else "all outputs are identical"
-
-
-def _files_under(root: Path, dirs: tuple[Path, ...]) -> set[str]:
-    out: set[str] = set()
-    for d in dirs:
-        if d.is_dir():
-            for p in d.rglob("*"):
-                if p.is_file() and not p.name.startswith("."):
-                    out.add(p.relative_to(root).as_posix())
-    return out
-
-
-def compare_outputs(fresh: Config, disk: Config) -> CheckReport:
-    """Compare the outputs of two runs of the same config byte for byte.
-
-    Parameters
-    ----------
-    fresh : Config
-        The regenerated run (in a temporary root).
-    disk : Config
-        The run whose outputs are on disk.
-
-    Returns
-    -------
-    CheckReport
-        The differences.
-    """
-    new = _files_under(fresh.root, fresh.output_dirs)
-    old = _files_under(disk.root, disk.output_dirs)
-    rep = CheckReport()
-    for rel in sorted(new & old):
-        if not filecmp.cmp(fresh.root / rel, disk.root / rel, shallow=False):
-            rep.changed.append(rel)
-    rep.missing = sorted(new - old)
-    rep.extra = sorted(old - new)
-    return rep
-
-
-def run(
-    config: Config | str | os.PathLike[str],
-    *,
-    check: bool = False,
-    progress: Progress | None = None,
-) -> Any:
-    """Run every stage a configuration describes and write its outputs.
-
-    Parameters
-    ----------
-    config : Config or path-like
-        A validated configuration or the path of its TOML file.
-    check : bool, default False
-        Regenerate into a temporary directory and compare with the outputs on disk
-        instead of overwriting them.
-    progress : Progress, optional
-        Where to report stages (default: quiet unless stderr is a terminal).
-
-    Returns
-    -------
-    RunOutcome or CheckReport
-        What the run produced (``check=False``), or the differences (``check=True``).
-
-    Raises
-    ------
-    ConfigError, NotBuiltYetError, CaTradeError
-        On an invalid config, a stage that does not exist yet, or a failure in a stage.
-
-    Examples
-    --------
-    >>> outcome = run("src/ca_trade/data/demo.toml")  # doctest: +SKIP
-    """
-    from ca_trade.pipeline.stages import execute
-
-    cfg = config if isinstance(config, Config) else load_config(config)
-    prog = progress if progress is not None else Progress()
-    if not check:
-        return execute(cfg, prog)
-    with tempfile.TemporaryDirectory(prefix="ca_trade_check_") as tmp:
-        fresh_root = Path(tmp) / "run"
-        raw = cfg.raw_dir
-        if cfg.source_kind == "sample" and raw.is_relative_to(cfg.root):
-            raw = fresh_root / raw.relative_to(cfg.root)
-        fresh = replace(cfg, root=fresh_root, raw_dir=raw)
-        execute(fresh, prog)
-        return compare_outputs(fresh, cfg)

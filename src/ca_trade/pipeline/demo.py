@@ -11,8 +11,6 @@ of the generator (``truth.json``), with confidence intervals, and the headline G
 
 The run is the configuration ``src/ca_trade/data/demo.toml`` (kept identical to
 :data:`DEMO_CONFIG`).
-A stage that is not built yet stops the demo with its :class:`NotBuiltYetError` message after
-the earlier stages ran; no result is ever faked.
 
 Examples
 --------
@@ -25,12 +23,19 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ca_trade.exceptions import NotBuiltYetError
+import pandas as pd
+
+from ca_trade.estimate import GravityResults
+from ca_trade.pipeline.config import Config
+from ca_trade.pipeline.parse import parse_config
+from ca_trade.pipeline.paths import find_project_root
+from ca_trade.pipeline.progress import Progress
+from ca_trade.pipeline.stages import execute
 
 __all__ = ["DEMO_CONFIG", "demo_config", "run_demo", "summary"]
 
@@ -116,7 +121,7 @@ figures = ["png", "pdf"]
 """
 
 
-def demo_config(out: str | os.PathLike[str]) -> Any:
+def demo_config(out: str | os.PathLike[str]) -> Config:
     """Return the demo's validated configuration, writing under ``out``.
 
     Parameters
@@ -134,8 +139,6 @@ def demo_config(out: str | os.PathLike[str]) -> Any:
     >>> demo_config("/tmp/x").synthetic
     True
     """
-    from ca_trade.pipeline import find_project_root, parse_config
-
     out_path = Path(out).resolve()
     data = tomllib.loads(DEMO_CONFIG)
     return parse_config(
@@ -149,19 +152,93 @@ def demo_config(out: str | os.PathLike[str]) -> Any:
 # Covariates of the generator that never change within a pair (ca_trade.facts): pair
 # fixed effects absorb them.
 _PAIR_INVARIANT = {"ln_dist", "contig", "comlang", "intl"}
+_UNDER_COVERAGE = (
+    "  Note: pair-clustered PPML intervals under-cover when a few large flows carry most\n"
+    "  of the weight (in repeated draws of this sample, nominal 95% intervals cover the\n"
+    "  truth 60-90% of the time; see docs/methods-estimation.md). tests/test_recovery.py\n"
+    "  checks each stage of the chain against the truth."
+)
 
 
 def _fmt(x: float, digits: int = 3) -> str:
     return f"{x:+.{digits}f}" if x == x else "n/a"
 
 
-def summary(outcome: Any, truth: dict[str, Any] | None) -> str:
+def _true_model(truth: Mapping[str, Any] | None) -> tuple[dict[str, float], set[str]]:
+    """Return the generator's coefficients and the terms exporter-year/importer-year FE absorb."""
+    if not truth:
+        return {}, set()
+    model = truth.get("model", {})
+    coefs = {str(k): float(v) for k, v in model.get("coefficients", {}).items()}
+    # absorbed by exporter-year / importer-year effects; intl needs domestic pairs
+    absorbed = {str(k) for k in model.get("recovery", {}).get("absorbed", [])} | {"intl"}
+    return coefs, absorbed
+
+
+def _estimates_lines(
+    name: str, res: GravityResults, true_coefs: Mapping[str, float], absorbed: set[str]
+) -> tuple[list[str], bool]:
+    """Recovered against true parameters of one result; and whether an interval missed."""
+    ci = res.conf_int()
+    lines = [
+        "",
+        f"{name}: {res.model.upper()} {res.formula}",
+        f"  {'':<10} {'estimate':>9} {'95% CI':>20} {'true':>7} {'(b-true)/se':>12}  covered",
+    ]
+    for var in res.params.index:
+        b = float(res.params[var])
+        lo, hi = float(ci.loc[var].iloc[0]), float(ci.loc[var].iloc[1])
+        t = true_coefs.get(str(var))
+        covered = "" if t is None else ("yes" if lo <= t <= hi else "NO")
+        tt = "" if t is None else f"{t:+.2f}"
+        z = "" if t is None else f"{(b - t) / float(res.bse[var]):+.1f}"
+        lines.append(
+            f"  {var:<10} {_fmt(b):>9} [{_fmt(lo)}, {_fmt(hi)}] {tt:>7} {z:>12}  {covered}"
+        )
+    absorbed_here = absorbed | (_PAIR_INVARIANT if "pair" in " ".join(res.fixef_vars) else set())
+    omitted = sorted(k for k in true_coefs if k not in res.params.index and k not in absorbed_here)
+    if omitted:
+        lines.append(
+            f"  (omits {', '.join(omitted)} of the generating model: terms correlated with "
+            "them,\n   e.g. rta where agreements remove tariffs, are not comparable with "
+            "the truth)"
+        )
+        return lines, False
+    missed = any(
+        v in true_coefs and not (lo_ <= true_coefs[v] <= hi_)
+        for v, (lo_, hi_) in zip(res.params.index, ci.to_numpy(), strict=True)
+    )
+    return lines, missed
+
+
+def _cell(frame: pd.DataFrame, row: str, column: str) -> float:
+    """Return ``frame.loc[row, column]`` as a float (NaN where the column is absent)."""
+    return float(frame[column].loc[row]) if column in frame.columns else float("nan")
+
+
+def _welfare_lines(name: str, frame: pd.DataFrame) -> list[str]:
+    """Headline welfare changes of a scenario for the five Central Asian states."""
+    lines = ["", f"{name}: welfare change, % (95% CI), Central Asia"]
+    for c in ("KAZ", "KGZ", "TJK", "TKM", "UZB"):
+        if c in frame.index:
+            point, lo, hi = (_cell(frame, c, f"welfare_pct{s}") for s in ("", "_lo", "_hi"))
+            lines.append(f"  {c}: {_fmt(point, 2)} [{_fmt(lo, 2)}, {_fmt(hi, 2)}]")
+    return lines
+
+
+def summary(
+    results: Mapping[str, GravityResults],
+    scenarios: Mapping[str, pd.DataFrame],
+    truth: Mapping[str, Any] | None,
+) -> str:
     """Return the demo's closing summary.
 
     Parameters
     ----------
-    outcome : ca_trade.pipeline RunOutcome
-        What the run produced.
+    results : mapping
+        Estimation results by specification name.
+    scenarios : mapping
+        Per-country outcomes by scenario name.
     truth : dict, optional
         The sample's ``truth.json``.
 
@@ -173,77 +250,26 @@ def summary(outcome: Any, truth: dict[str, Any] | None) -> str:
 
     Examples
     --------
-    >>> print(summary(type("O", (), {"results": {}, "scenarios": {}, "written": []})(), None))
+    >>> print(summary({}, {}, None))
     SYNTHETIC DATA: ca_trade demo summary (not real trade flows)
     """
     lines = ["SYNTHETIC DATA: ca_trade demo summary (not real trade flows)"]
-    true_coefs: dict[str, float] = {}
+    true_coefs, absorbed = _true_model(truth)
     missed = 0
-    absorbed: set[str] = set()
-    if truth:
-        true_coefs = {
-            str(k): float(v) for k, v in truth.get("model", {}).get("coefficients", {}).items()
-        }
-        recovery = truth.get("model", {}).get("recovery", {})
-        # absorbed by exporter-year / importer-year effects; intl needs domestic pairs
-        absorbed = {str(k) for k in recovery.get("absorbed", [])} | {"intl"}
-    for name, res in outcome.results.items():
-        ci = res.conf_int()
-        lines.append("")
-        lines.append(f"{name}: {getattr(res, 'model', '').upper()} {getattr(res, 'formula', '')}")
-        lines.append(
-            f"  {'':<10} {'estimate':>9} {'95% CI':>20} {'true':>7} {'(b-true)/se':>12}  covered"
-        )
-        for var in res.params.index:
-            b = float(res.params[var])
-            lo, hi = float(ci.loc[var].iloc[0]), float(ci.loc[var].iloc[1])
-            t = true_coefs.get(str(var))
-            covered = "" if t is None else ("yes" if lo <= t <= hi else "NO")
-            tt = "" if t is None else f"{t:+.2f}"
-            z = "" if t is None else f"{(b - t) / float(res.bse[var]):+.1f}"
-            lines.append(
-                f"  {var:<10} {_fmt(b):>9} [{_fmt(lo)}, {_fmt(hi)}] {tt:>7} {z:>12}  {covered}"
-            )
-        fixef = " ".join(getattr(res, "fixef_vars", []) or [])
-        absorbed_here = absorbed | (_PAIR_INVARIANT if "pair" in fixef else set())
-        omitted = sorted(
-            k for k in true_coefs if k not in res.params.index and k not in absorbed_here
-        )
-        if omitted:
-            lines.append(
-                f"  (omits {', '.join(omitted)} of the generating model: terms correlated with "
-                "them,\n   e.g. rta where agreements remove tariffs, are not comparable with "
-                "the truth)"
-            )
-        elif any(
-            v in true_coefs and not (lo_ <= true_coefs[v] <= hi_)
-            for v, (lo_, hi_) in zip(res.params.index, ci.to_numpy(), strict=True)
-        ):
-            missed += 1
+    for name, res in results.items():
+        block, miss = _estimates_lines(name, res, true_coefs, absorbed)
+        lines += block
+        missed += miss
     if missed:
-        lines.append("")
-        lines.append(
-            "  Note: pair-clustered PPML intervals under-cover when a few large flows carry most\n"
-            "  of the weight (in repeated draws of this sample, nominal 95% intervals cover the\n"
-            "  truth 60-90% of the time; see docs/methods-estimation.md). tests/test_recovery.py\n"
-            "  checks each stage of the chain against the truth."
-        )
-    for name, frame in outcome.scenarios.items():
-        lines.append("")
-        lines.append(f"{name}: welfare change, % (95% CI), Central Asia")
-        for c in ("KAZ", "KGZ", "TJK", "TKM", "UZB"):
-            if c in frame.index:
-                row = frame.loc[c]
-                lo = row.get("welfare_pct_lo", float("nan"))
-                hi = row.get("welfare_pct_hi", float("nan"))
-                lines.append(
-                    f"  {c}: {_fmt(float(row['welfare_pct']), 2)} "
-                    f"[{_fmt(float(lo), 2)}, {_fmt(float(hi), 2)}]"
-                )
+        lines += ["", _UNDER_COVERAGE]
+    for name, frame in scenarios.items():
+        lines += _welfare_lines(name, frame)
     return "\n".join(lines)
 
 
-def run_demo(out: str | os.PathLike[str] = "reports/demo", *, progress: Any = None) -> int:
+def run_demo(
+    out: str | os.PathLike[str] = "reports/demo", *, progress: Progress | None = None
+) -> int:
     """Run the demo, print its summary, and return the exit code.
 
     Parameters
@@ -256,32 +282,18 @@ def run_demo(out: str | os.PathLike[str] = "reports/demo", *, progress: Any = No
     Returns
     -------
     int
-        0 when every stage ran; 1 when a stage is not built yet (its message is printed
-        on stderr, the earlier stages' outputs are kept).
+        0 (a failing stage raises its error).
 
     Examples
     --------
     >>> run_demo("reports/demo")  # doctest: +SKIP
     0
     """
-    from ca_trade.pipeline import Progress
-    from ca_trade.pipeline.stages import RunOutcome, execute
-
     cfg = demo_config(out)
-    prog = progress if progress is not None else Progress()
-    try:
-        outcome: RunOutcome = execute(cfg, prog)
-    except NotBuiltYetError as exc:
-        print(f"ca-trade demo: stopped: {exc}", file=sys.stderr)
-        print(
-            "ca-trade demo: the stages before it ran; their outputs are under "
-            f"{cfg.root}. Nothing was faked.",
-            file=sys.stderr,
-        )
-        return 1
+    outcome = execute(cfg, progress if progress is not None else Progress())
     truth_path = cfg.raw_dir / "truth.json"
     truth = json.loads(truth_path.read_text(encoding="utf-8")) if truth_path.is_file() else None
-    print(summary(outcome, truth))
+    print(summary(outcome.results, outcome.scenarios, truth))
     print("")
     print(f"Tables and figures (SYNTHETIC) written under {cfg.root}:")
     for p in outcome.written:

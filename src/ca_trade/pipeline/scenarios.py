@@ -1,30 +1,59 @@
-"""GE scenarios of config-driven runs (internal; see :mod:`ca_trade.pipeline`).
+"""GE scenarios of config-driven runs: a ``[[scenarios]]`` entry -> solved outcomes.
 
-Translates a ``[[scenarios]]`` entry into a :class:`ca_trade.ge.Scenario` with the library's
-builders (:func:`ca_trade.ge.tariff_harmonization`, :func:`ca_trade.ge.corridor`), solves it on
-the panel's flows of the baseline year, and attaches parametric confidence intervals
+Translates a :class:`~ca_trade.pipeline.config.ScenarioSpec` into a
+:class:`ca_trade.ge.Scenario` with the library's builders
+(:func:`ca_trade.ge.tariff_harmonization`, :func:`ca_trade.ge.corridor`), solves it on the
+panel's flows of the baseline year, and attaches parametric confidence intervals
 (:func:`ca_trade.ge.parametric_draws`).
+
+Examples
+--------
+>>> import pandas as pd
+>>> panel = pd.DataFrame({"exporter": ["KAZ", "KAZ"], "importer": ["KAZ", "UZB"],
+...                       "year": [2019, 2019], "value_usd": [9.0, 1.0]})
+>>> baseline_year(panel, GESettings())["value"].tolist()
+[9.0, 1.0]
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from ca_trade.estimate.results import NormalInference
 from ca_trade.exceptions import ConfigError, GEError
-from ca_trade.pipeline import GESettings, ScenarioSpec
+from ca_trade.ge import GEResult, Scenario, corridor, parametric_draws, solve, tariff_harmonization
+from ca_trade.pipeline.config import GESettings, ScenarioSpec
+from ca_trade.report.provenance import result_provenance
 
-__all__ = ["OUTCOMES", "baseline_year", "build_scenario", "simulate"]
+__all__ = ["OUTCOMES", "ScenarioOutcome", "baseline_year", "build_scenario", "simulate"]
 
+#: The per-country outcomes a scenario keeps (percent changes, with interval bounds).
 OUTCOMES = ("welfare", "real_gdp", "exports", "imports", "domestic")
 _CET = {"simple_mean": "simple", "weighted_mean": "weighted", "max": "max"}
 
 
-def _require(attr: str) -> Any:
-    from ca_trade.pipeline.stages import require
+@dataclass(frozen=True)
+class ScenarioOutcome:
+    """A solved scenario.
 
-    return require("ge", attr, "simulate")
+    Parameters
+    ----------
+    countries : pandas.DataFrame
+        Per country ``<outcome>_pct`` with ``_lo``/``_hi`` bounds, indexed by ISO3.
+    flows : pandas.DataFrame
+        ``exporter, importer, value, baseline_value, change_pct`` of the point solution.
+    record : dict
+        Provenance: GE convergence, residuals, draws (successful and failed), the
+        estimates used and the description.
+    """
+
+    countries: pd.DataFrame
+    flows: pd.DataFrame
+    record: dict[str, Any]
 
 
 def baseline_year(panel: pd.DataFrame, ge: GESettings) -> pd.DataFrame:
@@ -41,6 +70,13 @@ def baseline_year(panel: pd.DataFrame, ge: GESettings) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Rows of that year with ``value`` = ``value_usd``.
+
+    Raises
+    ------
+    GEError
+        When the panel has no domestic flows in any year.
+    ConfigError
+        When the configured year is not in the panel.
     """
     years = sorted(int(y) for y in panel["year"].unique())
     year = ge.year
@@ -57,7 +93,7 @@ def baseline_year(panel: pd.DataFrame, ge: GESettings) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: Any) -> Any:
+def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: NormalInference) -> Scenario:
     """Build the :class:`ca_trade.ge.Scenario` a config entry describes.
 
     Parameters
@@ -73,56 +109,53 @@ def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: Any) -> Any:
     -------
     ca_trade.ge.Scenario
         The scenario.
+
+    Raises
+    ------
+    ConfigError
+        When a corridor lacks its time saving or a coefficient to map days to costs.
     """
-    p = spec.params
-    countries = sorted(set(frame["exporter"]) | set(frame["importer"]))
     if spec.kind in ("customs_union", "remove_internal_tariffs"):
-        build = _require("tariff_harmonization")
         pairs = frame[frame["exporter"] != frame["importer"]]
-        coef = p.get("elasticity", result)
-        rule = p.get("cet", "simple_mean")
+        coef: NormalInference | float = result if spec.elasticity is None else spec.elasticity
+        rule = spec.cet if spec.cet is not None else "simple_mean"
         cet: str | tuple[str, str] = _CET.get(rule, ("adopt", rule))
         if spec.kind == "remove_internal_tariffs":
             cet = "keep"
-        return build(pairs, p["members"], coef, cet=cet, name=spec.name)
-    if spec.kind == "corridor":
-        build = _require("corridor")
-        links = pd.DataFrame(
-            {
-                "from": [a for a, _ in p["links"]],
-                "to": [b for _, b in p["links"]],
-            }
+        return tariff_harmonization(pairs, spec.members, coef, cet=cet, name=spec.name)
+    links = pd.DataFrame({"from": [a for a, _ in spec.links], "to": [b for _, b in spec.links]})
+    if spec.days_saved is not None:
+        links["days_saved"] = spec.days_saved
+    elif spec.cost_reduction is not None:
+        links["cost_reduction"] = spec.cost_reduction
+    else:
+        raise ConfigError(f"scenario {spec.name}: a corridor needs days_saved or cost_reduction")
+    if spec.elasticity is None and "ln_tariff" not in result.params.index:
+        raise ConfigError(
+            f"scenario {spec.name}: a corridor maps days to an ad valorem cost and needs "
+            f"the ln_tariff coefficient, which specification {spec.specification!r} lacks; "
+            "name a specification with ln_tariff or give elasticity = ..."
         )
-        if "days_saved" in p:
-            links["days_saved"] = p["days_saved"]
-        elif "cost_reduction" in p:
-            links["cost_reduction"] = p["cost_reduction"]
-        else:
-            raise ConfigError(
-                f"scenario {spec.name}: a corridor needs days_saved or cost_reduction"
-            )
-        if "elasticity" not in p and "ln_tariff" not in result.params.index:
-            raise ConfigError(
-                f"scenario {spec.name}: a corridor maps days to an ad valorem cost and needs "
-                f"the ln_tariff coefficient, which specification {spec.specification!r} lacks; "
-                "name a specification with ln_tariff or give elasticity = ..."
-            )
-        coef = p.get("elasticity", float(result.params["ln_tariff"]))
-        return build(
-            links,
-            countries,
-            coef,
-            mapping="days",
-            ave_per_day=p.get("ave_per_day", 0.01),
-            regressor="ln_tariff",
-            name=spec.name,
-        )
-    raise ConfigError(f"scenario {spec.name}: unknown kind {spec.kind!r}")
+    elasticity = spec.elasticity
+    if elasticity is None:
+        elasticity = float(result.params["ln_tariff"])
+    return corridor(
+        links,
+        sorted(set(frame["exporter"]) | set(frame["importer"])),
+        elasticity,
+        mapping="days",
+        ave_per_day=0.01 if spec.ave_per_day is None else spec.ave_per_day,
+        regressor="ln_tariff",
+        name=spec.name,
+    )
 
 
 def simulate(
-    spec: ScenarioSpec, ge: GESettings, panel: pd.DataFrame, results: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    spec: ScenarioSpec,
+    ge: GESettings,
+    panel: pd.DataFrame,
+    results: Mapping[str, NormalInference],
+) -> ScenarioOutcome:
     """Solve one scenario with confidence intervals.
 
     Parameters
@@ -133,26 +166,22 @@ def simulate(
         GE settings.
     panel : pandas.DataFrame
         The estimation panel.
-    results : dict
+    results : mapping
         Estimation results by specification name.
 
     Returns
     -------
-    countries : pandas.DataFrame
-        Per country ``<outcome>_pct`` with ``_lo``/``_hi`` bounds.
-    flows : pandas.DataFrame
-        ``exporter, importer, value, baseline_value, change_pct`` of the point solution.
-    provenance : dict
-        GE convergence, residuals, draws (successful and failed) and the description.
+    ScenarioOutcome
+        Per-country outcomes (with bounds when ``ge.draws > 0``), the point solution's flows
+        and the provenance record.
     """
     frame = baseline_year(panel, ge)
     result = results[spec.specification]
     scenario = build_scenario(spec, frame, result)
     flows = frame[["exporter", "importer", "value"]]
-    extra: dict[str, Any] = {}
+    record: dict[str, Any] = {}
     if ge.draws > 0:
-        draws_fn = _require("parametric_draws")
-        unc = draws_fn(
+        unc = parametric_draws(
             flows,
             scenario,
             ge.theta,
@@ -167,7 +196,7 @@ def simulate(
         point = unc.point
         cols = [c for o in OUTCOMES for c in (f"{o}_pct", f"{o}_pct_lo", f"{o}_pct_hi")]
         countries = unc.countries[[c for c in cols if c in unc.countries.columns]].copy()
-        extra["uncertainty"] = {
+        record["uncertainty"] = {
             "method": str(unc.method),
             "draws": int(unc.n_draws),
             "failed": int(unc.n_failed),
@@ -175,20 +204,29 @@ def simulate(
             "seed": int(unc.seed),
         }
     else:
-        theta = ge.theta
-        if ge.theta_from is not None:
-            if ge.theta_from not in scenario.coefficients:
-                raise ConfigError(
-                    f"[ge].theta_from = {ge.theta_from!r} is not a coefficient of scenario "
-                    f"{spec.name} ({sorted(scenario.coefficients)})"
-                )
-            theta = -float(scenario.coefficients[ge.theta_from]) - 1.0
-        point = _require("solve")(flows, scenario, theta, closure=ge.closure)
+        point = solve(flows, scenario, _theta(spec, ge, scenario), closure=ge.closure)
         countries = point.countries[[f"{o}_pct" for o in OUTCOMES]].copy()
-    from ca_trade.report.provenance import result_provenance
+    record["estimates"] = result_provenance(result)
+    record["ge_solution"] = _solution_record(point, ge, scenario)
+    countries = countries.sort_index()
+    countries.index = countries.index.astype(str)
+    return ScenarioOutcome(countries, point.flows, record)
 
-    extra["estimates"] = result_provenance(result)
-    extra["ge_solution"] = {
+
+def _theta(spec: ScenarioSpec, ge: GESettings, scenario: Scenario) -> float:
+    """Return the point solution's trade elasticity: given, or ``-beta - 1`` (``theta_from``)."""
+    if ge.theta_from is None:
+        return ge.theta
+    if ge.theta_from not in scenario.coefficients:
+        raise ConfigError(
+            f"[ge].theta_from = {ge.theta_from!r} is not a coefficient of scenario "
+            f"{spec.name} ({sorted(scenario.coefficients)})"
+        )
+    return -float(scenario.coefficients[ge.theta_from]) - 1.0
+
+
+def _solution_record(point: GEResult, ge: GESettings, scenario: Scenario) -> dict[str, Any]:
+    return {
         "theta": float(point.settings.get("theta", ge.theta)),
         "converged": bool(point.converged),
         "n_iter": int(point.n_iter),
@@ -196,6 +234,3 @@ def simulate(
         "max_residual": float(f"{max(point.residuals.values(), default=0.0):.0e}"),
         "description": scenario.description,
     }
-    countries = countries.sort_index()
-    countries.index = countries.index.astype(str)
-    return countries, point.flows, extra

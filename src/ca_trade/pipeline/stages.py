@@ -1,80 +1,65 @@
-"""Stage execution of config-driven runs (internal; see :mod:`ca_trade.pipeline`).
+"""The stages of a config-driven run, in order: each one a call of the library's public API.
 
-Each stage calls the library's public functions; a stage whose module is not built yet
-raises :class:`~ca_trade.exceptions.NotBuiltYetError` naming it, after the earlier stages'
-outputs were written. Nothing is ever faked.
+sample or download -> :func:`ca_trade.etl.ingest` -> :func:`ca_trade.etl.reconcile` ->
+:func:`ca_trade.etl.build_panel` -> :func:`ca_trade.ppml` / :func:`ca_trade.ols` ->
+:mod:`ca_trade.pipeline.scenarios` (GE with confidence intervals) -> tables and figures
+(:mod:`ca_trade.pipeline.reporting`). Every file a run writes stays inside its root.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from ca_trade.pipeline import parse_config
+>>> d = Path(tempfile.mkdtemp())
+>>> check_output_folders(parse_config({"run": {}}, Path("c.toml"), project_root=d), data=True)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import hashlib
+import io
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from ca_trade._io import confine, output_root
-from ca_trade.exceptions import ConfigError, NotBuiltYetError
-from ca_trade.pipeline import Config, Progress, ScenarioSpec, Specification
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ca_trade._io import atomic_write, confine, output_root
+from ca_trade.estimate import GravityResults, ols, ppml
+from ca_trade.etl import IngestReport, build_panel, download, ingest, reconcile
+from ca_trade.exceptions import ConfigError
+from ca_trade.pipeline.config import Config, Specification
+from ca_trade.pipeline.progress import Progress
+from ca_trade.pipeline.reporting import report_estimates, report_scenario
+from ca_trade.pipeline.scenarios import simulate
+from ca_trade.report.provenance import file_fingerprint, frame_fingerprint
+from ca_trade.report.stored import save_results
+from ca_trade.sample import generate
 
 __all__ = [
+    "IngestCounts",
     "RunOutcome",
     "check_output_folders",
+    "estimation_data",
     "execute",
     "ingest_counts",
-    "parquet_bytes",
-    "report_scenario",
-    "require",
+    "write_parquet",
 ]
 
-# Countries shown beside the five Central Asian states in scenario figures (tables list all).
-_NEIGHBOURS = ("AFG", "CHN", "IRN", "PAK", "RUS", "TUR")
+
+class IngestCounts(TypedDict):
+    """Rows read, written, quarantined and filtered (by rule) by the ingest stage."""
+
+    rows_read: int
+    rows_written: int
+    rows_quarantined: int
+    rows_filtered: dict[str, int]
 
 
-def require(module: str, attr: str, stage: str) -> Callable[..., Any]:
-    """Return ``ca_trade.<module>.<attr>`` or raise NotBuiltYetError naming the stage.
-
-    Parameters
-    ----------
-    module : str
-        Submodule of ``ca_trade`` (e.g. ``"etl"``).
-    attr : str
-        Function name.
-    stage : str
-        Pipeline stage, for the message.
-
-    Returns
-    -------
-    callable
-        The function.
-
-    Raises
-    ------
-    NotBuiltYetError
-        When the module or function does not exist in this version.
-
-    Examples
-    --------
-    >>> callable(require("report", "etable", "report"))
-    True
-    """
-    import importlib
-    import types
-
-    try:
-        mod = importlib.import_module(f"ca_trade.{module}")
-    except ImportError as exc:
-        raise NotBuiltYetError(
-            f"stage '{stage}' needs ca_trade.{module}, which is not built yet ({exc})"
-        ) from exc
-    fn = getattr(mod, attr, None)
-    if fn is None or isinstance(fn, types.ModuleType) or not callable(fn):
-        raise NotBuiltYetError(
-            f"stage '{stage}' needs ca_trade.{module}.{attr}, which is not built yet"
-        )
-    return fn
-
-
-@dataclass
+@dataclass(frozen=True)
 class RunOutcome:
     """What a run produced.
 
@@ -82,54 +67,87 @@ class RunOutcome:
     ----------
     config : Config
         The configuration run.
+    panel : pandas.DataFrame
+        The estimation panel.
+    ingest_counts : IngestCounts
+        Rows read, written, quarantined and filtered (by rule) by the ingest stage.
     results : dict
         Estimation results by specification name.
     scenarios : dict
         Per-country outcome frames (percent changes with interval bounds) by scenario name.
     written : list of pathlib.Path
         Artefacts written (tables, figures, saved estimates; sidecars not listed).
-    panel : pandas.DataFrame or None
-        The estimation panel.
-    ingest_counts : dict
-        Rows read, written, quarantined and filtered (by rule) by the ingest stage.
     """
 
     config: Config
-    results: dict[str, Any] = field(default_factory=dict)
-    scenarios: dict[str, Any] = field(default_factory=dict)
-    written: list[Path] = field(default_factory=list)
-    panel: Any = None
-    ingest_counts: dict[str, Any] = field(default_factory=dict)
+    panel: pd.DataFrame
+    ingest_counts: IngestCounts
+    results: dict[str, GravityResults]
+    scenarios: dict[str, pd.DataFrame]
+    written: list[Path]
 
 
-def _dir_fingerprint(path: Path) -> dict[str, Any]:
-    import hashlib
+def ingest_counts(report: IngestReport) -> IngestCounts:
+    """Return the row counts of an ingest report (read, written, quarantined, filtered).
 
-    from ca_trade.report.provenance import file_fingerprint
+    Parameters
+    ----------
+    report : IngestReport
+        What :func:`ca_trade.etl.ingest` returned.
 
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    digest = hashlib.sha256()
-    rows = 0
-    for f in files:
-        fp = file_fingerprint(f)
-        rows += int(fp.get("rows", 0))
-        digest.update(f"{f.relative_to(path).as_posix()}:{fp['sha256']}\n".encode())
-    return {"files": len(files), "sha256": digest.hexdigest(), "rows": rows}
-
-
-def ingest_counts(report: Any) -> dict[str, Any]:
-    """Return the row counts of an ingest report (read, written, quarantined, filtered)."""
-    out: dict[str, Any] = {}
-    for key in ("rows_read", "rows_written", "rows_quarantined", "rows_filtered"):
-        val = getattr(report, key, None)
-        if callable(val):
-            val = val()
-        if val is not None:
-            out[key] = dict(val) if isinstance(val, Mapping) else int(val)
-    return out
+    Returns
+    -------
+    IngestCounts
+        Its totals.
+    """
+    return IngestCounts(
+        rows_read=report.rows_read,
+        rows_written=report.rows_written,
+        rows_quarantined=report.rows_quarantined,
+        rows_filtered=dict(report.rows_filtered),
+    )
 
 
-def _estimation_data(panel: Any, spec: Specification) -> Any:
+def write_parquet(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, root: Path | None = None
+) -> Path:
+    """Write `frame` to `path` as Parquet, atomically and deterministically.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data (its index is not written).
+    path : path-like
+        Destination.
+    root : pathlib.Path, optional
+        Folder the file must stay in (default: the enclosing :func:`ca_trade._io.output_root`).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return atomic_write(path, sink.getvalue(), root=root)
+
+
+def estimation_data(panel: pd.DataFrame, spec: Specification) -> pd.DataFrame:
+    """Return the rows of `panel` a specification estimates on (its years, its pairs).
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The panel.
+    spec : Specification
+        The specification (``years``, ``international_only``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, with a fresh index.
+    """
     data = panel
     if spec.years is not None:
         data = data[(data["year"] >= spec.years[0]) & (data["year"] <= spec.years[1])]
@@ -141,45 +159,16 @@ def _estimation_data(panel: Any, spec: Specification) -> Any:
     return data.reset_index(drop=True)
 
 
-def _estimate(spec: Specification, panel: Any) -> Any:
-    fn = require("estimate", spec.model, "estimate")
-    # formulas from a configuration are data: materialised by the safe evaluator
-    kwargs: dict[str, Any] = {"vcov": spec.vcov, "ssc": spec.ssc, "safe_formula": True}
+def _estimate(spec: Specification, panel: pd.DataFrame) -> GravityResults:
+    """Estimate one specification; formulas from a configuration are materialised safely."""
+    data = estimation_data(panel, spec)
+    if spec.model == "ols":
+        return ols(spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, safe_formula=True)
     if spec.tol is not None:
-        kwargs["tol"] = spec.tol
-    return fn(spec.formula, _estimation_data(panel, spec), **kwargs)
-
-
-def execute(cfg: Config, progress: Progress) -> RunOutcome:
-    """Run the stages of a configuration in order, writing outputs under ``cfg.root``.
-
-    Every write stays inside ``cfg.root`` after resolving symbolic links: the folders the
-    run writes are checked before the first stage, and every file when it is written
-    (:func:`ca_trade._io.output_root`); a link that leads out stops the run with
-    :class:`~ca_trade.exceptions.UnsafePathError` naming it. Stages that are not built yet
-    stop the run with :class:`NotBuiltYetError` after the earlier stages' outputs were
-    written; nothing is ever faked.
-
-    Parameters
-    ----------
-    cfg : Config
-        Validated configuration.
-    progress : Progress
-        Progress reporter.
-
-    Returns
-    -------
-    RunOutcome
-        What was produced.
-
-    Raises
-    ------
-    UnsafePathError
-        When a folder or file of the outputs resolves outside ``cfg.root``.
-    """
-    with output_root(cfg.root):
-        check_output_folders(cfg, data=True)
-        return _stages(cfg, progress)
+        return ppml(
+            spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, tol=spec.tol, safe_formula=True
+        )
+    return ppml(spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, safe_formula=True)
 
 
 def check_output_folders(cfg: Config, *, data: bool) -> None:
@@ -214,251 +203,111 @@ def check_output_folders(cfg: Config, *, data: bool) -> None:
         confine(folder, cfg.root)
 
 
+def execute(cfg: Config, progress: Progress) -> RunOutcome:
+    """Run the stages of a configuration in order, writing outputs under ``cfg.root``.
+
+    Every write stays inside ``cfg.root`` after resolving symbolic links: the folders the
+    run writes are checked before the first stage, and every file when it is written
+    (:func:`ca_trade._io.output_root`); a link that leads out stops the run with
+    :class:`~ca_trade.exceptions.UnsafePathError` naming it.
+
+    Parameters
+    ----------
+    cfg : Config
+        Validated configuration.
+    progress : Progress
+        Progress reporter.
+
+    Returns
+    -------
+    RunOutcome
+        What was produced.
+
+    Raises
+    ------
+    UnsafePathError
+        When a folder or file of the outputs resolves outside ``cfg.root``.
+    """
+    with output_root(cfg.root):
+        check_output_folders(cfg, data=True)
+        return _stages(cfg, progress)
+
+
 def _stages(cfg: Config, progress: Progress) -> RunOutcome:
-    import pandas as pd
-
-    from ca_trade.report.provenance import atomic_write
-    from ca_trade.report.stored import save_results
-
-    out = RunOutcome(config=cfg)
-    data_dir = cfg.data_dir
-    if cfg.source_kind == "sample":
-        with progress.stage("sample: generating the SYNTHETIC Central Asia dataset"):
-            generate = require("sample", "generate", "sample")
-            generate(cfg.raw_dir, seed=cfg.seed, years=range(cfg.years[0], cfg.years[1] + 1))
-    else:
-        if cfg.download is not None:
-            _download(cfg, progress)
-        if not cfg.raw_dir.is_dir():
-            raise ConfigError(f"{cfg.path}: [source].raw_dir {cfg.raw_dir} does not exist")
-    processed = data_dir / "processed"
-    with progress.stage("ingest: Comtrade files -> validated Parquet"):
-        report = require("etl", "ingest", "ingest")(cfg.raw_dir, processed)
-        out.ingest_counts = ingest_counts(report)
-    with progress.stage(f"reconcile: mirror flows ({cfg.reconcile_method})"):
-        reconciled = require("etl", "reconcile", "reconcile")(
-            processed, method=cfg.reconcile_method
-        )
-    with progress.stage("panel: square panel with covariates"):
-        panel = require("etl", "build_panel", "panel")(
-            reconciled, raw_dir=cfg.raw_dir, sector=cfg.sector
-        )
-        panel = pd.DataFrame(panel)
-        out.panel = panel
-        buf = parquet_bytes(panel)
-        atomic_write(data_dir / "panel.parquet", buf)
-    inputs: dict[str, Any] = {
-        "raw_dir": _dir_fingerprint(cfg.raw_dir),
-        "panel": _frame_fp(panel),
-    }
-    base_extra: dict[str, Any] = {
+    _raw_files(cfg, progress)
+    counts = _ingest(cfg, progress)
+    panel = _panel(cfg, progress)
+    inputs = {"raw_dir": _dir_fingerprint(cfg.raw_dir), "panel": frame_fingerprint(panel)}
+    extra: dict[str, Any] = {
         "run": cfg.name,
-        "etl": {
-            "reconcile_method": cfg.reconcile_method,
-            "sector": cfg.sector,
-            **out.ingest_counts,
-        },
+        "etl": {"reconcile_method": cfg.reconcile_method, "sector": cfg.sector, **counts},
     }
     if cfg.source_kind == "sample":
-        base_extra["seeds"] = {"sample": cfg.seed}
+        extra["seeds"] = {"sample": cfg.seed}
+    results: dict[str, GravityResults] = {}
+    written: list[Path] = []
     for spec in cfg.specifications:
         with progress.stage(f"estimate: {spec.name} ({spec.model.upper()})"):
-            res = _estimate(spec, panel)
-            out.results[spec.name] = res
-            out.written.append(save_results(res, cfg.root / "estimates" / f"{spec.name}.json"))
-    if out.results:
+            results[spec.name] = _estimate(spec, panel)
+            written.append(
+                save_results(results[spec.name], cfg.root / "estimates" / f"{spec.name}.json")
+            )
+    if results:
         with progress.stage("report: estimation tables and coefficient plot"):
-            out.written += _report_estimates(cfg, out.results, inputs, base_extra)
-    if cfg.scenarios:
-        from ca_trade.pipeline import scenarios as _scenarios
-
-        for sc in cfg.scenarios:
-            with progress.stage(f"simulate: {sc.name} ({cfg.ge.draws} draws)"):
-                frame, flows, extra = _scenarios.simulate(sc, cfg.ge, panel, out.results)
-                out.scenarios[sc.name] = frame
-            with progress.stage(f"report: {sc.name} table and figures"):
-                out.written += report_scenario(
-                    cfg, sc, frame, flows, inputs, {**base_extra, **extra}
-                )
-    return out
+            written += report_estimates(cfg, results, inputs, extra)
+    scenarios: dict[str, pd.DataFrame] = {}
+    for sc in cfg.scenarios:
+        with progress.stage(f"simulate: {sc.name} ({cfg.ge.draws} draws)"):
+            outcome = simulate(sc, cfg.ge, panel, results)
+            scenarios[sc.name] = outcome.countries
+        with progress.stage(f"report: {sc.name} table and figures"):
+            written += report_scenario(
+                cfg.artefacts, sc, cfg.ge, outcome, inputs, {**extra, **outcome.record}
+            )
+    return RunOutcome(cfg, panel, counts, results, scenarios, written)
 
 
-def _download(cfg: Config, progress: Progress) -> None:
-    """Run the ``[download]`` table: UN Comtrade data into ``raw_dir/comtrade``."""
-    settings = cfg.download
-    if settings is None:
+def _raw_files(cfg: Config, progress: Progress) -> None:
+    """Generate the SYNTHETIC sample, or download into the raw folder; check it exists."""
+    if cfg.source_kind == "sample":
+        with progress.stage("sample: generating the SYNTHETIC Central Asia dataset"):
+            generate(cfg.raw_dir, seed=cfg.seed, years=range(cfg.years[0], cfg.years[1] + 1))
         return
-    target = cfg.raw_dir / "comtrade"
-    # The download writes input files: confined to their own folder, not the report root.
-    with progress.stage(f"download: UN Comtrade -> {target}"), output_root(target):
-        require("etl", "download", "download")(
-            target,
-            progress=lambda piece: progress.note(f"  {piece.line()}"),
-            **settings.kwargs(),
-        )
+    if cfg.download is not None:
+        target = cfg.raw_dir / "comtrade"
+        # The download writes input files: confined to their own folder, not the report root.
+        with progress.stage(f"download: UN Comtrade -> {target}"), output_root(target):
+            download(
+                target,
+                progress=lambda piece: progress.note(f"  {piece.line()}"),
+                **cfg.download.kwargs(),
+            )
+    if not cfg.raw_dir.is_dir():
+        raise ConfigError(f"{cfg.path}: [source].raw_dir {cfg.raw_dir} does not exist")
 
 
-def parquet_bytes(frame: Any) -> bytes:
-    """Return `frame` as Parquet bytes (zstd, no pandas metadata: deterministic)."""
-    import io
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue()
+def _ingest(cfg: Config, progress: Progress) -> IngestCounts:
+    with progress.stage("ingest: Comtrade files -> validated Parquet"):
+        return ingest_counts(ingest(cfg.raw_dir, cfg.data_dir / "processed"))
 
 
-def _frame_fp(frame: Any) -> dict[str, Any]:
-    from ca_trade.report.provenance import frame_fingerprint
-
-    return frame_fingerprint(frame)
-
-
-def _sample_truth(cfg: Config) -> dict[str, float] | None:
-    """Return the true coefficients of the SYNTHETIC sample (``truth.json``), if any."""
-    import json
-
-    path = cfg.raw_dir / "truth.json"
-    if cfg.source_kind != "sample" or not path.is_file():
-        return None
-    coefs = json.loads(path.read_text(encoding="utf-8")).get("model", {}).get("coefficients")
-    return {str(k): float(v) for k, v in coefs.items()} if isinstance(coefs, dict) else None
+def _panel(cfg: Config, progress: Progress) -> pd.DataFrame:
+    """Reconcile the mirror flows, build the panel and write it to ``data/panel.parquet``."""
+    with progress.stage(f"reconcile: mirror flows ({cfg.reconcile_method})"):
+        reconciled = reconcile(cfg.data_dir / "processed", method=cfg.reconcile_method)
+    with progress.stage("panel: square panel with covariates"):
+        panel = build_panel(reconciled, raw_dir=cfg.raw_dir, sector=cfg.sector)
+        write_parquet(panel, cfg.data_dir / "panel.parquet")
+    return panel
 
 
-def _write_tables(
-    cfg: Config,
-    stem: str,
-    write: Callable[..., str],
-    data: Any,
-    record_extra: dict[str, Any],
-    **options: Any,
-) -> list[Path]:
-    """Write ``tables/<stem>.<fmt>`` (with its sidecar) for every configured table format."""
-    written: list[Path] = []
-    for fmt in cfg.table_formats:
-        path = cfg.root / "tables" / f"{stem}.{fmt}"
-        write(
-            data,
-            fmt,
-            synthetic=cfg.synthetic,
-            git=cfg.record_git_commit,
-            extra_provenance=record_extra,
-            file=path,
-            **options,
-        )
-        written.append(path)
-    return written
-
-
-def _report_estimates(
-    cfg: Config, results: dict[str, Any], inputs: dict[str, Any], extra: dict[str, Any]
-) -> list[Path]:
-    from ca_trade.report import build_provenance, coefplot, etable, save_figure
-
-    written: list[Path] = []
-    specs = [
-        {
-            "name": s.name,
-            "model": s.model,
-            "formula": s.formula,
-            "vcov": s.vcov,
-            "ssc": s.ssc,
-            "years": list(s.years) if s.years else None,
-            "international_only": s.international_only,
-        }
-        for s in cfg.specifications
-    ]
-    record_extra = {**extra, "inputs": inputs, "specifications": specs}
-    written += _write_tables(
-        cfg, "estimates", etable, results, record_extra, title=f"Gravity estimates ({cfg.name})"
-    )
-    if cfg.figure_formats:
-        record = build_provenance(
-            results=list(results.values()),
-            synthetic=cfg.synthetic,
-            extra={**record_extra, "artefact": "coefplot"},
-            git=cfg.record_git_commit,
-        )
-        truth = _sample_truth(cfg)
-        title = "Coefficients (95% CI)" + ("; x = true value" if truth else "")
-        fig = coefplot(results, synthetic=cfg.synthetic, title=title, truth=truth)
-        written += save_figure(
-            fig, cfg.root / "figures" / "coefficients", record, formats=cfg.figure_formats
-        )
-    return written
-
-
-def report_scenario(
-    cfg: Config,
-    sc: ScenarioSpec,
-    frame: Any,
-    flows: Any,
-    inputs: dict[str, Any],
-    extra: dict[str, Any],
-) -> list[Path]:
-    """Write a scenario's table and figures (with provenance sidecars); return their paths."""
-    from ca_trade.report import build_provenance, outcome_plot, save_figure, scenario_table
-    from ca_trade.report.figures import CENTRAL_ASIA
-
-    written: list[Path] = []
-    record_extra = {
-        **extra,
-        "inputs": inputs,
-        "scenario": {
-            "name": sc.name,
-            "kind": sc.kind,
-            "specification": sc.specification,
-            **sc.params,
-        },
-        "ge": {
-            "year": cfg.ge.year,
-            "theta": cfg.ge.theta if cfg.ge.theta_from is None else None,
-            "theta_from": cfg.ge.theta_from,
-            "closure": cfg.ge.closure,
-            "draws": cfg.ge.draws,
-            "alpha": cfg.ge.alpha,
-        },
-        "seeds": {**extra.get("seeds", {}), "ge_draws": cfg.ge.seed},
-    }
-    title = sc.description or sc.name
-    written += _write_tables(
-        cfg,
-        f"scenario_{sc.name}",
-        scenario_table,
-        frame,
-        record_extra,
-        outcomes=["welfare", "real_gdp", "exports", "imports"],
-        title=title,
-    )
-    if cfg.figure_formats:
-        record = build_provenance(
-            synthetic=cfg.synthetic,
-            extra={**record_extra, "artefact": "figure"},
-            git=cfg.record_git_commit,
-        )
-        shown = [c for c in (*CENTRAL_ASIA, *_NEIGHBOURS) if c in frame.index]
-        fig = outcome_plot(frame, countries=shown, synthetic=cfg.synthetic, title=title)
-        written += save_figure(
-            fig,
-            cfg.root / "figures" / f"outcomes_{sc.name}",
-            record,
-            formats=cfg.figure_formats,
-        )
-        from ca_trade.report import trade_heatmap
-
-        fig = trade_heatmap(
-            flows,
-            countries=CENTRAL_ASIA,
-            synthetic=cfg.synthetic,
-            title=f"Change in trade: {sc.name}",
-        )
-        written += save_figure(
-            fig,
-            cfg.root / "figures" / f"trade_heatmap_{sc.name}",
-            record,
-            formats=cfg.figure_formats,
-        )
-    return written
+def _dir_fingerprint(path: Path) -> dict[str, int | str]:
+    """Files, rows and one SHA-256 over the names and hashes of the files under `path`."""
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    digest = hashlib.sha256()
+    rows = 0
+    for f in files:
+        fp = file_fingerprint(f)
+        rows += int(fp.get("rows", 0))
+        digest.update(f"{f.relative_to(path).as_posix()}:{fp['sha256']}\n".encode())
+    return {"files": len(files), "sha256": digest.hexdigest(), "rows": rows}
