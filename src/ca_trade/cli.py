@@ -11,7 +11,7 @@ Commands::
     ca-trade estimate PANEL.parquet --formula F [--model ppml|ols] [--vcov V] [--json FILE]
                       [--table FILE.{tex,md,html}]
     ca-trade simulate PANEL.parquet --estimates EST.json --scenario customs_union
-                      [--members KAZ,...] [--cet simple_mean] [--links A-B,...] --out DIR
+                      [--members KAZ,...] [--cet simple] [--links A-B,...] --out DIR
     ca-trade report ESTIMATES.json... --out FILE.{tex,md,html}
     ca-trade run CONFIG.toml [--check]
     ca-trade demo [--out DIR]
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ca_trade.pipeline import Progress, ScenarioSpec
+    from ca_trade.pipeline.config import Cet
 
     #: The sub-command parsers of ``ca-trade`` (one per command).
     _Commands = argparse._SubParsersAction["_Parser"]
@@ -249,8 +250,12 @@ def _simulate_parser(sub: _Commands) -> None:
         required=True,
         choices=["customs_union", "remove_internal_tariffs", "corridor"],
     )
-    s.add_argument("--members", default="KAZ,KGZ,TJK,TKM,UZB", help="ISO3 list (tariff kinds)")
-    s.add_argument("--cet", default="simple_mean", help="simple_mean, weighted_mean, max, ISO3")
+    s.add_argument(
+        "--members", default=None, help="ISO3 list (tariff kinds; default: the five CA states)"
+    )
+    s.add_argument(
+        "--cet", default="simple", help="simple, weighted, max, keep or adopt:ISO3 (customs_union)"
+    )
     s.add_argument("--links", default=None, help="corridor links, e.g. CHN-KGZ,KGZ-UZB")
     s.add_argument("--days-saved", type=_positive, default=None)
     s.add_argument("--cost-reduction", type=_share, default=None, help="fraction of transit time")
@@ -469,8 +474,8 @@ def _simulate(args: argparse.Namespace, progress: Progress) -> int:
 
 def _scenario_spec(args: argparse.Namespace) -> ScenarioSpec:
     """Build the scenario the `simulate` options describe, checked as a config entry is."""
+    from ca_trade.facts import CENTRAL_ASIA
     from ca_trade.pipeline import ScenarioSpec
-    from ca_trade.pipeline.parse import parse_cet
     from ca_trade.pipeline.reader import iso3_list
 
     if args.scenario == "corridor":
@@ -491,9 +496,19 @@ def _scenario_spec(args: argparse.Namespace) -> ScenarioSpec:
         name=args.scenario,
         kind=args.scenario,
         specification="estimates",
-        members=tuple(iso3_list(_items(args.members), "--members")),
-        cet=parse_cet(args.cet, "--cet") if args.scenario == "customs_union" else None,
+        members=tuple(
+            CENTRAL_ASIA if args.members is None else iso3_list(_items(args.members), "--members")
+        ),
+        cet=_cet(args.cet) if args.scenario == "customs_union" else None,
     )
+
+
+def _cet(text: str) -> Cet:
+    """Read ``--cet``: a rule of :func:`ca_trade.ge.tariff_harmonization` (``adopt:ISO3``)."""
+    from ca_trade.pipeline.parse import parse_cet
+
+    rule, _, code = text.partition(":")
+    return parse_cet([rule, code] if rule == "adopt" else text, "--cet", option=True)
 
 
 def _run(args: argparse.Namespace, progress: Progress) -> int:

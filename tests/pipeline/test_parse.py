@@ -23,12 +23,18 @@ def test_minimal_config_resolves_inside_project(tmp_path: Path) -> None:
     assert cfg.specifications[0].vcov == "hetero"
 
 
-def test_demo_config_is_valid_and_matches_the_module() -> None:
-    from ca_trade.pipeline.demo import DEMO_CONFIG
+def test_demo_config_is_valid_and_is_the_one_the_demo_runs(tmp_path: Path) -> None:
+    from ca_trade.pipeline.demo import demo_config, demo_config_path
 
     path = ROOT / "src" / "ca_trade" / "data" / "demo.toml"
-    assert path.read_text() == DEMO_CONFIG
+    assert demo_config_path().resolve() == path.resolve()  # one copy: the packaged file
     cfg = load_config(path)
+    demo = demo_config(tmp_path / "demo")
+    assert (demo.specifications, demo.scenarios, demo.ge) == (
+        cfg.specifications,
+        cfg.scenarios,
+        cfg.ge,
+    )
     assert [s.name for s in cfg.specifications] == ["twoway", "threeway"]
     assert [s.kind for s in cfg.scenarios] == [
         "customs_union",
@@ -292,3 +298,48 @@ def test_raw_input_beside_the_outputs_is_fine(tmp_path: Path) -> None:
     )
     cfg = load_config(write_config(tmp_path, text))
     assert cfg.raw_dir == (tmp_path / "data" / "raw").resolve()
+
+
+CU = MINIMAL + (
+    "[[scenarios]]\nname = 's'\nkind = 'customs_union'\nspecification = 'a'\n"
+    "members = ['KAZ', 'UZB']\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("cet", "rule"),
+    [
+        ('"simple"', "simple"),
+        ('"weighted"', "weighted"),
+        ('"max"', "max"),
+        ('"keep"', "keep"),
+        ('["adopt", "KAZ"]', ("adopt", "KAZ")),
+    ],
+)
+def test_cet_takes_the_values_of_tariff_harmonization(
+    tmp_path: Path, cet: str, rule: object
+) -> None:
+    cfg = load_config(write_config(tmp_path, CU + f"cet = {cet}\n"))
+    assert cfg.scenarios[0].cet == rule
+
+
+@pytest.mark.parametrize(
+    ("cet", "advice"),
+    [
+        ('"simple_mean"', 'write cet = "simple"'),
+        ('"weighted_mean"', 'write cet = "weighted"'),
+        ('"KAZ"', 'write cet = ["adopt", "KAZ"]'),
+    ],
+)
+def test_old_cet_spellings_are_refused_naming_the_new_one(
+    tmp_path: Path, cet: str, advice: str
+) -> None:
+    with pytest.raises(ConfigError, match="old spelling") as info:
+        load_config(write_config(tmp_path, CU + f"cet = {cet}\n"))
+    assert advice in str(info.value) and "c.toml" in str(info.value)
+
+
+@pytest.mark.parametrize("cet", ['"mean"', '["adopt", "kaz"]', '["copy", "KAZ"]', "1"])
+def test_unknown_cet_rules_are_refused(tmp_path: Path, cet: str) -> None:
+    with pytest.raises(ConfigError, match=r"cet must be .simple., .weighted."):
+        load_config(write_config(tmp_path, CU + f"cet = {cet}\n"))

@@ -63,7 +63,8 @@ for a full example)::
     name = "ca_customs_union"
     kind = "customs_union"        # "customs_union" | "remove_internal_tariffs" | "corridor"
     members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
-    cet = "simple_mean"           # customs_union: "simple_mean" | "weighted_mean" | "max" | ISO3
+    cet = "simple"                # customs_union: "simple" | "weighted" | "max" | "keep" |
+                                  # ["adopt", ISO3]: the cet of ca_trade.ge.tariff_harmonization
     specification = "threeway"    # whose coefficients build the partial effects
     # corridor: links = [["CHN", "KGZ"], ["KGZ", "UZB"]] with days_saved = 2.0 or
     # cost_reduction = 0.4 (share of transit time), ave_per_day = 0.01 (Hummels & Schaur 2013);

@@ -28,6 +28,7 @@ __all__ = [
     "SCENARIO_KINDS",
     "TABLE_FORMATS",
     "Artefacts",
+    "Cet",
     "Config",
     "DownloadKwargs",
     "DownloadSettings",
@@ -44,6 +45,8 @@ Closure = Literal["additive", "multiplicative"]
 Ssc = Literal["stata", "fixest"]
 #: ``"iid"``, ``"hetero"`` or ``{"CRV1": "cluster"}`` (``"a+b"`` for two-way clustering).
 Vcov = str | dict[str, str]
+#: A common external tariff rule, as :func:`ca_trade.ge.tariff_harmonization` takes it.
+Cet = Literal["simple", "weighted", "max", "keep"] | tuple[Literal["adopt"], str]
 
 MODELS: tuple[Model, ...] = ("ppml", "ols")
 RECONCILE_METHODS: tuple[ReconcileMethod, ...] = ("baci", "importer_first", "exporter_first")
@@ -100,8 +103,10 @@ class ScenarioSpec:
         Name of the specification whose coefficients build the partial effects.
     members : tuple of str
         Members of the union (tariff kinds), ISO3.
-    cet : str, optional
-        Common external tariff rule of a customs union.
+    cet : str or tuple, optional
+        Common external tariff rule of a customs union: ``"simple"``, ``"weighted"``,
+        ``"max"``, ``"keep"`` or ``("adopt", ISO3)``, the values of
+        :func:`ca_trade.ge.tariff_harmonization` (default ``"simple"``).
     links : tuple of (str, str)
         Corridor links (ISO3 pairs).
     days_saved, cost_reduction : float, optional
@@ -118,7 +123,7 @@ class ScenarioSpec:
     kind: ScenarioKind
     specification: str
     members: tuple[str, ...] = ()
-    cet: str | None = None
+    cet: Cet | None = None
     links: tuple[tuple[str, str], ...] = ()
     days_saved: float | None = None
     cost_reduction: float | None = None
@@ -131,7 +136,7 @@ class ScenarioSpec:
         """The kind's parameters that were given, by their config keys (for provenance)."""
         given: dict[str, object] = {
             "members": list(self.members),
-            "cet": self.cet,
+            "cet": list(self.cet) if isinstance(self.cet, tuple) else self.cet,
             "links": list(self.links),
             "days_saved": self.days_saved,
             "cost_reduction": self.cost_reduction,

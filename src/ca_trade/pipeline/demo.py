@@ -9,8 +9,9 @@ China–Kyrgyzstan–Uzbekistan rail corridor) → tables and figures under ``DI
 ``reports/demo``), and prints a short summary: the recovered parameters against the true ones
 of the generator (``truth.json``), with confidence intervals, and the headline GE results.
 
-The run is the configuration ``src/ca_trade/data/demo.toml`` (kept identical to
-:data:`DEMO_CONFIG`).
+The run is the configuration packaged as ``ca_trade/data/demo.toml`` (in a source tree:
+``src/ca_trade/data/demo.toml``, so ``ca-trade run src/ca_trade/data/demo.toml`` is the same
+run writing to ``reports/demo``); :func:`demo_config_path` says where it is installed.
 
 Examples
 --------
@@ -23,102 +24,38 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ca_trade.estimate import GravityResults
+from ca_trade.facts import CENTRAL_ASIA
 from ca_trade.pipeline.config import Config
-from ca_trade.pipeline.parse import parse_config
+from ca_trade.pipeline.parse import load_config
 from ca_trade.pipeline.paths import find_project_root
 from ca_trade.pipeline.progress import Progress
 from ca_trade.pipeline.stages import execute
 
-__all__ = ["DEMO_CONFIG", "demo_config", "run_demo", "summary"]
+__all__ = ["demo_config", "demo_config_path", "run_demo", "summary"]
 
-DEMO_CONFIG = """\
-# The demo of ca_trade (`make demo` = `ca-trade demo` = `ca-trade run src/ca_trade/data/demo.toml`).
-# Everything here runs on the embedded SYNTHETIC sample: not real trade flows.
-# This file is data, never code: see `ca_trade.pipeline` for the schema.
 
-[run]
-name = "demo"
-root = "reports/demo"
-synthetic = true
-record_git_commit = false
+def demo_config_path() -> Path:
+    """Return the path of the demo's configuration file, packaged with ca_trade.
 
-[source]
-kind = "sample"
-raw_dir = "data/raw"
-seed = 2024
-years = [2000, 2023]
+    Returns
+    -------
+    pathlib.Path
+        ``ca_trade/data/demo.toml``: copy it to start a configuration of your own.
 
-[reconcile]
-method = "baci"
-
-[panel]
-sector = "TOTAL"
-
-# Two-way fixed effects with time-invariant pair covariates (international pairs only, as in
-# Yotov et al. 2016, Table 1). Without tariffs, rta measures the whole effect of agreements,
-# their tariff preferences included; the demo summary says so next to the generator's truth.
-[[specifications]]
-name = "twoway"
-model = "ppml"
-formula = "value_usd ~ ln_dist + contig + comlang + rta | exporter^year + importer^year"
-vcov = { CRV1 = "pair" }
-international_only = true
-
-# Three-way fixed effects (exporter-year, importer-year, pair) with agreements and tariffs,
-# identified from changes over time within pairs. International pairs only, like the two-way
-# specification; tests/test_recovery.py checks the all-pairs generating specification.
-[[specifications]]
-name = "threeway"
-model = "ppml"
-formula = "value_usd ~ rta + eaeu + ln_tariff | exporter^year + importer^year + pair"
-vcov = { CRV1 = "pair" }
-international_only = true
-
-# The trade elasticity is tied to the estimated ln(1+t) coefficient, theta = -beta - 1
-# (the coefficient is -sigma with duty-exclusive flows), in the point solution and every draw.
-[ge]
-year = 2019
-theta_from = "ln_tariff"
-closure = "additive"
-draws = 200
-seed = 2024
-alpha = 0.05
-
-[[scenarios]]
-name = "customs_union"
-kind = "customs_union"
-description = "Central Asian customs union: no internal tariffs, a common external tariff"
-members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
-cet = "simple_mean"
-specification = "threeway"
-
-[[scenarios]]
-name = "internal_tariffs"
-kind = "remove_internal_tariffs"
-description = "Removal of tariffs between the five Central Asian states"
-members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
-specification = "threeway"
-
-[[scenarios]]
-name = "rail_corridor"
-kind = "corridor"
-description = "China-Kyrgyzstan-Uzbekistan railway: transit times on CHN-KGZ-UZB cut by 40%"
-links = [["CHN", "KGZ"], ["KGZ", "UZB"]]
-cost_reduction = 0.4
-specification = "threeway"
-
-[outputs]
-tables = ["tex", "md", "html"]
-figures = ["png", "pdf"]
-"""
+    Examples
+    --------
+    >>> demo_config_path().name
+    'demo.toml'
+    """
+    return Path(str(resources.files("ca_trade").joinpath("data", "demo.toml")))
 
 
 def demo_config(out: str | os.PathLike[str]) -> Config:
@@ -140,10 +77,8 @@ def demo_config(out: str | os.PathLike[str]) -> Config:
     True
     """
     out_path = Path(out).resolve()
-    data = tomllib.loads(DEMO_CONFIG)
-    return parse_config(
-        data,
-        Path("src/ca_trade/data/demo.toml"),
+    return load_config(
+        demo_config_path(),
         project_root=find_project_root(out_path.parent if out_path.parent.exists() else "."),
         root_override=out_path,
     )
@@ -219,7 +154,7 @@ def _cell(frame: pd.DataFrame, row: str, column: str) -> float:
 def _welfare_lines(name: str, frame: pd.DataFrame) -> list[str]:
     """Headline welfare changes of a scenario for the five Central Asian states."""
     lines = ["", f"{name}: welfare change, % (95% CI), Central Asia"]
-    for c in ("KAZ", "KGZ", "TJK", "TKM", "UZB"):
+    for c in CENTRAL_ASIA:
         if c in frame.index:
             point, lo, hi = (_cell(frame, c, f"welfare_pct{s}") for s in ("", "_lo", "_hi"))
             lines.append(f"  {c}: {_fmt(point, 2)} [{_fmt(lo, 2)}, {_fmt(hi, 2)}]")

@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ca_trade.estimate.formula import parse_formula
 from ca_trade.exceptions import ConfigError, SpecificationError
@@ -29,6 +30,7 @@ from ca_trade.pipeline.config import (
     RECONCILE_METHODS,
     SCENARIO_KINDS,
     TABLE_FORMATS,
+    Cet,
     Config,
     DownloadSettings,
     GESettings,
@@ -229,7 +231,7 @@ def parse_scenario(table: object, where: str, spec_names: set[str]) -> ScenarioS
         kind=kind,
         specification=spec,
         members=tuple(members),
-        cet=parse_cet(r.text("cet", ""), f"{where}.cet") if "cet" in r else None,
+        cet=parse_cet(r.table["cet"], f"{where}.cet") if "cet" in r else None,
         links=_links(r, where),
         days_saved=r.number("days_saved", None, *_SCENARIO_NUMBERS["days_saved"]),
         cost_reduction=r.number("cost_reduction", None, *_SCENARIO_NUMBERS["cost_reduction"]),
@@ -239,36 +241,76 @@ def parse_scenario(table: object, where: str, spec_names: set[str]) -> ScenarioS
     )
 
 
-def parse_cet(value: str, where: str) -> str:
-    """Check a customs union's common external tariff rule; return it.
+_CET_RULES: tuple[Literal["simple", "weighted", "max", "keep"], ...] = (
+    "simple",
+    "weighted",
+    "max",
+    "keep",
+)
+#: Spellings the configuration used before it took the library's values.
+_OLD_CET = {"simple_mean": "simple", "weighted_mean": "weighted"}
+
+
+def parse_cet(value: object, where: str, *, option: bool = False) -> Cet:
+    """Check a customs union's common external tariff rule; return it as the library takes it.
+
+    The rules are those of :func:`ca_trade.ge.tariff_harmonization`: ``"simple"``,
+    ``"weighted"``, ``"max"``, ``"keep"`` or ``["adopt", ISO3]`` (one member's schedule;
+    ``adopt:ISO3`` on the command line). The configuration's old spellings
+    (``simple_mean``, ``weighted_mean``, a bare ISO3) are refused with the new one.
 
     Parameters
     ----------
-    value : str
-        The rule: ``simple_mean``, ``weighted_mean``, ``max`` or a member's ISO3.
+    value : str or list
+        The rule as written.
     where : str
         Location (file and key, or option) for the error message.
+    option : bool, default False
+        Spell the advice as a command-line option (``--cet adopt:KAZ``) instead of TOML.
 
     Returns
     -------
-    str
-        The rule.
+    str or tuple
+        The rule: one of the strings, or ``("adopt", ISO3)``.
 
     Raises
     ------
     ConfigError
-        When it is none of these.
+        When it is none of these (an old spelling: naming the new one).
 
     Examples
     --------
-    >>> parse_cet("max", "cfg.cet")
-    'max'
+    >>> parse_cet("max", "cfg.cet"), parse_cet(["adopt", "KAZ"], "cfg.cet")
+    ('max', ('adopt', 'KAZ'))
     """
-    if value not in ("simple_mean", "weighted_mean", "max") and not ISO3.match(value):
+    for rule in _CET_RULES:
+        if value == rule:
+            return rule
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and value[0] == "adopt"
+        and isinstance(value[1], str)
+        and ISO3.match(value[1])
+    ):
+        return ("adopt", value[1])
+    new = None
+    if isinstance(value, str) and value in _OLD_CET:
+        new = _OLD_CET[value] if option else f'"{_OLD_CET[value]}"'
+    elif isinstance(value, str) and ISO3.match(value):
+        new = f"adopt:{value}" if option else f'["adopt", "{value}"]'
+    if new is not None:
+        key = "--cet " if option else "cet = "
         raise ConfigError(
-            f"{where} must be simple_mean, weighted_mean, max or a member's ISO3; got {value!r}"
+            f"{where}: {value!r} is the old spelling; write {key}{new} (the rules of "
+            "ca_trade.ge.tariff_harmonization)"
         )
-    return value
+    rules = (
+        "simple, weighted, max, keep or adopt:ISO3"
+        if option
+        else ('"simple", "weighted", "max", "keep" or ["adopt", ISO3]')
+    )
+    raise ConfigError(f"{where} must be {rules}; got {value!r}")
 
 
 def _links(r: TableReader, where: str) -> tuple[tuple[str, str], ...]:

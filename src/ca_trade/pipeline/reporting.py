@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ca_trade.estimate import GravityResults
+from ca_trade.facts import CENTRAL_ASIA
 from ca_trade.pipeline.config import Artefacts, Config, GESettings, ScenarioSpec
 from ca_trade.pipeline.scenarios import OUTCOMES, ScenarioOutcome
 from ca_trade.report import (
@@ -24,7 +25,6 @@ from ca_trade.report import (
     scenario_table,
     trade_heatmap,
 )
-from ca_trade.report.figures import CENTRAL_ASIA
 
 __all__ = ["TABLE_OUTCOMES", "report_estimates", "report_scenario", "sample_truth"]
 

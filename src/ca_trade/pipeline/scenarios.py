@@ -26,14 +26,13 @@ import pandas as pd
 from ca_trade.estimate.results import NormalInference
 from ca_trade.exceptions import ConfigError, GEError
 from ca_trade.ge import GEResult, Scenario, corridor, parametric_draws, solve, tariff_harmonization
-from ca_trade.pipeline.config import GESettings, ScenarioSpec
+from ca_trade.pipeline.config import Cet, GESettings, ScenarioSpec
 from ca_trade.report.provenance import result_provenance
 
 __all__ = ["OUTCOMES", "ScenarioOutcome", "baseline_year", "build_scenario", "simulate"]
 
 #: The per-country outcomes a scenario keeps (percent changes, with interval bounds).
 OUTCOMES = ("welfare", "real_gdp", "exports", "imports", "domestic")
-_CET = {"simple_mean": "simple", "weighted_mean": "weighted", "max": "max"}
 
 
 @dataclass(frozen=True)
@@ -118,8 +117,7 @@ def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: NormalInfere
     if spec.kind in ("customs_union", "remove_internal_tariffs"):
         pairs = frame[frame["exporter"] != frame["importer"]]
         coef: NormalInference | float = result if spec.elasticity is None else spec.elasticity
-        rule = spec.cet if spec.cet is not None else "simple_mean"
-        cet: str | tuple[str, str] = _CET.get(rule, ("adopt", rule))
+        cet: Cet = "simple" if spec.cet is None else spec.cet
         if spec.kind == "remove_internal_tariffs":
             cet = "keep"
         return tariff_harmonization(pairs, spec.members, coef, cet=cet, name=spec.name)

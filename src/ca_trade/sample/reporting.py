@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ca_trade.sample.model import CENTRAL_ASIA, SECTIONS, Truth
+from ca_trade.facts import CENTRAL_ASIA
+from ca_trade.sample.model import SECTIONS, Truth
 
 #: HS chapter written for each section (one representative chapter per section).
 CHAPTER_OF_SECTION: dict[str, str] = {
