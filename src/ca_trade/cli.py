@@ -394,7 +394,7 @@ def _reconcile(args: argparse.Namespace, progress: Progress) -> int:
 
     with progress.stage("reconcile"):
         df = reconcile(args.processed_dir.resolve(), method=args.method)
-    write_parquet(df, args.out, root=args.out.parent)
+    write_parquet(args.out, df, root=args.out.parent)
     print(f"wrote {len(df)} reconciled flows to {args.out}")
     return EXIT_OK
 
@@ -407,7 +407,7 @@ def _panel(args: argparse.Namespace, progress: Progress) -> int:
     raw_dir = args.raw_dir.resolve() if args.raw_dir is not None else None
     with progress.stage("panel"):
         panel = build_panel(rec, raw_dir=raw_dir, sector=args.sector)
-    write_parquet(panel, args.out, root=args.out.parent)
+    write_parquet(args.out, panel, root=args.out.parent)
     print(f"wrote a panel of {len(panel)} rows to {args.out}")
     return EXIT_OK
 

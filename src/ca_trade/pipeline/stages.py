@@ -109,16 +109,16 @@ def ingest_counts(report: IngestReport) -> IngestCounts:
 
 
 def write_parquet(
-    frame: pd.DataFrame, path: str | os.PathLike[str], *, root: Path | None = None
+    path: str | os.PathLike[str], frame: pd.DataFrame, *, root: Path | None = None
 ) -> Path:
     """Write `frame` to `path` as Parquet, atomically and deterministically.
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        The data (its index is not written).
     path : path-like
         Destination.
+    frame : pandas.DataFrame
+        The data (its index and pandas' schema metadata are not written).
     root : pathlib.Path, optional
         Folder the file must stay in (default: the enclosing :func:`ca_trade._io.output_root`).
 
@@ -297,7 +297,7 @@ def _panel(cfg: Config, progress: Progress) -> pd.DataFrame:
         reconciled = reconcile(cfg.data_dir / "processed", method=cfg.reconcile_method)
     with progress.stage("panel: square panel with covariates"):
         panel = build_panel(reconciled, raw_dir=cfg.raw_dir, sector=cfg.sector)
-        write_parquet(panel, cfg.data_dir / "panel.parquet")
+        write_parquet(cfg.data_dir / "panel.parquet", panel)
     return panel
 
 
