@@ -23,7 +23,7 @@ The layers, top to bottom (docs/design.md shows them with the data flow)::
     _version exceptions the version string, warning and error classes
 
 A module may import its own subpackage and any layer below its own; two groups on one layer
-may not import each other.
+may not import each other. Private names (``_name``) are not imported across modules.
 """
 
 from __future__ import annotations
@@ -56,6 +56,17 @@ LAYERS: list[tuple[str, ...]] = [
 KNOWN_CYCLES: list[frozenset[str]] = [
     frozenset({"ca_trade.estimate.model", "ca_trade.estimate.results"}),
 ]
+
+
+#: Private names imported across modules today, owned by the report/GE rework (issue 11, the
+#: arch-core branch); like KNOWN_CYCLES, the list may only shrink.
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = {
+    ("ca_trade.ge.uncertainty", "ca_trade.ge.solver", "_to_result"),
+    ("ca_trade.report.figures", "ca_trade.report.tables", "_as_models"),
+    ("ca_trade.report.figures", "ca_trade.report.tables", "_conf_int"),
+    ("ca_trade.report.figures", "ca_trade.report.tables", "_floats"),
+    ("ca_trade.report.figures", "ca_trade.report.tables", "_select"),
+}
 
 
 def _modules() -> dict[str, Path]:
@@ -249,6 +260,20 @@ def test_library_functions_are_never_looked_up_by_name() -> None:
             ):
                 users.append(f"{module}:{node.lineno}")
     assert not users, f"importlib.import_module outside ca_trade/__init__.py: {users}"
+
+
+def test_no_private_name_crosses_a_module() -> None:
+    found = set()
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ca_trade"):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.add((module, str(node.module), alias.name))
+    new = sorted(found - KNOWN_PRIVATE_IMPORTS)
+    assert not new, f"private names imported from other modules (make them public): {new}"
+    gone = sorted(KNOWN_PRIVATE_IMPORTS - found)
+    assert not gone, f"these are gone: remove them from KNOWN_PRIVATE_IMPORTS: {gone}"
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
