@@ -33,7 +33,7 @@ SECTIONS: list[tuple[str, list[str] | None, str]] = [
     ("ca_trade.report", None, "Tables, figures, provenance"),
     ("ca_trade.report.stored", None, "Saved estimates"),
     ("ca_trade.pipeline", None, "Config-driven runs"),
-    ("ca_trade.demo", None, "Demo"),
+    ("ca_trade.pipeline.demo", None, "Demo"),
     ("ca_trade.cli", ["main"], "Command line"),
     ("ca_trade.exceptions", None, "Warnings and errors"),
 ]

@@ -127,6 +127,36 @@ def test_report_from_saved_estimates(capsys: pytest.CaptureFixture[str], tmp_pat
     assert ".tex, .md or .html" in err
 
 
+def test_sample_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the one command line of the sample (it had a second one, `python -m ca_trade.sample`)
+    code, out, _ = _run(capsys, "sample", "--out", str(tmp_path), "--years", "2018", "--seed", "3")
+    assert code == EXIT_OK
+    assert "SYNTHETIC sample" in out
+    assert (tmp_path / "truth.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("cet", "code", "message"),
+    [
+        ("simple_mean", EXIT_USAGE, "'simple_mean' is the old spelling; write --cet simple"),
+        ("weighted_mean", EXIT_USAGE, "write --cet weighted"),
+        ("KAZ", EXIT_USAGE, "'KAZ' is the old spelling; write --cet adopt:KAZ"),
+        ("median", EXIT_USAGE, "--cet must be simple, weighted, max, keep or adopt:ISO3"),
+        ("adopt:KAZ", EXIT_ERROR, "no such file"),  # accepted: the panel is read next
+        ("weighted", EXIT_ERROR, "no such file"),
+    ],
+)
+def test_simulate_cet_takes_the_values_of_tariff_harmonization(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, cet: str, code: int, message: str
+) -> None:
+    args = ["simulate", str(tmp_path / "p.parquet"), "--estimates", str(tmp_path / "e.json")]
+    got, _, err = _run(
+        capsys, *args, "--scenario", "customs_union", "--cet", cet, "--out", str(tmp_path / "o")
+    )
+    assert got == code, err
+    assert message in err
+
+
 def test_entry_point_runs_as_a_process() -> None:
     exe = Path(sys.executable).with_name("ca-trade")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ca_trade.cli"]
@@ -427,7 +457,7 @@ def test_warnings_are_one_clean_line(
 ) -> None:
     import warnings
 
-    import ca_trade.demo
+    import ca_trade.pipeline.demo
     from ca_trade.exceptions import DataValidationWarning
 
     def noisy(out: Path, *, progress: object = None) -> int:
@@ -435,7 +465,7 @@ def test_warnings_are_one_clean_line(
         return 0
 
     before = warnings.showwarning
-    monkeypatch.setattr(ca_trade.demo, "run_demo", noisy)
+    monkeypatch.setattr(ca_trade.pipeline.demo, "run_demo", noisy)
     code, _, err = _run(capsys, "demo", "--out", str(tmp_path))
     assert code == EXIT_OK
     assert err == "ca-trade: warning: bold red over\n"

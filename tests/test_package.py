@@ -60,7 +60,6 @@ def test_warnings_share_one_base_and_can_be_filtered(cls: type[Warning]) -> None
         exceptions.GEError,
         exceptions.MissingDomesticFlowsError,
         exceptions.ConfigError,
-        exceptions.NotBuiltYetError,
     ],
 )
 def test_errors_share_one_base(cls: type[Exception]) -> None:

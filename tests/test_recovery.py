@@ -34,9 +34,9 @@ import pytest
 
 import ca_trade as ct
 from ca_trade import facts, sample
-from ca_trade._sample_model import COEFFICIENTS, RECOVERY_FORMULA, Truth, simulate_truth
-from ca_trade._sample_reports import REPORT_NOISE_SD
 from ca_trade.etl import build_panel, ingest, reconcile
+from ca_trade.sample.model import COEFFICIENTS, RECOVERY_FORMULA, Truth, simulate_truth
+from ca_trade.sample.reporting import REPORT_NOISE_SD
 
 pytestmark = pytest.mark.slow
 

@@ -11,17 +11,20 @@ Commands::
     ca-trade estimate PANEL.parquet --formula F [--model ppml|ols] [--vcov V] [--json FILE]
                       [--table FILE.{tex,md,html}]
     ca-trade simulate PANEL.parquet --estimates EST.json --scenario customs_union
-                      [--members KAZ,...] [--cet simple_mean] [--links A-B,...] --out DIR
+                      [--members KAZ,...] [--cet simple] [--links A-B,...] --out DIR
     ca-trade report ESTIMATES.json... --out FILE.{tex,md,html}
     ca-trade run CONFIG.toml [--check]
     ca-trade demo [--out DIR]
 
-Exit codes: 0 success; 1 error in the data or a computation (also a stage that is not built
-yet, an ``ingest`` that wrote no flow row, and one that finds the dataset busy with
-``--no-wait``); 2 usage error (bad arguments, invalid configuration or specification); 3
-``run --check`` found outputs that differ from those on disk. Errors are one line on stderr
-(``ca-trade: error: ...``); ``--debug`` adds the traceback. Progress goes to stderr only when
-it is a terminal and ``--quiet`` is not given.
+Exit codes: 0 success; 1 error in the data or a computation (also an ``ingest`` that wrote no
+flow row, and one that finds the dataset busy with ``--no-wait``); 2 usage error (bad
+arguments, invalid configuration or specification); 3 ``run --check`` found outputs that
+differ from those on disk. Errors are one line on stderr (``ca-trade: error: ...``);
+``--debug`` adds the traceback. Progress goes to stderr only when it is a terminal and
+``--quiet`` is not given.
+
+Each command is one function calling the library's public functions; it imports the library
+modules it calls when it runs, so ``--help`` and ``--version`` start at once.
 
 Examples
 --------
@@ -38,17 +41,27 @@ import re
 import sys
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from ca_trade._io import output_root
+from ca_trade._version import __version__
 from ca_trade.exceptions import (
     CaTradeError,
     ConfigError,
     SpecificationError,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ca_trade.pipeline import Progress, ScenarioSpec
+    from ca_trade.pipeline.config import Cet
+
+    #: The sub-command parsers of ``ca-trade`` (one per command).
+    _Commands = argparse._SubParsersAction["_Parser"]
 
 __all__ = ["EXIT_CHECK_FAILED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -84,6 +97,16 @@ def _seed(text: str) -> int:
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return value
+
+
+def _year(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 1900 <= value <= 2100:
+        raise argparse.ArgumentTypeError(f"must be a year in 1900-2100; got {text!r}")
     return value
 
 
@@ -135,15 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        The parser (its ``error`` raises instead of exiting).
+        The parser (its ``error`` raises instead of exiting); each command's parser names
+        the function that runs it (``command_fn``).
 
     Examples
     --------
     >>> build_parser().parse_args(["demo", "--out", "x"]).out
     PosixPath('x')
     """
-    from ca_trade import __version__
-
     p = _Parser(
         prog="ca-trade",
         description="Regional trade gravity econometrics on Central Asia.",
@@ -154,14 +176,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add in (
+        _sample_parser,
+        _download_parser,
+        _etl_parsers,
+        _estimate_parser,
+        _simulate_parser,
+        _run_parsers,
+    ):
+        add(sub)
+    return p
 
+
+def _sample_parser(sub: _Commands) -> None:
     s = sub.add_parser("sample", help="write the SYNTHETIC Central Asia sample")
     s.add_argument("--out", type=Path, required=True, help="output directory")
     s.add_argument("--seed", type=_seed, default=2024)
     s.add_argument("--years", type=_years, default=range(2000, 2024), help="e.g. 2000-2023")
+    s.set_defaults(command_fn=_sample)
 
-    _download_parser(sub)
 
+def _etl_parsers(sub: _Commands) -> None:
     s = sub.add_parser("ingest", help="Comtrade files -> validated Parquet dataset")
     s.add_argument("raw_dir", type=Path)
     s.add_argument("processed_dir", type=Path)
@@ -171,18 +206,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fail instead of waiting when another ingest is writing PROCESSED_DIR",
     )
+    s.set_defaults(command_fn=_ingest)
 
     s = sub.add_parser("reconcile", help="mirror flows -> one value per pair/year/sector")
     s.add_argument("processed_dir", type=Path)
     s.add_argument("--out", type=Path, required=True, help="Parquet file to write")
     s.add_argument("--method", choices=["baci", "importer_first", "exporter_first"], default="baci")
+    s.set_defaults(command_fn=_reconcile)
 
     s = sub.add_parser("panel", help="reconciled flows -> square panel with covariates")
     s.add_argument("reconciled", type=Path, help="Parquet file from `reconcile`")
     s.add_argument("--out", type=Path, required=True, help="Parquet file to write")
     s.add_argument("--raw-dir", type=Path, default=None, help="tariffs, production, CEPII files")
     s.add_argument("--sector", default="TOTAL")
+    s.set_defaults(command_fn=_panel)
 
+
+def _estimate_parser(sub: _Commands) -> None:
     s = sub.add_parser("estimate", help="PPML / OLS with fixed effects on a panel")
     s.add_argument("panel", type=Path, help="Parquet panel")
     s.add_argument("--formula", required=True, help="e.g. 'value_usd ~ ln_dist | exporter^year'")
@@ -191,7 +231,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ssc", choices=["stata", "fixest"], default="stata")
     s.add_argument("--json", type=Path, default=None, help="save the estimates (for `report`)")
     s.add_argument("--table", type=Path, default=None, help="write a .tex/.md/.html table")
+    s.set_defaults(command_fn=_estimate)
 
+    s = sub.add_parser("report", help="table of saved estimates")
+    s.add_argument("estimates", type=Path, nargs="+", help="files from `estimate --json`")
+    s.add_argument("--out", type=Path, required=True, help="FILE.tex, FILE.md or FILE.html")
+    s.add_argument("--se", choices=["se", "ci"], default="se")
+    s.add_argument("--title", default=None)
+    s.set_defaults(command_fn=_report)
+
+
+def _simulate_parser(sub: _Commands) -> None:
     s = sub.add_parser("simulate", help="a GE scenario with confidence intervals on a panel")
     s.add_argument("panel", type=Path, help="Parquet panel (with domestic flows)")
     s.add_argument("--estimates", type=Path, required=True, help="file from `estimate --json`")
@@ -200,34 +250,36 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         choices=["customs_union", "remove_internal_tariffs", "corridor"],
     )
-    s.add_argument("--members", default="KAZ,KGZ,TJK,TKM,UZB", help="ISO3 list (tariff kinds)")
-    s.add_argument("--cet", default="simple_mean", help="simple_mean, weighted_mean, max, ISO3")
+    s.add_argument(
+        "--members", default=None, help="ISO3 list (tariff kinds; default: the five CA states)"
+    )
+    s.add_argument(
+        "--cet", default="simple", help="simple, weighted, max, keep or adopt:ISO3 (customs_union)"
+    )
     s.add_argument("--links", default=None, help="corridor links, e.g. CHN-KGZ,KGZ-UZB")
     s.add_argument("--days-saved", type=_positive, default=None)
     s.add_argument("--cost-reduction", type=_share, default=None, help="fraction of transit time")
-    s.add_argument("--year", type=int, default=None, help="baseline year (default: last)")
+    s.add_argument("--year", type=_year, default=None, help="baseline year (default: last)")
     s.add_argument("--theta", type=_positive, default=5.0, help="trade elasticity")
     s.add_argument("--draws", type=_draws, default=200, help="parametric draws for the CIs")
     s.add_argument("--seed", type=_seed, default=2024)
     s.add_argument("--synthetic", action="store_true", help="label outputs SYNTHETIC")
     s.add_argument("--out", type=Path, required=True, help="output directory")
+    s.set_defaults(command_fn=_simulate)
 
-    s = sub.add_parser("report", help="table of saved estimates")
-    s.add_argument("estimates", type=Path, nargs="+", help="files from `estimate --json`")
-    s.add_argument("--out", type=Path, required=True, help="FILE.tex, FILE.md or FILE.html")
-    s.add_argument("--se", choices=["se", "ci"], default="se")
-    s.add_argument("--title", default=None)
 
+def _run_parsers(sub: _Commands) -> None:
     s = sub.add_parser("run", help="run a TOML config end to end")
     s.add_argument("config", type=Path)
     s.add_argument("--check", action="store_true", help="compare regenerated outputs (exit 3)")
+    s.set_defaults(command_fn=_run)
 
     s = sub.add_parser("demo", help="the end-to-end demo on the SYNTHETIC sample")
     s.add_argument("--out", type=Path, default=Path("reports/demo"))
-    return p
+    s.set_defaults(command_fn=_demo)
 
 
-def _download_parser(sub: Any) -> None:
+def _download_parser(sub: _Commands) -> None:
     s = sub.add_parser(
         "download",
         help="UN Comtrade data from the UN's API -> raw files (resumable, recorded)",
@@ -263,23 +315,40 @@ def _download_parser(sub: Any) -> None:
     s.add_argument("--timeout", type=float, default=120.0, help="seconds of silence allowed")
     s.add_argument("--max-requests", type=int, default=None, help="requests allowed this run")
     s.add_argument("--force", action="store_true", help="fetch complete pieces again")
+    s.set_defaults(command_fn=_download)
 
 
-def _download(args: argparse.Namespace) -> int:
-    from ca_trade._pipeline_stages import require
+# --------------------------------------------------------------------------------------
+# One function per command. Each imports the library modules it calls when it runs, so
+# `ca-trade --help` and `--version` start at once (tests/test_architecture.py checks that
+# these imports, like all others, run one way: cli -> pipeline -> library).
+# --------------------------------------------------------------------------------------
 
-    def items(text: str) -> list[str]:
-        return [x.strip() for x in text.split(",") if x.strip()]
+
+def _items(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _sample(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.sample import generate
+
+    info = generate(args.out, seed=args.seed, years=args.years)
+    print(f"wrote the SYNTHETIC sample to {args.out} ({len(info.comtrade_files)} Comtrade files)")
+    return EXIT_OK
+
+
+def _download(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.etl import download
 
     levels = ("total", "section", "chapter", "hs6")
-    rep = require("etl", "download", "download")(
+    rep = download(
         args.out,
-        reporters=items(args.reporters),
+        reporters=_items(args.reporters),
         years=args.years,
-        partners=None if args.partners is None else items(args.partners),
-        flows=items(args.flows),
+        partners=None if args.partners is None else _items(args.partners),
+        flows=_items(args.flows),
         classification=args.classification,
-        level=args.level if args.level in levels else items(args.level),
+        level=args.level if args.level in levels else _items(args.level),
         frequency=args.frequency,
         base_url=args.base_url,
         access=args.access,
@@ -300,7 +369,177 @@ def _download(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_parquet(path: Path) -> Any:
+def _ingest(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.etl import ingest
+
+    # Paths are resolved once, here: relative, `..` and symlinked spellings are one folder.
+    raw_dir, processed_dir = args.raw_dir.resolve(), args.processed_dir.resolve()
+    with progress.stage("ingest"):
+        rep = ingest(raw_dir, processed_dir, force=args.force, wait=not args.no_wait)
+    filtered = ", ".join(f"{k} {v}" for k, v in sorted(rep.rows_filtered.items()))
+    print(
+        f"ingested {len(rep.files)} files into {processed_dir}: rows read "
+        f"{rep.rows_read}, written {rep.rows_written}, "
+        f"quarantined {rep.rows_quarantined}, filtered: {filtered or 'none'}"
+    )
+    if rep.problem:
+        print(f"ca-trade: error: {processed_dir}: {rep.problem}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _reconcile(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.etl import reconcile
+    from ca_trade.pipeline.stages import write_parquet
+
+    with progress.stage("reconcile"):
+        df = reconcile(args.processed_dir.resolve(), method=args.method)
+    write_parquet(args.out, df, root=args.out.parent)
+    print(f"wrote {len(df)} reconciled flows to {args.out}")
+    return EXIT_OK
+
+
+def _panel(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.etl import build_panel
+    from ca_trade.pipeline.stages import write_parquet
+
+    rec = _read_parquet(args.reconciled.resolve())
+    raw_dir = args.raw_dir.resolve() if args.raw_dir is not None else None
+    with progress.stage("panel"):
+        panel = build_panel(rec, raw_dir=raw_dir, sector=args.sector)
+    write_parquet(args.out, panel, root=args.out.parent)
+    print(f"wrote a panel of {len(panel)} rows to {args.out}")
+    return EXIT_OK
+
+
+def _estimate(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.estimate import ols, ppml
+    from ca_trade.pipeline import check_formula
+    from ca_trade.report import etable
+    from ca_trade.report.stored import save_results
+
+    check_formula(args.formula, where="--formula")
+    data = _read_parquet(args.panel)
+    fit = ppml if args.model == "ppml" else ols
+    with progress.stage(f"estimate ({args.model})"):
+        res = fit(args.formula, data, vcov=args.vcov, ssc=args.ssc, safe_formula=True)
+    print(res.summary())
+    if args.json is not None:
+        with output_root(args.json.parent):
+            save_results(res, args.json)
+    if args.table is not None:
+        with output_root(args.table.parent):
+            etable([res], _table_format(args.table), file=args.table)
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.report import etable
+    from ca_trade.report.stored import load_results
+
+    results = {p.stem: load_results(p) for p in args.estimates}
+    with output_root(args.out.parent):
+        etable(results, _table_format(args.out), se=args.se, title=args.title, file=args.out)
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade._io import confine
+    from ca_trade.pipeline import Artefacts, GESettings
+    from ca_trade.pipeline.reporting import report_scenario
+    from ca_trade.pipeline.scenarios import simulate
+    from ca_trade.report.provenance import file_fingerprint
+    from ca_trade.report.stored import load_results
+
+    spec = _scenario_spec(args)
+    ge = GESettings(year=args.year, theta=args.theta, draws=args.draws, seed=args.seed)
+    out = Artefacts(root=args.out.resolve(), synthetic=args.synthetic)
+    for folder in out.output_dirs:
+        confine(folder, out.root)
+    panel = _read_parquet(args.panel)
+    results = {spec.specification: load_results(args.estimates)}
+    with progress.stage(f"simulate: {spec.name} ({args.draws} draws)"):
+        outcome = simulate(spec, ge, panel, results)
+    inputs = {
+        "panel": file_fingerprint(args.panel),
+        "estimates": file_fingerprint(args.estimates),
+    }
+    with output_root(out.root):
+        written = report_scenario(out, spec, ge, outcome, inputs, outcome.record)
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _scenario_spec(args: argparse.Namespace) -> ScenarioSpec:
+    """Build the scenario the `simulate` options describe, checked as a config entry is."""
+    from ca_trade.facts import CENTRAL_ASIA
+    from ca_trade.pipeline import ScenarioSpec
+    from ca_trade.pipeline.reader import iso3_list
+
+    if args.scenario == "corridor":
+        if not args.links:
+            raise SpecificationError("--scenario corridor needs --links, e.g. CHN-KGZ,KGZ-UZB")
+        pairs = [iso3_list(link.split("-"), "--links") for link in args.links.split(",")]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ConfigError("--links must be pairs of two distinct ISO3 codes, e.g. CHN-KGZ")
+        return ScenarioSpec(
+            name=args.scenario,
+            kind=args.scenario,
+            specification="estimates",
+            links=tuple((a, b) for a, b in pairs),
+            days_saved=args.days_saved,
+            cost_reduction=args.cost_reduction,
+        )
+    return ScenarioSpec(
+        name=args.scenario,
+        kind=args.scenario,
+        specification="estimates",
+        members=tuple(
+            CENTRAL_ASIA if args.members is None else iso3_list(_items(args.members), "--members")
+        ),
+        cet=_cet(args.cet) if args.scenario == "customs_union" else None,
+    )
+
+
+def _cet(text: str) -> Cet:
+    """Read ``--cet``: a rule of :func:`ca_trade.ge.tariff_harmonization` (``adopt:ISO3``)."""
+    from ca_trade.pipeline.parse import parse_cet
+
+    rule, _, code = text.partition(":")
+    return parse_cet([rule, code] if rule == "adopt" else text, "--cet", option=True)
+
+
+def _run(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.pipeline import load_config, run
+
+    cfg = load_config(args.config)
+    if not args.check:
+        outcome = run(cfg, progress=progress)
+        for path in outcome.written:
+            print(f"wrote {path}")
+        return EXIT_OK
+    rep = run(cfg, check=True, progress=progress)
+    if rep.ok:
+        print(f"ca-trade: outputs of {args.config} are up to date")
+        return EXIT_OK
+    print(rep.describe(), file=sys.stderr)
+    print(
+        f"ca-trade: error: outputs of {args.config} differ from a fresh run "
+        "(listed above); regenerate with `ca-trade run`",
+        file=sys.stderr,
+    )
+    return EXIT_CHECK_FAILED
+
+
+def _demo(args: argparse.Namespace, progress: Progress) -> int:
+    from ca_trade.pipeline.demo import run_demo
+
+    return run_demo(args.out, progress=progress)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     if not path.is_file():
@@ -313,178 +552,6 @@ def _table_format(path: Path) -> str:
     if fmt not in ("tex", "md", "html"):
         raise SpecificationError(f"{path}: table files must end in .tex, .md or .html")
     return fmt
-
-
-def _cmd(args: argparse.Namespace) -> int:
-    from ca_trade.pipeline import Progress
-
-    progress = Progress(quiet=args.quiet)
-    cmd = args.command
-    if cmd == "sample":
-        from ca_trade._pipeline_stages import require
-
-        info = require("sample", "generate", "sample")(args.out, seed=args.seed, years=args.years)
-        n = len(getattr(info, "comtrade_files", ()))
-        print(f"wrote the SYNTHETIC sample to {args.out} ({n} Comtrade files)")
-        return EXIT_OK
-    if cmd == "download":
-        return _download(args)
-    if cmd == "ingest":
-        from ca_trade._pipeline_stages import require
-
-        # Paths are resolved once, here: relative, `..` and symlinked spellings are one folder.
-        raw_dir, processed_dir = args.raw_dir.resolve(), args.processed_dir.resolve()
-        with progress.stage("ingest"):
-            rep = require("etl", "ingest", "ingest")(
-                raw_dir, processed_dir, force=args.force, wait=not args.no_wait
-            )
-        from ca_trade._pipeline_stages import ingest_counts
-
-        counts = ingest_counts(rep)
-        files = getattr(rep, "files", [])
-        filtered = ", ".join(f"{k} {v}" for k, v in sorted(counts.get("rows_filtered", {}).items()))
-        print(
-            f"ingested {len(files)} files into {processed_dir}: rows read "
-            f"{counts.get('rows_read', 0)}, written {counts.get('rows_written', 0)}, "
-            f"quarantined {counts.get('rows_quarantined', 0)}, filtered: {filtered or 'none'}"
-        )
-        if getattr(rep, "problem", None):
-            print(f"ca-trade: error: {processed_dir}: {rep.problem}", file=sys.stderr)
-            return EXIT_ERROR
-        return EXIT_OK
-    if cmd == "reconcile":
-        from ca_trade._pipeline_stages import require
-        from ca_trade.report.provenance import atomic_write
-
-        with progress.stage("reconcile"):
-            df = require("etl", "reconcile", "reconcile")(
-                args.processed_dir.resolve(), method=args.method
-            )
-        from ca_trade._pipeline_stages import parquet_bytes
-
-        atomic_write(args.out, parquet_bytes(df), root=args.out.parent)
-        print(f"wrote {len(df)} reconciled flows to {args.out}")
-        return EXIT_OK
-    if cmd == "panel":
-        from ca_trade._pipeline_stages import parquet_bytes, require
-        from ca_trade.report.provenance import atomic_write
-
-        rec = _read_parquet(args.reconciled.resolve())
-        raw_dir = args.raw_dir.resolve() if args.raw_dir is not None else None
-        with progress.stage("panel"):
-            panel = require("etl", "build_panel", "panel")(rec, raw_dir=raw_dir, sector=args.sector)
-        atomic_write(args.out, parquet_bytes(panel), root=args.out.parent)
-        print(f"wrote a panel of {len(panel)} rows to {args.out}")
-        return EXIT_OK
-    if cmd == "estimate":
-        from ca_trade._pipeline_stages import require
-        from ca_trade.pipeline import check_formula
-
-        check_formula(args.formula, where="--formula")
-        data = _read_parquet(args.panel)
-        fn = require("estimate", args.model, "estimate")
-        with progress.stage(f"estimate ({args.model})"):
-            res = fn(args.formula, data, vcov=args.vcov, ssc=args.ssc, safe_formula=True)
-        print(res.summary() if callable(getattr(res, "summary", None)) else res)
-        if args.json is not None:
-            from ca_trade.report.stored import save_results
-
-            with output_root(args.json.parent):
-                save_results(res, args.json)
-        if args.table is not None:
-            from ca_trade.report import etable
-
-            with output_root(args.table.parent):
-                etable([res], _table_format(args.table), file=args.table)
-        return EXIT_OK
-    if cmd == "report":
-        from ca_trade.report import etable
-        from ca_trade.report.stored import load_results
-
-        results = {p.stem: load_results(p) for p in args.estimates}
-        with output_root(args.out.parent):
-            etable(results, _table_format(args.out), se=args.se, title=args.title, file=args.out)
-        print(f"wrote {args.out}")
-        return EXIT_OK
-    if cmd == "simulate":
-        return _simulate(args, progress)
-    if cmd == "run":
-        from ca_trade.pipeline import load_config, run
-
-        cfg = load_config(args.config)
-        if args.check:
-            rep = run(cfg, check=True, progress=progress)
-            if rep.ok:
-                print(f"ca-trade: outputs of {args.config} are up to date")
-                return EXIT_OK
-            print(rep.describe(), file=sys.stderr)
-            print(
-                f"ca-trade: error: outputs of {args.config} differ from a fresh run "
-                "(listed above); regenerate with `ca-trade run`",
-                file=sys.stderr,
-            )
-            return EXIT_CHECK_FAILED
-        outcome = run(cfg, progress=progress)
-        for path in outcome.written:
-            print(f"wrote {path}")
-        return EXIT_OK
-    if cmd == "demo":
-        from ca_trade.demo import run_demo
-
-        return run_demo(args.out, progress=progress)
-    raise _UsageError("ca-trade: a command is required (see `ca-trade --help`)")
-
-
-def _simulate(args: argparse.Namespace, progress: Any) -> int:
-    from dataclasses import replace
-
-    from ca_trade._pipeline_scenarios import simulate
-    from ca_trade._pipeline_schema import parse_config, parse_scenario
-    from ca_trade._pipeline_stages import check_output_folders, report_scenario
-    from ca_trade.report.provenance import file_fingerprint
-    from ca_trade.report.stored import load_results
-
-    table: dict[str, Any] = {
-        "name": args.scenario,
-        "kind": args.scenario,
-        "specification": "estimates",
-    }
-    if args.scenario == "corridor":
-        if not args.links:
-            raise SpecificationError("--scenario corridor needs --links, e.g. CHN-KGZ,KGZ-UZB")
-        table["links"] = [link.split("-") for link in args.links.split(",")]
-        for key in ("days_saved", "cost_reduction"):
-            if getattr(args, key) is not None:
-                table[key] = getattr(args, key)
-    else:
-        table["members"] = [m.strip() for m in args.members.split(",") if m.strip()]
-        if args.scenario == "customs_union":
-            table["cet"] = args.cet
-    spec = parse_scenario(table, "ca-trade simulate", {"estimates"})
-    ge_table: dict[str, Any] = {"theta": args.theta, "draws": args.draws, "seed": args.seed}
-    if args.year is not None:
-        ge_table["year"] = args.year
-    cfg = parse_config(
-        {"run": {"name": "simulate"}, "ge": ge_table},
-        Path("ca-trade simulate"),
-        project_root=Path.cwd(),
-        root_override=args.out,
-    )
-    cfg = replace(cfg, synthetic=bool(args.synthetic), scenarios=(spec,))
-    check_output_folders(cfg, data=False)
-    panel = _read_parquet(args.panel)
-    results = {"estimates": load_results(args.estimates)}
-    with progress.stage(f"simulate: {spec.name} ({args.draws} draws)"):
-        frame, flows, extra = simulate(spec, cfg.ge, panel, results)
-    inputs = {
-        "panel": file_fingerprint(args.panel),
-        "estimates": file_fingerprint(args.estimates),
-    }
-    with output_root(cfg.root):
-        written = report_scenario(cfg, spec, frame, flows, inputs, extra)
-    for path in written:
-        print(f"wrote {path}")
-    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -523,7 +590,7 @@ def _main(args_list: list[str], debug: bool) -> int:
         if args.command is None:
             build_parser().print_help(sys.stderr)
             return EXIT_USAGE
-        return _cmd(_resolve_paths(args))
+        return _command(_resolve_paths(args))
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0) if isinstance(exc.code, int | None) else EXIT_USAGE
     except _UsageError as exc:
@@ -545,6 +612,14 @@ def _main(args_list: list[str], debug: bool) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the command `args` name, with progress on stderr unless ``--quiet``."""
+    from ca_trade.pipeline import Progress
+
+    command: Callable[[argparse.Namespace, Progress], int] = args.command_fn
+    return command(args, Progress(quiet=args.quiet))
 
 
 def _resolve(path: Path) -> Path:
@@ -586,7 +661,7 @@ def _show_warning(
     category: type[Warning],
     filename: str,
     lineno: int,
-    file: Any = None,
+    file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
     print(f"ca-trade: warning: {_clean(str(message))}", file=sys.stderr)

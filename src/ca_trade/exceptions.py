@@ -31,7 +31,6 @@ __all__ = [
     "GEError",
     "MissingDomesticFlowsError",
     "MissingValuesWarning",
-    "NotBuiltYetError",
     "ProvenanceWarning",
     "SeparationWarning",
     "SingletonWarning",
@@ -117,7 +116,3 @@ class UnsafePathError(ConfigError):
 
     The message names the link (or the '..') that leads out; nothing was written.
     """
-
-
-class NotBuiltYetError(CaTradeError, NotImplementedError):
-    """A stage of the pipeline is not available in this version."""

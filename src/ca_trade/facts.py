@@ -62,6 +62,7 @@ from ca_trade.exceptions import DataValidationError
 
 __all__ = [
     "AGREEMENT_TYPES",
+    "CENTRAL_ASIA",
     "EARTH_RADIUS_KM",
     "PAIR_COVARIATES",
     "agreements",
@@ -76,6 +77,8 @@ __all__ = [
     "wto",
 ]
 
+#: The five Central Asian states (ISO3), the region the package is about.
+CENTRAL_ASIA = ("KAZ", "KGZ", "TJK", "TKM", "UZB")
 EARTH_RADIUS_KM = 6371.0
 AGREEMENT_TYPES = ("FTA", "CU", "EIA")
 CIS_FTA_AGREEMENTS = ("CIS_FTA_1994", "CIS_FTA")

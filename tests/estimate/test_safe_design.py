@@ -187,7 +187,7 @@ def _panel() -> pd.DataFrame:
 
 
 DOC_FORMULAS = [
-    # configs/demo.toml and docs/quickstart.md, docs/tutorial-customs-union.md
+    # src/ca_trade/data/demo.toml and docs/quickstart.md, docs/tutorial-customs-union.md
     ("ppml", "value_usd ~ ln_dist + contig + comlang + rta | exporter^year + importer^year"),
     ("ppml", "value_usd ~ rta + eaeu + ln_tariff | exporter^year + importer^year + pair"),
     # docs/replication-agtpa.md's shapes, the README and the API examples

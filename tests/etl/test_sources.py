@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ca_trade.etl.covariates import pair_covariates
+from ca_trade import facts
+from ca_trade.etl.covariates import cepii_overrides
 from ca_trade.etl.sources import (
     detect_source,
     find_sources,
@@ -42,7 +43,7 @@ def test_gravity_file_overrides_by_year(tmp_path: Path) -> None:
         }
     ).to_csv(tmp_path / "Gravity_V202211.csv", index=False)
     assert list(find_sources(tmp_path)) == ["cepii_gravity"]
-    cov = pair_covariates(["KAZ", "UZB"], [2018, 2019], raw_dir=tmp_path)
+    cov = cepii_overrides(facts.pair_covariates(["KAZ", "UZB"], [2018, 2019]), tmp_path)
     ku = cov[(cov.exporter == "KAZ") & (cov.importer == "UZB")].set_index("year")
     assert ku.loc[2018, "dist_km"] == 1000.0 and ku.loc[2019, "dist_km"] == 1234.0
     assert ku.loc[2019, "comlang"] == 1 and ku.loc[2018, "comlang"] == 0

@@ -19,8 +19,9 @@ import polars as pl
 import pytest
 
 import ca_trade as ct
+from ca_trade import facts
 from ca_trade.etl.countries import code_table, map_codes
-from ca_trade.etl.covariates import pair_covariates
+from ca_trade.etl.covariates import cepii_overrides
 from ca_trade.etl.layouts import read_head, sniff_header
 from ca_trade.exceptions import DataValidationWarning
 from tests.conftest import require_reference
@@ -96,7 +97,7 @@ def geodist() -> pd.DataFrame:
 
 
 def test_sample_pairs_agree_with_cepii_geodist(geodist: pd.DataFrame) -> None:
-    cov = pair_covariates(SAMPLE_COUNTRIES, [2019])
+    cov = facts.pair_covariates(SAMPLE_COUNTRIES, [2019])
     ref = geodist.rename(columns={"iso_o": "exporter", "iso_d": "importer"})
     m = cov.merge(ref, on=["exporter", "importer"], suffixes=("", "_cepii"))
     assert len(m) == len(SAMPLE_COUNTRIES) ** 2
@@ -114,7 +115,7 @@ def test_cepii_file_in_raw_dir_overrides_packaged_facts(
         geodist.iso_o.isin(SAMPLE_COUNTRIES[:6]) & geodist.iso_d.isin(SAMPLE_COUNTRIES[:6])
     ]
     sub.to_csv(tmp_path / "dist_cepii.csv", index=False)
-    cov = pair_covariates(SAMPLE_COUNTRIES[:6], [2019], raw_dir=tmp_path)
+    cov = cepii_overrides(facts.pair_covariates(SAMPLE_COUNTRIES[:6], [2019]), tmp_path)
     m = cov.merge(sub.rename(columns={"iso_o": "exporter", "iso_d": "importer"}))
     np.testing.assert_allclose(m["dist_km"], m["distcap"].astype(float), rtol=1e-6)
     intl = m[m.exporter != m.importer]

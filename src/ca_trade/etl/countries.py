@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 import polars as pl
 
+from ca_trade import facts
 from ca_trade.exceptions import DataValidationError
 
 __all__ = ["YEAR_RANGE", "CodeTable", "code_table", "map_codes"]
@@ -75,8 +76,6 @@ def code_table(areas: pd.DataFrame | None = None) -> CodeTable:
     ['KAZ']
     """
     if areas is None:
-        from ca_trade import facts
-
         areas = facts.comtrade_areas()
     need = ["code", "iso3", "valid_from", "valid_to", "is_nes", "is_group"]
     lacking = [c for c in need if c not in areas.columns]

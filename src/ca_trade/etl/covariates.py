@@ -1,22 +1,23 @@
-"""Pair covariates for the panel: packaged facts, overridden by CEPII files when present.
+"""CEPII files override the packaged pair covariates (distance, contiguity, language).
 
-By default :func:`ca_trade.facts.pair_covariates` supplies every covariate (capital-to-capital
-great-circle distance, internal distance for domestic pairs, contiguity, common official
-language, landlocked, former-USSR pair, agreements by type and year, WTO membership). Where
-``raw_dir`` holds a CEPII GeoDist or Gravity file, its ``distcap`` (km), ``contig`` and
-``comlang_off`` replace the packaged values for the pairs it covers (Gravity by year,
-GeoDist for all years); ``ln_dist`` is recomputed.
+:func:`ca_trade.facts.pair_covariates` supplies every covariate of the panel from the packaged
+facts (capital-to-capital great-circle distance, internal distance for domestic pairs,
+contiguity, common official language, landlocked, former-USSR pair, agreements by type and
+year, WTO membership). Where a raw folder holds a CEPII GeoDist or Gravity file, its
+``distcap`` (km), ``contig`` and ``comlang_off`` replace the packaged values for the pairs it
+covers (Gravity by year, GeoDist for all years); ``ln_dist`` is recomputed.
 
 Examples
 --------
->>> cov = pair_covariates(["KAZ", "UZB"], [2019])
+>>> import tempfile
+>>> from ca_trade import facts
+>>> cov = cepii_overrides(facts.pair_covariates(["KAZ", "UZB"], [2019]), tempfile.mkdtemp())
 >>> cov.loc[(cov.exporter == "KAZ") & (cov.importer == "UZB"), "contig"].item()
 1
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -24,41 +25,35 @@ import pandas as pd
 
 from ca_trade.etl.sources import find_sources, read_cepii
 
-__all__ = ["pair_covariates"]
+__all__ = ["cepii_overrides"]
 
 
-def pair_covariates(
-    iso3s: Iterable[str], years: Iterable[int], *, raw_dir: str | Path | None = None
-) -> pd.DataFrame:
-    """Covariates for every exporter x importer x year among ``iso3s`` (domestic included).
+def cepii_overrides(covariates: pd.DataFrame, raw_dir: str | Path) -> pd.DataFrame:
+    """Replace distance, contiguity and common language by those of CEPII files in `raw_dir`.
 
     Parameters
     ----------
-    iso3s : iterable of str
-        Countries (must be known to :func:`ca_trade.facts.countries`).
-    years : iterable of int
-        Years.
-    raw_dir : str or Path, optional
-        Directory searched for CEPII GeoDist/Gravity files that override distance,
-        contiguity and common language.
+    covariates : pandas.DataFrame
+        Pair covariates, as :func:`ca_trade.facts.pair_covariates` returns them.
+    raw_dir : str or Path
+        Directory searched for CEPII GeoDist/Gravity files.
 
     Returns
     -------
     pandas.DataFrame
-        ``exporter, importer, year`` and the covariate columns of the panel schema
-        (``dist_km, ln_dist, contig, comlang, landlocked_exp, landlocked_imp, former_ussr,
-        intl, fta, cu, eaeu, cis_fta, rta, wto_exp, wto_imp, wto_both``).
+        The covariates, with ``dist_km``, ``ln_dist``, ``contig`` and ``comlang`` from the
+        files for the pairs they cover (GeoDist first, then Gravity by year); unchanged where
+        there is no such file.
 
     Examples
     --------
-    >>> pair_covariates(["KAZ"], [2019])[["exporter", "importer", "intl"]].values.tolist()
-    [['KAZ', 'KAZ', 0]]
+    >>> import tempfile
+    >>> from ca_trade import facts
+    >>> cov = facts.pair_covariates(["KAZ"], [2019])
+    >>> cepii_overrides(cov, tempfile.mkdtemp()).equals(cov)
+    True
     """
-    from ca_trade import facts
-
-    cov = facts.pair_covariates(sorted(set(iso3s)), sorted(set(years)))
-    if raw_dir is None:
-        return cov
+    cov = covariates
     files = find_sources(Path(raw_dir))
     for kind in ("cepii_geodist", "cepii_gravity"):
         for path in files.get(kind, []):

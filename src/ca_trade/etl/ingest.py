@@ -293,7 +293,7 @@ class _Pass1:
                     f"the cached stage of {rel} is damaged or missing ({rows} rows staged, "
                     f"{prev.get('lines')} data lines in the file); it is staged again",
                     DataValidationWarning,
-                    stacklevel=5,
+                    stacklevel=6,
                 )
                 return False
             self.stages.append((rel, stage))
@@ -423,32 +423,57 @@ def _ingest_locked(raw: Path, out: Path, codes: CodeTable, force: bool) -> Inges
     """Pass 1, then pass 2 and the swap (unless nothing changed); the caller holds the lock."""
     recover(out)
     old = read_manifest(out)
+    p1 = _stage(raw, out, codes, {} if force else old.get("files", {}))
+    cached = None if force else _cached_report(p1, old, out)
+    return cached if cached is not None else _publish(p1, out, codes)
+
+
+def _stage(raw: Path, out: Path, codes: CodeTable, known: dict[str, Any]) -> _Pass1:
+    """Pass 1: stage every new or changed file of `raw` (hashing in a second thread)."""
     staging = out / "_staging"
     staging.mkdir(exist_ok=True)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ca_trade-sha256") as hasher:
-        p1 = _Pass1(raw, staging, codes, old.get("files", {}) if not force else {}, hasher)
+        p1 = _Pass1(raw, staging, codes, known, hasher)
         for path in _discover(raw, out):
             p1.add(path)
-    reports = p1.reports
-    keys = {k: v["key"] for k, v in p1.entries.items()}
+    return p1
+
+
+def _input_keys(p1: _Pass1) -> dict[str, str | None]:
+    return {k: v["key"] for k, v in p1.entries.items()}
+
+
+def _cached_report(p1: _Pass1, old: dict[str, Any], out: Path) -> IngestReport | None:
+    """Return the last run's report when no input changed and the dataset is intact.
+
+    Inputs are unchanged when every file's cache key and download sidecar are those of the
+    manifest; the dataset on disk is checked against the manifest, and rebuilt (after a
+    warning) when it does not match.
+    """
     old_files = old.get("files", {})
     sidecars_same = all(
         v.get("download") == old_files.get(k, {}).get("download") for k, v in p1.entries.items()
     )
-    if not force and old.get("inputs") == keys and sidecars_same and (out / "flows").exists():
-        problem = verify_dataset(out, old)
-        if problem is None:
-            return _stored_report(reports, old, out)
-        warnings.warn(
-            f"the dataset in {out} does not match its manifest ({problem}); it is rebuilt",
-            DataValidationWarning,
-            stacklevel=3,
-        )
+    if old.get("inputs") != _input_keys(p1) or not sidecars_same or not (out / "flows").exists():
+        return None
+    problem = verify_dataset(out, old)
+    if problem is None:
+        return _stored_report(p1.reports, old, out)
+    warnings.warn(
+        f"the dataset in {out} does not match its manifest ({problem}); it is rebuilt",
+        DataValidationWarning,
+        stacklevel=4,
+    )
+    return None
 
+
+def _publish(p1: _Pass1, out: Path, codes: CodeTable) -> IngestReport:
+    """Pass 2: build the dataset in a temporary folder, swap it in, drop stale stages."""
     tmp = out / TMP_NAME
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
+    reports = p1.reports
     by_file = {r.file: r for r in reports}
     quarantine_parts = [empty_quarantine(), *p1.whole]
     if p1.stages:
@@ -461,10 +486,10 @@ def _ingest_locked(raw: Path, out: Path, codes: CodeTable, force: bool) -> Inges
         (tmp / name).mkdir(exist_ok=True)
 
     report = IngestReport(reports, out, problem=explain_empty(reports, qframe))
-    write_json(_manifest(report, codes, p1.entries, keys, tmp), tmp / "manifest.json")
+    write_json(_manifest(report, codes, p1.entries, _input_keys(p1), tmp), tmp / "manifest.json")
     swap_in(out, tmp)
     live = {s.name for _, s in p1.stages}
-    for stale in staging.iterdir():
+    for stale in (out / "_staging").iterdir():
         if stale.name not in live:
             if stale.is_dir():
                 shutil.rmtree(stale)

@@ -11,9 +11,12 @@ Rules (``docs/etl.md`` has the full text):
   :math:`X_{ii} = \text{production}_i - \sum_j X_{ij}` where production is known (a user
   file, a ``production`` frame, or ITPD-E domestic flows in ``raw_dir``); otherwise
   ``value_usd`` is NaN (flagged, never invented) and GE refuses to run on it.
-- **Covariates** from :func:`ca_trade.etl.covariates.pair_covariates` (packaged facts,
-  CEPII files in ``raw_dir`` override), **tariffs** from WITS-style input aggregated by
-  :func:`ca_trade.etl.tariffs.aggregate_tariffs` (domestic pairs: 0).
+- **Covariates** from :func:`ca_trade.facts.pair_covariates` (packaged facts; CEPII files in
+  ``raw_dir`` override them: :func:`ca_trade.etl.covariates.cepii_overrides`), **tariffs**
+  from WITS-style input aggregated by :func:`ca_trade.etl.tariffs.aggregate_tariffs`
+  (domestic pairs: 0).
+- **Inputs** (production, tariffs) are given as a frame or a path, or found in ``raw_dir``:
+  one rule for each.
 
 Examples
 --------
@@ -28,18 +31,18 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ca_trade.etl.covariates import pair_covariates
+from ca_trade import facts
+from ca_trade.etl.covariates import cepii_overrides
 from ca_trade.etl.paths import resolve
 from ca_trade.etl.sources import find_sources, read_itpde, read_production, read_wits_tariffs
 from ca_trade.etl.tariffs import aggregate_tariffs
 from ca_trade.exceptions import DataValidationError, DataValidationWarning
-from ca_trade.facts import PAIR_COVARIATES
 
 __all__ = ["PANEL_COLUMNS", "build_panel"]
 
@@ -53,7 +56,7 @@ PANEL_COLUMNS: list[str] = [
     "domestic",
     "pair",
     "pair_sym",
-    *PAIR_COVARIATES,
+    *facts.PAIR_COVARIATES,
     "tariff",
     "ln_tariff",
     "ln_tariff_w",
@@ -81,7 +84,7 @@ def _domestic_values(
                 f"exports {r['exports']:.6g}); their domestic flows are left missing. "
                 "Check the production file's units and coverage.",
                 DataValidationWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             p.loc[p["dom"] < 0, "dom"] = np.nan
         out = p[["exporter", "year", "dom"]]
@@ -187,8 +190,29 @@ def build_panel(
     >>> float(p.query("exporter == 'KAZ' and importer == 'KAZ'")["value_usd"].item())
     40.0
     """
-    from ca_trade import facts
+    _check_reconciled(reconciled, sector)
+    r = reconciled[reconciled["sector"].astype(str) == sector]
+    if years is not None:
+        r = r[r["year"].isin(list(years))]
+    cset = _panel_countries(reconciled, countries)
+    yrs = sorted({int(y) for y in reconciled["year"]}) if years is None else sorted(set(years))
+    if not cset or not yrs:
+        raise DataValidationError("no countries or years left to build a panel from")
+    raw = resolve(raw_dir) if raw_dir is not None else None  # once, here
+    found = find_sources(raw) if raw is not None else {}
+    p = _flows(reconciled, r, cset, yrs, sector)
+    p = _with_domestic(p, _production(production, found), _itpde(found), r, sector)
+    cov = facts.pair_covariates(cset, yrs)
+    if raw is not None:
+        cov = cepii_overrides(cov, raw)
+    p = p.merge(cov, on=["exporter", "importer", "year"], how="left")
+    tframe = _frame_or_files(tariffs, found.get("wits_tariffs", []), read_wits_tariffs)
+    p = _with_tariffs(p, tframe)
+    return p[PANEL_COLUMNS].sort_values(["exporter", "importer", "year"]).reset_index(drop=True)
 
+
+def _check_reconciled(reconciled: pd.DataFrame, sector: str) -> None:
+    """Refuse frames that are not reconciled flows; warn when TOTAL rows are missing."""
     need = {"exporter", "importer", "year", "sector", "value_usd", "source"}
     if not need <= set(reconciled.columns):
         raise DataValidationError(
@@ -200,16 +224,12 @@ def build_panel(
             f"reconciled flows have no TOTAL rows: pairs reported only in total cannot be told "
             f"from zeros in sector {sector}; reconcile with sectors=['total', ...]",
             DataValidationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    r = reconciled[reconciled["sector"].astype(str) == sector]
-    if years is not None:
-        r = r[r["year"].isin(list(years))]
-    exports = (
-        r[r["exporter"] != r["importer"]]
-        .groupby(["exporter", "year"], as_index=False)
-        .agg(exports=("value_usd", "sum"))
-    )
+
+
+def _panel_countries(reconciled: pd.DataFrame, countries: Sequence[str] | None) -> list[str]:
+    """Return the panel's countries: those given, or every known one in the flows."""
     known = set(facts.countries()["iso3"])
     if countries is None:
         present = set(reconciled["exporter"]) | set(reconciled["importer"])
@@ -219,21 +239,27 @@ def build_panel(
                 f"{len(dropped)} entities without packaged country facts are left out of the "
                 f"panel: {dropped[:10]}; pass countries= to choose explicitly",
                 DataValidationWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        cset = sorted(present & known)
-    else:
-        cset = sorted(set(countries))
-        unknown = sorted(set(cset) - known)
-        if unknown:
-            raise DataValidationError(
-                f"countries {unknown} have no packaged facts (ca_trade.facts.countries)"
-            )
-    yrs = sorted({int(y) for y in reconciled["year"]}) if years is None else sorted(set(years))
-    if not cset or not yrs:
-        raise DataValidationError("no countries or years left to build a panel from")
-    r = r[r["exporter"].isin(cset) & r["importer"].isin(cset)]
+        return sorted(present & known)
+    cset = sorted(set(countries))
+    unknown = sorted(set(cset) - known)
+    if unknown:
+        raise DataValidationError(
+            f"countries {unknown} have no packaged facts (ca_trade.facts.countries)"
+        )
+    return cset
 
+
+def _flows(
+    reconciled: pd.DataFrame,
+    r: pd.DataFrame,
+    cset: list[str],
+    yrs: list[int],
+    sector: str,
+) -> pd.DataFrame:
+    """Return the square grid's rows: flows, known zeros and every domestic pair."""
+    r = r[r["exporter"].isin(cset) & r["importer"].isin(cset)]
     grid = pd.MultiIndex.from_product(
         [cset, cset, yrs], names=["exporter", "importer", "year"]
     ).to_frame(index=False)
@@ -243,25 +269,57 @@ def build_panel(
     zero = p["value_usd"].isna() & ~dom & known_zero
     p.loc[zero, "value_usd"] = 0.0
     p.loc[zero, "source"] = "zero"
-    p = p[dom | p["source"].notna()].copy()
+    return p[dom | p["source"].notna()].copy()
 
-    prod_frame: pd.DataFrame | None
-    itpde: pd.DataFrame | None = None
-    raw = resolve(raw_dir) if raw_dir is not None else None  # once, here
-    found = find_sources(raw) if raw is not None else {}
-    if isinstance(production, (str, Path)):
-        prod_frame = read_production(resolve(production))
-    elif production is not None:
-        prod_frame = production.copy()
-        if "sector" not in prod_frame.columns:
-            prod_frame["sector"] = "TOTAL"
-    elif found.get("production"):
-        prod_frame = pd.concat([read_production(f) for f in found["production"]])
-    else:
-        prod_frame = None
-    if found.get("itpde"):
-        itpde = pd.concat([read_itpde(f) for f in found["itpde"]])
-    d = _domestic_values(prod_frame, itpde, exports, sector)
+
+def _frame_or_files(
+    given: pd.DataFrame | str | Path | None,
+    files: Sequence[Path],
+    read: Callable[[Path], pd.DataFrame],
+) -> pd.DataFrame | None:
+    """Resolve an input given as a frame or a path, else found in the raw folder, else None.
+
+    The one rule for every optional input of the panel: a path is resolved once and read
+    with `read`; a frame is used as it is; without either, the files of its kind found in
+    ``raw_dir`` are read and stacked.
+    """
+    if isinstance(given, (str, Path)):
+        return read(resolve(given))
+    if given is not None:
+        return given
+    if files:
+        return pd.concat([read(f) for f in files])
+    return None
+
+
+def _production(
+    given: pd.DataFrame | str | Path | None, found: dict[str, list[Path]]
+) -> pd.DataFrame | None:
+    """Return production by country, year and sector (``TOTAL`` where a frame has none)."""
+    frame = _frame_or_files(given, found.get("production", []), read_production)
+    if frame is not None and "sector" not in frame.columns:
+        frame = frame.assign(sector="TOTAL")
+    return frame
+
+
+def _itpde(found: dict[str, list[Path]]) -> pd.DataFrame | None:
+    return _frame_or_files(None, found.get("itpde", []), read_itpde)
+
+
+def _with_domestic(
+    p: pd.DataFrame,
+    production: pd.DataFrame | None,
+    itpde: pd.DataFrame | None,
+    r: pd.DataFrame,
+    sector: str,
+) -> pd.DataFrame:
+    """Fill domestic rows (``production - exports``), add ``domestic``, ``sector``, pair ids."""
+    exports = (
+        r[r["exporter"] != r["importer"]]
+        .groupby(["exporter", "year"], as_index=False)
+        .agg(exports=("value_usd", "sum"))
+    )
+    d = _domestic_values(production, itpde, exports, sector)
     d = d.rename(columns={"exporter": "_c"}).astype({"year": "int64", "dom": "float64"})
     p = p.merge(d, left_on=["exporter", "year"], right_on=["_c", "year"], how="left")
     p = p.drop(columns="_c")
@@ -275,26 +333,17 @@ def build_panel(
     lo = np.minimum(p["exporter"].to_numpy(), p["importer"].to_numpy())
     hi = np.maximum(p["exporter"].to_numpy(), p["importer"].to_numpy())
     p["pair_sym"] = np.where(dmask, "DOMESTIC", pd.Series(lo) + "_" + pd.Series(hi))
+    return p
 
-    cov = pair_covariates(cset, yrs, raw_dir=raw)
-    p = p.merge(cov, on=["exporter", "importer", "year"], how="left")
 
-    tframe: pd.DataFrame | None
-    if isinstance(tariffs, (str, Path)):
-        tframe = read_wits_tariffs(resolve(tariffs))
-    elif tariffs is not None:
-        tframe = tariffs
-    elif found.get("wits_tariffs"):
-        tframe = pd.concat([read_wits_tariffs(f) for f in found["wits_tariffs"]])
-    else:
-        tframe = None
-    if tframe is not None and len(tframe):
-        agg = aggregate_tariffs(tframe)
-        p = p.merge(agg, on=["exporter", "importer", "year"], how="left")
+def _with_tariffs(p: pd.DataFrame, tariffs: pd.DataFrame | None) -> pd.DataFrame:
+    """Add ``tariff``, ``ln_tariff``, ``ln_tariff_w`` (0 on domestic pairs; NaN without data)."""
+    dmask = p["domestic"].to_numpy()
+    if tariffs is not None and len(tariffs):
+        p = p.merge(aggregate_tariffs(tariffs), on=["exporter", "importer", "year"], how="left")
         for c in ("tariff", "ln_tariff", "ln_tariff_w"):
-            p.loc[dmask.to_numpy(), c] = 0.0
+            p.loc[dmask, c] = 0.0
     else:
         for c in ("tariff", "ln_tariff", "ln_tariff_w"):
             p[c] = np.where(dmask, 0.0, np.nan)
-    out = p[PANEL_COLUMNS].sort_values(["exporter", "importer", "year"]).reset_index(drop=True)
-    return out
+    return p

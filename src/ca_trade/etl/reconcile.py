@@ -51,6 +51,7 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.linalg import lsqr
 
+from ca_trade import facts
 from ca_trade.etl.lock import dataset_lock
 from ca_trade.etl.paths import resolve
 from ca_trade.etl.sectors import LEVELS, sector_frame
@@ -243,8 +244,6 @@ def reliability(both: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 def _covariates(pairs: pd.DataFrame, covariates: pd.DataFrame | None) -> pd.DataFrame:
     cols = ["exporter", "importer", "dist_km", "contig", "landlocked_exp", "landlocked_imp"]
     if covariates is None:
-        from ca_trade import facts
-
         known = set(facts.countries()["iso3"])
         isos = sorted((set(pairs["exporter"]) | set(pairs["importer"])) & known)
         if not isos:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from ca_trade.exceptions import SpecificationError
+
 __all__ = ["LEVELS", "SECTION_OF_CHAPTER", "chapter_section", "sector_frame"]
 
 LEVELS: tuple[str, ...] = ("total", "section", "chapter")
@@ -111,8 +113,6 @@ def sector_frame(flows: pl.LazyFrame, level: str, group: list[str]) -> pl.LazyFr
             code.str.slice(0, 2).replace_strict(SECTION_OF_CHAPTER, default=None)
         )
     else:
-        from ca_trade.exceptions import SpecificationError
-
         raise SpecificationError(f"sector level {level!r} is not one of {LEVELS}")
     keyed = flows.with_columns(sector=sector, _depth=depth).filter(pl.col("sector").is_not_null())
     keys = [*group, "sector"]

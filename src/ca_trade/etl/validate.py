@@ -25,10 +25,12 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from ca_trade.etl.countries import CodeTable
-from ca_trade.etl.layouts import _REQUIRED, CANONICAL_FIELDS, EXTRA_FIELD
+from ca_trade.etl.layouts import CANONICAL_FIELDS, EXTRA_FIELD, REQUIRED_FIELDS
 from ca_trade.etl.schema import FLOW_SCHEMA
 
 __all__ = [
@@ -97,7 +99,6 @@ _CLS_FAMILIES: dict[str, list[str]] = {
 _KNOWN_CLS: list[str] = [c for codes in _CLS_FAMILIES.values() for c in codes]
 _CMD_RE = r"^[0-9A-Z]{1,12}$"
 _FLOATS = ("value_usd", "cif_usd", "fob_usd", "net_weight_kg", "qty")
-_INTS = ("reporter_code", "partner_code", "qty_unit_code")
 
 
 def _trimmed(raw: pl.Expr, as_written: pl.Expr, *, upper: bool = False) -> pl.Expr:
@@ -139,7 +140,7 @@ def _checks() -> list[tuple[pl.Expr, str, str | None]]:
     # More fields than the header (the first surplus one is the quarantined value): the
     # fields may be shifted, so none of them is trusted, wherever the row is.
     out.append((pl.col(EXTRA_FIELD).is_not_null(), "q:ragged_row", None))
-    for c in _REQUIRED:
+    for c in REQUIRED_FIELDS:
         out.append((pl.col(c).is_null(), "q:missing_value", c))
     out.append((~year_ok, "q:bad_year", "year"))
     for c, short in (("reporter_code", "_rep"), ("partner_code", "_par"), ("qty_unit_code", "_qu")):
@@ -235,6 +236,26 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
         raise ValueError(f"transform expects _line and {_FIELDS}, got {names}")
     if EXTRA_FIELD not in names:
         raw = raw.with_columns(pl.lit(None, pl.String).alias(EXTRA_FIELD))
+    text = _normalised()
+    lf = _with_codes(_parsed(raw, text), codes)
+    lf = lf.with_columns(_ci=_first_failing_check())
+    return _canonical(lf, text, file_name)
+
+
+@dataclass(frozen=True)
+class _Normalised:
+    """Normalised text fields (trimmed, upper-cased where codes are), as expressions."""
+
+    cls: pl.Expr
+    family: pl.Expr
+    cmd_as_written: pl.Expr
+    cmd: pl.Expr
+    period: pl.Expr
+    freq: pl.Expr
+
+
+def _normalised() -> _Normalised:
+    """Return the normalised text fields of the raw columns."""
     raw_cls = pl.col("classification")
     cls = _trimmed(raw_cls, raw_cls.is_in(_KNOWN_CLS), upper=True)
     family = (
@@ -250,7 +271,6 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
     )
     raw_cmd = pl.col("cmd_code")
     cmd_as_written = raw_cmd.str.contains(_CMD_RE)
-    cmd = _trimmed(raw_cmd, cmd_as_written, upper=True)
     raw_period = pl.col("period")
     raw_year = pl.col("year")
     period = pl.coalesce(
@@ -262,26 +282,45 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
         _trimmed(raw_freq, raw_freq.is_in(["A", "M"]), upper=True),
         pl.when(period.str.len_chars() == 6).then(pl.lit("M")).otherwise(pl.lit("A")),
     )
+    return _Normalised(
+        cls=cls,
+        family=family,
+        cmd_as_written=cmd_as_written,
+        cmd=_trimmed(raw_cmd, cmd_as_written, upper=True),
+        period=period,
+        freq=freq,
+    )
+
+
+def _parsed(raw: pl.LazyFrame, text: _Normalised) -> pl.LazyFrame:
+    """Add the parsed fields: classification family, numbers, integer codes and year."""
     raw_flow = pl.col("flow")
     lf = raw.with_columns(
-        _cls=family,
+        _cls=text.family,
         _year=_num("year"),
         _flowu=_trimmed(raw_flow, raw_flow.is_in(list(FLOW_CODES)), upper=True),
         _rep=_num("reporter_code"),
         _par=_num("partner_code"),
         **{f"_{c}": _num(c) for c in _FLOATS},
         _qu=_num("qty_unit_code"),
-        _cmd_ok=cmd_as_written | pl.when(~cmd_as_written).then(cmd).str.contains(_CMD_RE),
+        _cmd_ok=text.cmd_as_written
+        | pl.when(~text.cmd_as_written).then(text.cmd).str.contains(_CMD_RE),
     )
     year = pl.col("_year")
     year_ok = (year == year.round(0)) & year.is_between(1900, 2100)
-    lf = lf.with_columns(
+    return lf.with_columns(
         _yi=pl.when(year_ok).then(year).cast(pl.Int32),
         _rep_i=pl.when(_is_int("_rep")).then(pl.col("_rep")).cast(pl.Int32),
         _par_i=pl.when(_is_int("_par")).then(pl.col("_par")).cast(pl.Int32),
     )
-    # Time-valid code lookup: a left join on code * 10000 + year that keeps the row order
-    # (replace_strict with a large mapping is not streamed and would hold the whole file).
+
+
+def _with_codes(lf: pl.LazyFrame, codes: CodeTable) -> pl.LazyFrame:
+    """Join the flow code and the time-valid reporter and partner areas (order kept).
+
+    A left join on ``code * 10000 + year`` keeps the row order (``replace_strict`` with a
+    large mapping is not streamed and would hold the whole file).
+    """
     table = _lookups(codes)
     flows = pl.LazyFrame(
         {"_flowu": list(FLOW_CODES), "_flow": list(FLOW_CODES.values())},
@@ -297,50 +336,59 @@ def transform(raw: pl.LazyFrame, codes: CodeTable, file_name: str) -> pl.LazyFra
             how="left",
             maintain_order="left",
         )
+    return lf
 
-    # The index of the first failing check (0 = all passed) in one when/then chain.
+
+def _first_failing_check() -> pl.Expr:
+    """Return the index of the first failing check (0 = all passed), one when/then chain."""
     checks = _checks()
     first: pl.Expr = pl.lit(0, pl.Int16)
     for i in range(len(checks), 0, -1):
         first = (
             pl.when(checks[i - 1][0].fill_null(False)).then(pl.lit(i, pl.Int16)).otherwise(first)
         )
-    lf = lf.with_columns(_ci=first)
+    return first
+
+
+def _offending_value() -> pl.Expr:
+    """Return the raw text the first failing check found wrong (null for passing rows)."""
     qval: pl.Expr = pl.lit(None, pl.String)
     for c in (*_FIELDS, None):
         idx = [i for i, name in COLUMN_OF.items() if name == c]
         if idx:
             value = pl.col(EXTRA_FIELD if c is None else c)
             qval = pl.when(pl.col("_ci").is_in(idx)).then(value).otherwise(qval)
+    return qval
 
-    return (
-        lf.select(
-            pl.col("_cls").alias("classification"),
-            pl.col("_yi").alias("year"),
-            pl.coalesce(cls, pl.lit("HS")).alias("classification_version"),
-            period.alias("period"),
-            freq.alias("freq"),
-            pl.col("_rep_i").alias("reporter_code"),
-            pl.col("_rep_iso").alias("reporter"),
-            pl.col("_par_i").alias("partner_code"),
-            pl.col("_par_iso").alias("partner"),
-            pl.col("_par_nes").alias("partner_is_nes"),
-            pl.col("_rep_nes").alias("reporter_is_nes"),
-            pl.col("_flow").alias("flow"),
-            cmd.alias("cmd_code"),
-            pl.col("_value_usd").alias("value_usd"),
-            pl.col("_cif_usd").alias("cif_usd"),
-            pl.col("_fob_usd").alias("fob_usd"),
-            pl.col("_net_weight_kg").alias("net_weight_kg"),
-            pl.col("_qty").alias("qty"),
-            pl.when(_is_int("_qu")).then(pl.col("_qu")).cast(pl.Int32).alias("qty_unit_code"),
-            pl.col("flag"),
-            pl.lit(file_name).alias("source_file"),
-            pl.col("_line").alias("source_line"),
-            "_ci",
-            qval.alias("_qval"),
-        ).cast(FLOW_SCHEMA)  # type: ignore[arg-type]
-    )
+
+def _canonical(lf: pl.LazyFrame, text: _Normalised, file_name: str) -> pl.LazyFrame:
+    """Select the canonical flow columns, plus ``_ci`` and ``_qval``."""
+    return lf.select(
+        pl.col("_cls").alias("classification"),
+        pl.col("_yi").alias("year"),
+        pl.coalesce(text.cls, pl.lit("HS")).alias("classification_version"),
+        text.period.alias("period"),
+        text.freq.alias("freq"),
+        pl.col("_rep_i").alias("reporter_code"),
+        pl.col("_rep_iso").alias("reporter"),
+        pl.col("_par_i").alias("partner_code"),
+        pl.col("_par_iso").alias("partner"),
+        pl.col("_par_nes").alias("partner_is_nes"),
+        pl.col("_rep_nes").alias("reporter_is_nes"),
+        pl.col("_flow").alias("flow"),
+        text.cmd.alias("cmd_code"),
+        pl.col("_value_usd").alias("value_usd"),
+        pl.col("_cif_usd").alias("cif_usd"),
+        pl.col("_fob_usd").alias("fob_usd"),
+        pl.col("_net_weight_kg").alias("net_weight_kg"),
+        pl.col("_qty").alias("qty"),
+        pl.when(_is_int("_qu")).then(pl.col("_qu")).cast(pl.Int32).alias("qty_unit_code"),
+        pl.col("flag"),
+        pl.lit(file_name).alias("source_file"),
+        pl.col("_line").alias("source_line"),
+        "_ci",
+        _offending_value().alias("_qval"),
+    ).cast(FLOW_SCHEMA)  # type: ignore[arg-type]
 
 
 def dup_key_hash() -> pl.Expr:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ca_trade._io import atomic_write_all
 from ca_trade.exceptions import SpecificationError
+from ca_trade.facts import CENTRAL_ASIA
 from ca_trade.report.provenance import sidecar_path, to_json
 from ca_trade.report.tables import (
     OUTCOME_LABELS,
@@ -44,15 +45,12 @@ from ca_trade.report.tables import (
 )
 
 __all__ = [
-    "CENTRAL_ASIA",
     "FIGURE_STYLE",
     "coefplot",
     "outcome_plot",
     "save_figure",
     "trade_heatmap",
 ]
-
-CENTRAL_ASIA = ("KAZ", "KGZ", "TJK", "TKM", "UZB")
 
 FIGURE_STYLE: dict[str, Any] = {
     "font.family": "DejaVu Sans",

@@ -20,7 +20,6 @@ import pandas as pd
 
 from ca_trade import facts
 
-CENTRAL_ASIA = ("KAZ", "KGZ", "TJK", "TKM", "UZB")
 SECTIONS = tuple(f"S{k:02d}" for k in range(1, 22))
 
 #: True coefficients and the covariate each one multiplies (names as in the panel schema).

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ca_trade.cli import EXIT_USAGE, main
+from ca_trade.cli import EXIT_ERROR, EXIT_USAGE, main
 
 
 def _shell(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -96,3 +96,21 @@ def test_demo_refuses_links_that_lead_out_of_its_folder(
     assert code == EXIT_USAGE, err
     assert f"{link} is a symbolic link" in err
     assert list(outside.iterdir()) == []
+
+
+def test_demo_stops_cleanly_when_a_stage_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ca_trade.pipeline.stages
+    from ca_trade.exceptions import DataValidationError
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise DataValidationError("the generator failed")
+
+    monkeypatch.setattr(ca_trade.pipeline.stages, "generate", fail)
+    code = main(["--quiet", "demo", "--out", str(tmp_path / "demo")])
+    out, err = capsys.readouterr()
+    assert code == EXIT_ERROR
+    assert err == "ca-trade: error: the generator failed\n"
+    assert out == ""
+    assert not (tmp_path / "demo" / "tables").exists()

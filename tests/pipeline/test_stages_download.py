@@ -12,16 +12,7 @@ import pytest
 from ca_trade.exceptions import ConfigError
 from ca_trade.pipeline import Progress, load_config, run
 from tests.etl.comtrade_server import FakeComtrade, fixture
-
-
-def _write(tmp: Path, text: str) -> Path:
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "pyproject.toml").write_text("[project]\nname='x'\n")
-    cfg = tmp / "configs" / "c.toml"
-    cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(text)
-    return cfg
-
+from tests.pipeline.helpers import write_config
 
 RAW = """
 [run]
@@ -42,7 +33,7 @@ def server() -> Iterator[FakeComtrade]:
 
 def test_download_table_is_parsed(tmp_path: Path) -> None:
     cfg = load_config(
-        _write(
+        write_config(
             tmp_path,
             RAW + '[download]\nreporters = ["KGZ", "KAZ"]\nyears = [2015, 2019]\n'
             'level = ["27", "2709"]\naccess = "preview"\nrequests_per_minute = 6\n'
@@ -55,7 +46,7 @@ def test_download_table_is_parsed(tmp_path: Path) -> None:
     assert kw["level"] == ("27", "2709") and kw["access"] == "preview"
     assert kw["requests_per_minute"] == 6.0 and kw["max_requests"] == 400
     assert kw["partners"] is None and kw["flows"] == ("M", "X")
-    assert load_config(_write(tmp_path / "b", RAW)).download is None
+    assert load_config(write_config(tmp_path / "b", RAW)).download is None
 
 
 @pytest.mark.parametrize(
@@ -73,14 +64,14 @@ def test_download_table_is_parsed(tmp_path: Path) -> None:
 )
 def test_download_table_errors(tmp_path: Path, snippet: str, match: str) -> None:
     with pytest.raises(ConfigError, match=match) as err:
-        load_config(_write(tmp_path, RAW + "[download]\n" + snippet + "\n"))
+        load_config(write_config(tmp_path, RAW + "[download]\n" + snippet + "\n"))
     assert "abc-secret-123" not in str(err.value)
 
 
 def test_download_needs_raw_source(tmp_path: Path) -> None:
     text = '[run]\nname = "t"\n[download]\nreporters = ["KAZ"]\nyears = [2019, 2019]\n'
     with pytest.raises(ConfigError, match='kind = "raw"'):
-        load_config(_write(tmp_path, text))
+        load_config(write_config(tmp_path, text))
 
 
 def test_a_run_downloads_then_ingests(server: FakeComtrade, tmp_path: Path) -> None:
@@ -89,7 +80,7 @@ def test_a_run_downloads_then_ingests(server: FakeComtrade, tmp_path: Path) -> N
         f'base_url = "{server.url}"\naccess = "preview"\nrequests_per_minute = 60000\n'
         '[outputs]\ntables = ["md"]\nfigures = []\n'
     )
-    cfg = load_config(_write(tmp_path, text))
+    cfg = load_config(write_config(tmp_path, text))
     outcome = run(cfg, progress=Progress(quiet=True))
     raw = tmp_path / "data" / "raw" / "comtrade" / "api"
     assert sorted(p.name for p in raw.rglob("*.csv")) == [

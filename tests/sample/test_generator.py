@@ -12,15 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ca_trade import facts, sample
-from ca_trade._sample_layouts import HEADERS, UNKNOWN_PARTNER_CODE
-from ca_trade._sample_reports import CHAPTER_OF_SECTION, MARGIN, cif_margin, reports_in
-from ca_trade.etl.layouts import sniff_header
 from ca_trade.exceptions import ConfigError
-from tests.conftest import require_reference
+from ca_trade.sample.layouts import HEADERS, UNKNOWN_PARTNER_CODE
+from ca_trade.sample.reporting import CHAPTER_OF_SECTION
+from tests.sample.helpers import ppml_fe
 
 YEARS = [2004, 2010, 2016, 2019]  # one year per layout; UZB reports only in 2019
 
@@ -154,32 +151,6 @@ def test_every_layout_has_its_exact_header(info: sample.SampleInfo) -> None:
     assert seen == {"legacy_api", "legacy_bulk", "plus_api", "plus_bulk"}
     assert len(expected["legacy_api"]) == 35 and len(expected["plus_api"]) == 47
     assert len(expected["legacy_bulk"]) == 22
-
-
-def test_plus_bulk_header_has_the_columns_real_bulk_readers_use() -> None:
-    # harvard-growth-lab/comtrade-downloader reads real Comtrade+ bulk files (fetched with
-    # comtradeapicall.bulkDownloadFinalFile, gzip tsv) with pandas ``usecols`` = the names below
-    # (ComtradeDownloader.columns in an early version, BulkDownloader.columns in
-    # downloader/src/download/downloader.py); usecols raises if a name is absent, so real bulk
-    # headers carry every one of them, spelled exactly so.
-    used = (
-        "period reporterCode flowCode partnerCode partner2Code classificationCode cmdCode "
-        "customsCode mosCode motCode qtyUnitCode qty isQtyEstimated CIFValue FOBValue "
-        "primaryValue isAggregate"
-    ).split()
-    header = HEADERS["plus_bulk"]
-    assert set(used) <= set(header)
-    assert "cifvalue" not in header and "fobvalue" not in header  # the API csv spelling
-    assert len(header) == len(set(header))
-    # and the ETL recognises the header as the Comtrade+ bulk layout with nothing missing
-    info = sniff_header("\t".join(header).encode() + b"\n", gzip_file=True)
-    assert info.layout == "plus_bulk" and info.missing == ()
-
-
-def test_legacy_bulk_header_matches_the_real_comtrade_file() -> None:
-    # The 22-column header of the real legacy bulk file (UN Comtrade, AFG 2008).
-    real = require_reference("comtrade_samples", "legacy_bulk_goods_afg_2008.csv")
-    assert real.read_text().split("\n", 1)[0].strip().split(",") == HEADERS["legacy_bulk"]
 
 
 def test_everything_is_labelled_synthetic(info: sample.SampleInfo, truth: dict[str, Any]) -> None:
@@ -352,39 +323,6 @@ def test_tariffs_file(info: sample.SampleInfo) -> None:
     )
 
 
-def _ppml_fe(d: pd.DataFrame, y: str, cols: list[str]) -> pd.Series:
-    """Poisson GLM with exporter-year and importer-year dummies (statsmodels, small data)."""
-    import statsmodels.api as sm
-
-    ey = d.exporter + d.year.astype(str)
-    iy = d.importer + d.year.astype(str)
-    x = pd.concat(
-        [
-            d[cols].astype(float),
-            pd.get_dummies(ey, prefix="e", dtype=float),
-            pd.get_dummies(iy, prefix="i", dtype=float),
-        ],
-        axis=1,
-    )
-    # one importer-year dummy per year is collinear with the exporter-year dummies
-    first = sorted(d.importer.unique())[0]
-    x = x.drop(columns=[f"i_{first}{y}" for y in sorted(d.year.unique())])
-    return sm.GLM(d[y] / 1e6, x, family=sm.families.Poisson()).fit().params
-
-
-def test_gravity_means_give_the_documented_coefficients_exactly() -> None:
-    # The structural-gravity means (before noise) are exactly log-linear in the covariates with
-    # exporter-year and importer-year terms, so PPML recovers the coefficients to 1e-6.
-    from ca_trade._sample_model import COEFFICIENTS, simulate_truth
-
-    t = simulate_truth(np.random.default_rng(5), [2019])
-    d = t.expected_total.merge(t.covariates, on=["exporter", "importer", "year"])
-    cols = ["ln_dist", "contig", "comlang", "intl", "rta", "ln_tariff"]
-    params = _ppml_fe(d, "mu_usd", cols)
-    for name in cols:
-        assert params[name] == pytest.approx(COEFFICIENTS[name], abs=1e-6), name
-
-
 def test_truth_flows_recover_documented_distance_and_border_effects(
     info: sample.SampleInfo, truth: dict[str, Any]
 ) -> None:
@@ -399,7 +337,7 @@ def test_truth_flows_recover_documented_distance_and_border_effects(
     t = t.rename(columns={"reporter_iso3": "importer", "partner_iso3": "exporter"})
     d = d.merge(t[["exporter", "importer", "year", "simple_average_pct"]], how="left")
     d["ln_tariff"] = np.log1p(d.simple_average_pct.fillna(0.0) / 100)
-    params = _ppml_fe(d, "value_usd", ["ln_dist", "contig", "comlang", "intl", "rta", "ln_tariff"])
+    params = ppml_fe(d, "value_usd", ["ln_dist", "contig", "comlang", "intl", "rta", "ln_tariff"])
     beta = truth["model"]["coefficients"]
     assert params["ln_dist"] == pytest.approx(beta["ln_dist"], abs=0.25)
     assert params["intl"] == pytest.approx(beta["intl"], abs=0.5)
@@ -410,12 +348,6 @@ def test_bad_years_raise_config_error(tmp_path: Path) -> None:
         sample.generate(tmp_path, years=[])
     with pytest.raises(ConfigError, match="1992"):
         sample.generate(tmp_path, years=[1985])
-
-
-def test_cli_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sample.main(["--out", str(tmp_path), "--years", "2018-2018", "--seed", "3"]) == 0
-    assert "SYNTHETIC sample" in capsys.readouterr().out
-    assert (tmp_path / "truth.json").exists()
 
 
 @pytest.mark.slow
@@ -430,27 +362,6 @@ def test_full_sample_budget(tmp_path: Path) -> None:
     assert elapsed < 60
     assert info.years == tuple(range(2000, 2024))
     assert len(info.countries) >= 30
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    st.lists(st.floats(0.0, 25000.0), min_size=1, max_size=20),
-    st.lists(st.booleans(), min_size=20, max_size=20),
-)
-def test_cif_margin_is_bounded_and_monotone(dists: list[float], landlocked: list[bool]) -> None:
-    d = np.array(sorted(dists))
-    ll = np.array(landlocked[: len(d)])
-    m = cif_margin(d, ll)
-    assert ((m >= MARGIN["lo"]) & (m <= MARGIN["hi"])).all()
-    same = cif_margin(d, np.zeros(len(d), dtype=bool))
-    assert (np.diff(same) >= 0).all()
-    assert (m >= same).all()
-
-
-@given(st.sampled_from(sorted(facts.countries().iso3)), st.integers(1992, 2030))
-def test_reporting_rule(iso3: str, year: int) -> None:
-    ok = bool(reports_in(pd.Series([iso3]), pd.Series([year]))[0])
-    assert ok == (iso3 != "TKM" and not (iso3 == "UZB" and year < 2017))
 
 
 def test_negative_seed_raises_config_error(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ca_trade import facts
 from ca_trade._io import atomic_write
-from ca_trade._sample_reports import CHAPTER_NAMES
+from ca_trade.sample.reporting import CHAPTER_NAMES
 
 LEGACY_API_HEADER = (
     "Classification,Year,Period,Period Desc.,Aggregate Level,Is Leaf Code,Trade Flow Code,"
@@ -65,12 +65,6 @@ HEADERS = {
     "legacy_api": LEGACY_API_HEADER,
     "plus_api": PLUS_API_HEADER,
     "plus_bulk": PLUS_BULK_HEADER,
-}
-LAYOUT_YEARS = {
-    "legacy_bulk": "<= 2005",
-    "legacy_api": "2006-2011",
-    "plus_api": "2012-2017",
-    "plus_bulk": ">= 2018",
 }
 UNKNOWN_PARTNER_CODE = 987
 _LEGACY_FLOW = {"M": (1, "Import"), "X": (2, "Export"), "RX": (3, "Re-Export")}
@@ -132,39 +126,44 @@ def _coded(rec: pd.DataFrame, year: int) -> pd.DataFrame:
 
 
 def _frame(layout: str, rec: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Return one file's records in `layout`: its header's columns, blank where unknown."""
     c = _coded(rec, year)
-    n = len(c)
-    blank = [""] * n
-    cls = hs_classification(year)
-    value = c.value.astype(str).to_numpy()
-    if layout in ("legacy_api", "legacy_bulk"):
-        cols: dict[str, Any] = {
-            "Classification": cls,
-            "Year": year,
-            "Period": year,
-            "Period Desc.": year,
-            "Aggregate Level": c.aggr,
-            "Is Leaf Code": 0,
-            "Trade Flow Code": c.flow.map(lambda f: _LEGACY_FLOW[f][0]),
-            "Trade Flow": c.flow.map(lambda f: _LEGACY_FLOW[f][1]),
-            "Reporter Code": c.reporter_code,
-            "Reporter": c.reporter_name,
-            "Reporter ISO": c.reporter,
-            "Partner Code": c.partner_code,
-            "Partner": c.partner_name,
-            "Partner ISO": c.partner_iso,
-            "Commodity Code": c.cmd,
-            "Commodity": c.cmd_name,
-            "Qty Unit Code": 1,
-            "Qty Unit": "No Quantity",
-            "Trade Value (US$)": value,
-            "Flag": 0,
-        }
-        header = HEADERS[layout]
-        frame = pd.DataFrame({h: cols.get(h, blank) for h in header})
-        return frame
+    blank = [""] * len(c)
+    columns = _legacy_columns if layout in ("legacy_api", "legacy_bulk") else _plus_columns
+    cols = columns(c, year, hs_classification(year), c.value.astype(str).to_numpy())
+    return pd.DataFrame({h: cols.get(h, blank) for h in HEADERS[layout]})
+
+
+def _legacy_columns(c: pd.DataFrame, year: int, cls: str, value: np.ndarray) -> dict[str, object]:
+    """Column values of the legacy layouts (API and bulk) for coded records `c`."""
+    return {
+        "Classification": cls,
+        "Year": year,
+        "Period": year,
+        "Period Desc.": year,
+        "Aggregate Level": c.aggr,
+        "Is Leaf Code": 0,
+        "Trade Flow Code": c.flow.map(lambda f: _LEGACY_FLOW[f][0]),
+        "Trade Flow": c.flow.map(lambda f: _LEGACY_FLOW[f][1]),
+        "Reporter Code": c.reporter_code,
+        "Reporter": c.reporter_name,
+        "Reporter ISO": c.reporter,
+        "Partner Code": c.partner_code,
+        "Partner": c.partner_name,
+        "Partner ISO": c.partner_iso,
+        "Commodity Code": c.cmd,
+        "Commodity": c.cmd_name,
+        "Qty Unit Code": 1,
+        "Qty Unit": "No Quantity",
+        "Trade Value (US$)": value,
+        "Flag": 0,
+    }
+
+
+def _plus_columns(c: pd.DataFrame, year: int, cls: str, value: np.ndarray) -> dict[str, object]:
+    """Column values of the Comtrade+ layouts (API and bulk) for coded records `c`."""
     is_m = (c.flow == "M").to_numpy()
-    cols = {
+    return {
         "typeCode": "C",
         "freqCode": "A",
         "refPeriodId": f"{year}0101",
@@ -211,7 +210,6 @@ def _frame(layout: str, rec: pd.DataFrame, year: int) -> pd.DataFrame:
         "isReported": "True",
         "isAggregate": np.where(c.cmd == "TOTAL", "True", "False"),
     }
-    return pd.DataFrame({h: cols.get(h, blank) for h in HEADERS[layout]})
 
 
 def inject_anomalies(

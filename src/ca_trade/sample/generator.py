@@ -1,49 +1,9 @@
-"""The embedded **SYNTHETIC** Central Asia dataset, written in real UN Comtrade layouts.
+"""Write the SYNTHETIC sample: Comtrade files, tariff, production and GDP files, the truth.
 
-:func:`generate` draws a deterministic (seeded) world of 31 countries (the five Central Asian
-states and 26 partners of :func:`ca_trade.facts.countries`) and writes what an analyst would
-download, so the whole chain (ETL, estimation, GE) runs offline. Nothing in it is real data;
-every file name starts with ``SYNTHETIC_`` (the truth files ``truth.json`` and
-``truth_flows.parquet`` say ``"synthetic": true`` inside).
-
-Model (exact parameters in ``truth.json``)
-------------------------------------------
-- Structural gravity, year by year: ``mu_ij = Y_i E_j phi_ij / (Y_w Pi_i P_j)`` with GDPs of
-  realistic scale growing over time, ``phi_ij = exp(-0.8 ln_dist + 0.5 rta + 0.4 contig +
-  0.25 comlang - 0.3 landlocked_exp - 0.3 landlocked_imp - 2.5 intl - 5 ln(1 + tariff))``;
-  covariates from :func:`ca_trade.facts.pair_covariates`; domestic flows included. Because the
-  multilateral resistances are exporter-year and importer-year terms, PPML with those fixed
-  effects on all pairs (domestic included) recovers the coefficients, except the landlocked
-  terms, which those effects absorb (``truth.json["model"]["recovery"]`` gives the formula).
-- True TOTAL flow = ``mu * Gamma(4, 1/4)`` (mean one, so PPML is consistent; the variance is
-  ``mu**2 / 4``, so PPML is not efficient and its robust standard errors understate the
-  sampling spread, see ``truth.json["model"]["recovery"]``). It is split over the 21 HS
-  sections ``S01``..``S21`` by exporter-specific shares; a section is zero when a latent draw
-  ``ln(mu * share) + N(0, 1.5)`` falls below ``ln(5e6)`` (more zeros for small, distant pairs).
-- **Sector coding**: each section is written in the Comtrade files as ONE representative HS
-  chapter (``S05`` -> ``27``, ``S11`` -> ``52``, ... see ``truth.json["reporting"]
-  ["chapter_of_section"]``), so mapping chapters to sections recovers the sections exactly;
-  ``TOTAL`` is written as ``TOTAL``. Chapter detail is written for pairs with a Central Asian
-  state; pairs among partners are written at TOTAL only.
-
-Reporting
----------
-Each flow is reported by both sides with independent log-normal noise (sd 0.05); imports are
-CIF = FOB * (1 + margin(distance, landlocked)); Turkmenistan never reports, Uzbekistan from
-2017; World (partner 0) rows, 'Areas nes' (899) and 'Other Asia nes' (490) rows, re-exports
-(flow 3 / ``RX``); Comtrade's own codes (842 USA, 251 France, 381 Italy, 699 India,
-757 Switzerland). Layouts by year: legacy bulk (<= 2005), legacy API (2006-2011), Comtrade+ API
-(2012-2017), Comtrade+ bulk gzip tsv (>= 2018, one file per reporter-year). The first file of
-each layout carries four malformed records (a non-numeric value, a negative value, an unknown
-partner code 987, a duplicated record), listed in ``truth.json["anomalies"]``.
-
-Other files: ``SYNTHETIC_wits_tariffs.csv`` (WITS-like; columns ``reporter_iso3`` = the
-importing country that levies the tariff, ``partner_iso3`` (``WLD`` for MFN), ``year``,
-``tariff_type`` (``MFN``: by reporter, TOTAL and sections; ``PREF``: pairs with a preferential
-agreement, TOTAL and sections, all 0; ``AHS``: the applied rate for every pair, TOTAL only),
-``sector``, ``simple_average_pct``, ``weighted_average_pct`` (true-import-weighted over
-sections)); ``SYNTHETIC_production.csv`` (``country, year, sector, production_usd`` = all
-sales incl. domestic, so ``X_ii = production - exports``); ``SYNTHETIC_gdp.csv``.
+:func:`generate` draws the true world (:mod:`ca_trade.sample.model`), what each country
+reports (:mod:`ca_trade.sample.reporting`), writes the reports in the Comtrade layouts of
+their years (:mod:`ca_trade.sample.layouts`) with planted anomalies, and documents every
+parameter, rule and anomaly in ``truth.json``. :mod:`ca_trade.sample` describes the model.
 
 Examples
 --------
@@ -55,10 +15,9 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ca_trade._io import atomic_write, confine, output_root, replace_atomically
-from ca_trade._sample_layouts import (
+from ca_trade.exceptions import ConfigError
+from ca_trade.facts import CENTRAL_ASIA
+from ca_trade.sample.layouts import (
     FILE_SUFFIX,
     HEADERS,
     UNKNOWN_PARTNER_CODE,
@@ -77,11 +38,10 @@ from ca_trade._sample_layouts import (
     layout_frames,
     write_frame,
 )
-from ca_trade._sample_model import CENTRAL_ASIA, SECTIONS, Truth, model_description, simulate_truth
-from ca_trade._sample_reports import reported_records, reporting_description
-from ca_trade.exceptions import ConfigError
+from ca_trade.sample.model import SECTIONS, Truth, model_description, simulate_truth
+from ca_trade.sample.reporting import reported_records, reporting_description
 
-__all__ = ["SampleInfo", "generate", "main"]
+__all__ = ["SampleInfo", "generate"]
 
 _README = """SYNTHETIC DATA - NOT REAL TRADE STATISTICS
 
@@ -292,20 +252,22 @@ def generate(
         return _write_sample(out, seed, yrs)
 
 
-def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
-    """Write the sample under `out` (resolved; every write is confined to it)."""
-    comtrade_dir = out / "comtrade"
-    comtrade_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    truth = simulate_truth(rng, yrs)
-    records = reported_records(rng, truth)
-    anomaly_rng = np.random.default_rng([seed, 1])
+@dataclass
+class _Comtrade:
+    """The Comtrade files written: per-file counts, planted anomalies, paths, records."""
 
-    files: dict[str, dict[str, Any]] = {}
-    anomalies: list[dict[str, Any]] = []
-    comtrade_files: list[Path] = []
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    n_records: int = 0
+
+
+def _write_comtrade(
+    comtrade_dir: Path, records: pd.DataFrame, yrs: list[int], anomaly_rng: np.random.Generator
+) -> _Comtrade:
+    """Write each year's records in its layout; the first file of each layout gets anomalies."""
+    out = _Comtrade()
     corrupted: set[str] = set()
-    n_records = 0
     for year in yrs:
         layout = layout_for_year(year)
         for stem, frame in layout_frames(records, year):
@@ -317,27 +279,20 @@ def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
                 corrupted.add(layout)
             rel = f"comtrade/{path.name}"
             for item in log:
-                anomalies.append({"file": rel, "year": year, **item})
+                out.anomalies.append({"file": rel, "year": year, **item})
             counts["records"] = len(frame)
             counts["anomalies"] = _anomaly_counts(log)
-            files[rel] = {"layout": layout, "year": year, **counts}
+            out.files[rel] = {"layout": layout, "year": year, **counts}
             write_frame(frame, path, layout)
-            comtrade_files.append(path)
-            n_records += len(frame)
+            out.paths.append(path)
+            out.n_records += len(frame)
+    return out
 
-    tariffs = out / "SYNTHETIC_wits_tariffs.csv"
-    atomic_write(tariffs, _tariff_file(truth).to_csv(index=False, lineterminator="\n"))
-    production = out / "SYNTHETIC_production.csv"
-    atomic_write(production, _production(truth).to_csv(index=False, lineterminator="\n"))
-    gdp = out / "SYNTHETIC_gdp.csv"
-    atomic_write(gdp, truth.gdp.to_csv(index=False, lineterminator="\n"))
-    readme = out / "SYNTHETIC_README.txt"
-    atomic_write(readme, _README.format(seed=seed))
-    truth_flows = out / "truth_flows.parquet"
-    n_truth = _write_truth_flows(truth, truth_flows, seed)
 
+def _truth_document(seed: int, yrs: list[int], truth: Truth, comtrade: _Comtrade) -> dict[str, Any]:
+    """Return the content of ``truth.json``: parameters, rules, layouts, anomalies."""
     layouts_used = sorted({layout_for_year(y) for y in yrs})
-    doc = {
+    return {
         "synthetic": True,
         "generator": "ca_trade.sample.generate",
         "seed": seed,
@@ -355,9 +310,9 @@ def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
         "covariate_rules": "ca_trade.facts.pair_covariates: agreements and WTO membership "
         "count in a year when in force on 1 July",
         "unknown_partner_code": UNKNOWN_PARTNER_CODE,
-        "files": files,
-        "anomalies": anomalies,
-        "anomaly_counts": _anomaly_counts(anomalies),
+        "files": comtrade.files,
+        "anomalies": comtrade.anomalies,
+        "anomaly_counts": _anomaly_counts(comtrade.anomalies),
         "truth_flows": {
             "file": "truth_flows.parquet",
             "columns": "exporter, importer, year, sector (TOTAL, S01..S21), value_usd (FOB); "
@@ -367,11 +322,33 @@ def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
         "production_file": "SYNTHETIC_production.csv: production_usd = sum over importers "
         "(incl. domestic) of the true flows",
     }
+
+
+def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
+    """Write the sample under `out` (resolved; every write is confined to it)."""
+    comtrade_dir = out / "comtrade"
+    comtrade_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    truth = simulate_truth(rng, yrs)
+    records = reported_records(rng, truth)
+    comtrade = _write_comtrade(comtrade_dir, records, yrs, np.random.default_rng([seed, 1]))
+    tariffs = out / "SYNTHETIC_wits_tariffs.csv"
+    atomic_write(tariffs, _tariff_file(truth).to_csv(index=False, lineterminator="\n"))
+    production = out / "SYNTHETIC_production.csv"
+    atomic_write(production, _production(truth).to_csv(index=False, lineterminator="\n"))
+    gdp = out / "SYNTHETIC_gdp.csv"
+    atomic_write(gdp, truth.gdp.to_csv(index=False, lineterminator="\n"))
+    readme = out / "SYNTHETIC_README.txt"
+    atomic_write(readme, _README.format(seed=seed))
+    truth_flows = out / "truth_flows.parquet"
+    n_truth = _write_truth_flows(truth, truth_flows, seed)
+
     truth_json = out / "truth.json"
+    doc = _truth_document(seed, yrs, truth, comtrade)
     atomic_write(truth_json, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return SampleInfo(
         out_dir=out,
-        comtrade_files=tuple(sorted(comtrade_files)),
+        comtrade_files=tuple(sorted(comtrade.paths)),
         tariffs=tariffs,
         production=production,
         gdp=gdp,
@@ -380,41 +357,7 @@ def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
         truth_flows=truth_flows,
         years=tuple(yrs),
         countries=tuple(truth.countries),
-        n_records=n_records,
-        n_anomalies=len(anomalies),
+        n_records=comtrade.n_records,
+        n_anomalies=len(comtrade.anomalies),
         n_truth_flows=n_truth,
     )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m ca_trade.sample --out DIR [--seed N] [--years 2000-2023]``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> main(["--out", tempfile.mkdtemp(), "--years", "2019-2019"])  # doctest: +ELLIPSIS
-    SYNTHETIC sample ...
-    0
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m ca_trade.sample", description="Write the SYNTHETIC Central Asia sample."
-    )
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--seed", type=int, default=2024, help="random seed (default 2024)")
-    parser.add_argument("--years", default="2000-2023", help="year range FIRST-LAST")
-    args = parser.parse_args(argv)
-    try:
-        first, last = (int(v) for v in args.years.split("-"))
-    except ValueError:
-        parser.error(f"--years must look like 2000-2023, got {args.years!r}")
-    info = generate(args.out, seed=args.seed, years=range(first, last + 1))
-    print(
-        f"SYNTHETIC sample (seed {args.seed}) written to {info.out_dir}: "
-        f"{len(info.comtrade_files)} Comtrade files, {info.n_records} records, "
-        f"{info.n_anomalies} malformed records"
-    )
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -7,7 +7,7 @@ re-exports; non-reporters dropped).
 Examples
 --------
 >>> import numpy as np
->>> from ca_trade._sample_model import simulate_truth
+>>> from ca_trade.sample.model import simulate_truth
 >>> rng = np.random.default_rng(0)
 >>> rec = reported_records(rng, simulate_truth(rng, [2018]))
 >>> sorted(rec.flow.unique())
@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ca_trade._sample_model import CENTRAL_ASIA, SECTIONS, Truth
+from ca_trade.facts import CENTRAL_ASIA
+from ca_trade.sample.model import SECTIONS, Truth
 
 #: HS chapter written for each section (one representative chapter per section).
 CHAPTER_OF_SECTION: dict[str, str] = {
@@ -106,7 +107,7 @@ def reported_records(rng: np.random.Generator, truth: Truth) -> pd.DataFrame:
     rng : numpy.random.Generator
         Source of randomness.
     truth : Truth
-        The true world from :func:`ca_trade._sample_model.simulate_truth`.
+        The true world from :func:`ca_trade.sample.model.simulate_truth`.
 
     Returns
     -------

@@ -1,0 +1,313 @@
+"""The stages of a config-driven run, in order: each one a call of the library's public API.
+
+sample or download -> :func:`ca_trade.etl.ingest` -> :func:`ca_trade.etl.reconcile` ->
+:func:`ca_trade.etl.build_panel` -> :func:`ca_trade.ppml` / :func:`ca_trade.ols` ->
+:mod:`ca_trade.pipeline.scenarios` (GE with confidence intervals) -> tables and figures
+(:mod:`ca_trade.pipeline.reporting`). Every file a run writes stays inside its root.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from ca_trade.pipeline import parse_config
+>>> d = Path(tempfile.mkdtemp())
+>>> check_output_folders(parse_config({"run": {}}, Path("c.toml"), project_root=d), data=True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ca_trade._io import atomic_write, confine, output_root
+from ca_trade.estimate import GravityResults, ols, ppml
+from ca_trade.etl import IngestReport, build_panel, download, ingest, reconcile
+from ca_trade.exceptions import ConfigError
+from ca_trade.pipeline.config import Config, Specification
+from ca_trade.pipeline.progress import Progress
+from ca_trade.pipeline.reporting import report_estimates, report_scenario
+from ca_trade.pipeline.scenarios import simulate
+from ca_trade.report.provenance import file_fingerprint, frame_fingerprint
+from ca_trade.report.stored import save_results
+from ca_trade.sample import generate
+
+__all__ = [
+    "IngestCounts",
+    "RunOutcome",
+    "check_output_folders",
+    "estimation_data",
+    "execute",
+    "ingest_counts",
+    "write_parquet",
+]
+
+
+class IngestCounts(TypedDict):
+    """Rows read, written, quarantined and filtered (by rule) by the ingest stage."""
+
+    rows_read: int
+    rows_written: int
+    rows_quarantined: int
+    rows_filtered: dict[str, int]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run produced.
+
+    Parameters
+    ----------
+    config : Config
+        The configuration run.
+    panel : pandas.DataFrame
+        The estimation panel.
+    ingest_counts : IngestCounts
+        Rows read, written, quarantined and filtered (by rule) by the ingest stage.
+    results : dict
+        Estimation results by specification name.
+    scenarios : dict
+        Per-country outcome frames (percent changes with interval bounds) by scenario name.
+    written : list of pathlib.Path
+        Artefacts written (tables, figures, saved estimates; sidecars not listed).
+    """
+
+    config: Config
+    panel: pd.DataFrame
+    ingest_counts: IngestCounts
+    results: dict[str, GravityResults]
+    scenarios: dict[str, pd.DataFrame]
+    written: list[Path]
+
+
+def ingest_counts(report: IngestReport) -> IngestCounts:
+    """Return the row counts of an ingest report (read, written, quarantined, filtered).
+
+    Parameters
+    ----------
+    report : IngestReport
+        What :func:`ca_trade.etl.ingest` returned.
+
+    Returns
+    -------
+    IngestCounts
+        Its totals.
+    """
+    return IngestCounts(
+        rows_read=report.rows_read,
+        rows_written=report.rows_written,
+        rows_quarantined=report.rows_quarantined,
+        rows_filtered=dict(report.rows_filtered),
+    )
+
+
+def write_parquet(
+    path: str | os.PathLike[str], frame: pd.DataFrame, *, root: Path | None = None
+) -> Path:
+    """Write `frame` to `path` as Parquet, atomically and deterministically.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination.
+    frame : pandas.DataFrame
+        The data (its index and pandas' schema metadata are not written).
+    root : pathlib.Path, optional
+        Folder the file must stay in (default: the enclosing :func:`ca_trade._io.output_root`).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return atomic_write(path, sink.getvalue(), root=root)
+
+
+def estimation_data(panel: pd.DataFrame, spec: Specification) -> pd.DataFrame:
+    """Return the rows of `panel` a specification estimates on (its years, its pairs).
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The panel.
+    spec : Specification
+        The specification (``years``, ``international_only``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, with a fresh index.
+    """
+    data = panel
+    if spec.years is not None:
+        data = data[(data["year"] >= spec.years[0]) & (data["year"] <= spec.years[1])]
+    if spec.international_only:
+        if "domestic" in data.columns:
+            data = data[~data["domestic"].astype(bool)]
+        else:
+            data = data[data["exporter"] != data["importer"]]
+    return data.reset_index(drop=True)
+
+
+def _estimate(spec: Specification, panel: pd.DataFrame) -> GravityResults:
+    """Estimate one specification; formulas from a configuration are materialised safely."""
+    data = estimation_data(panel, spec)
+    if spec.model == "ols":
+        return ols(spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, safe_formula=True)
+    if spec.tol is not None:
+        return ppml(
+            spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, tol=spec.tol, safe_formula=True
+        )
+    return ppml(spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, safe_formula=True)
+
+
+def check_output_folders(cfg: Config, *, data: bool) -> None:
+    """Check, before any work, that the folders a run writes resolve inside ``cfg.root``.
+
+    Parameters
+    ----------
+    cfg : Config
+        The configuration.
+    data : bool
+        Also check the intermediate data folders (and the sample's raw folder).
+
+    Raises
+    ------
+    UnsafePathError
+        Naming the symbolic link (or ``..``) that leads out of the root.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ca_trade.pipeline import parse_config
+    >>> d = Path(tempfile.mkdtemp())
+    >>> check_output_folders(parse_config({"run": {}}, Path("c.toml"), project_root=d), data=True)
+    """
+    folders = list(cfg.output_dirs)
+    if data:
+        folders += [cfg.data_dir, cfg.data_dir / "processed"]
+        if cfg.source_kind == "sample":
+            folders.append(cfg.raw_dir)
+    for folder in folders:
+        confine(folder, cfg.root)
+
+
+def execute(cfg: Config, progress: Progress) -> RunOutcome:
+    """Run the stages of a configuration in order, writing outputs under ``cfg.root``.
+
+    Every write stays inside ``cfg.root`` after resolving symbolic links: the folders the
+    run writes are checked before the first stage, and every file when it is written
+    (:func:`ca_trade._io.output_root`); a link that leads out stops the run with
+    :class:`~ca_trade.exceptions.UnsafePathError` naming it.
+
+    Parameters
+    ----------
+    cfg : Config
+        Validated configuration.
+    progress : Progress
+        Progress reporter.
+
+    Returns
+    -------
+    RunOutcome
+        What was produced.
+
+    Raises
+    ------
+    UnsafePathError
+        When a folder or file of the outputs resolves outside ``cfg.root``.
+    """
+    with output_root(cfg.root):
+        check_output_folders(cfg, data=True)
+        return _stages(cfg, progress)
+
+
+def _stages(cfg: Config, progress: Progress) -> RunOutcome:
+    _raw_files(cfg, progress)
+    counts = _ingest(cfg, progress)
+    panel = _panel(cfg, progress)
+    inputs = {"raw_dir": _dir_fingerprint(cfg.raw_dir), "panel": frame_fingerprint(panel)}
+    extra: dict[str, Any] = {
+        "run": cfg.name,
+        "etl": {"reconcile_method": cfg.reconcile_method, "sector": cfg.sector, **counts},
+    }
+    if cfg.source_kind == "sample":
+        extra["seeds"] = {"sample": cfg.seed}
+    results: dict[str, GravityResults] = {}
+    written: list[Path] = []
+    for spec in cfg.specifications:
+        with progress.stage(f"estimate: {spec.name} ({spec.model.upper()})"):
+            results[spec.name] = _estimate(spec, panel)
+            written.append(
+                save_results(results[spec.name], cfg.root / "estimates" / f"{spec.name}.json")
+            )
+    if results:
+        with progress.stage("report: estimation tables and coefficient plot"):
+            written += report_estimates(cfg, results, inputs, extra)
+    scenarios: dict[str, pd.DataFrame] = {}
+    for sc in cfg.scenarios:
+        with progress.stage(f"simulate: {sc.name} ({cfg.ge.draws} draws)"):
+            outcome = simulate(sc, cfg.ge, panel, results)
+            scenarios[sc.name] = outcome.countries
+        with progress.stage(f"report: {sc.name} table and figures"):
+            written += report_scenario(
+                cfg.artefacts, sc, cfg.ge, outcome, inputs, {**extra, **outcome.record}
+            )
+    return RunOutcome(cfg, panel, counts, results, scenarios, written)
+
+
+def _raw_files(cfg: Config, progress: Progress) -> None:
+    """Generate the SYNTHETIC sample, or download into the raw folder; check it exists."""
+    if cfg.source_kind == "sample":
+        with progress.stage("sample: generating the SYNTHETIC Central Asia dataset"):
+            generate(cfg.raw_dir, seed=cfg.seed, years=range(cfg.years[0], cfg.years[1] + 1))
+        return
+    if cfg.download is not None:
+        target = cfg.raw_dir / "comtrade"
+        # The download writes input files: confined to their own folder, not the report root.
+        with progress.stage(f"download: UN Comtrade -> {target}"), output_root(target):
+            download(
+                target,
+                progress=lambda piece: progress.note(f"  {piece.line()}"),
+                **cfg.download.kwargs(),
+            )
+    if not cfg.raw_dir.is_dir():
+        raise ConfigError(f"{cfg.path}: [source].raw_dir {cfg.raw_dir} does not exist")
+
+
+def _ingest(cfg: Config, progress: Progress) -> IngestCounts:
+    with progress.stage("ingest: Comtrade files -> validated Parquet"):
+        return ingest_counts(ingest(cfg.raw_dir, cfg.data_dir / "processed"))
+
+
+def _panel(cfg: Config, progress: Progress) -> pd.DataFrame:
+    """Reconcile the mirror flows, build the panel and write it to ``data/panel.parquet``."""
+    with progress.stage(f"reconcile: mirror flows ({cfg.reconcile_method})"):
+        reconciled = reconcile(cfg.data_dir / "processed", method=cfg.reconcile_method)
+    with progress.stage("panel: square panel with covariates"):
+        panel = build_panel(reconciled, raw_dir=cfg.raw_dir, sector=cfg.sector)
+        write_parquet(cfg.data_dir / "panel.parquet", panel)
+    return panel
+
+
+def _dir_fingerprint(path: Path) -> dict[str, int | str]:
+    """Files, rows and one SHA-256 over the names and hashes of the files under `path`."""
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    digest = hashlib.sha256()
+    rows = 0
+    for f in files:
+        fp = file_fingerprint(f)
+        rows += int(fp.get("rows", 0))
+        digest.update(f"{f.relative_to(path).as_posix()}:{fp['sha256']}\n".encode())
+    return {"files": len(files), "sha256": digest.hexdigest(), "rows": rows}

@@ -1,0 +1,110 @@
+"""The stages of a run: earlier outputs kept when a stage fails; outputs stay inside the root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ca_trade.exceptions import GEError
+from ca_trade.pipeline import Progress, load_config
+from tests.pipeline.helpers import write_config
+
+SMALL_GE = """
+[run]
+root = "out"
+[source]
+seed = 3
+years = [2019, 2019]
+[[specifications]]
+name = "s"
+formula = "value_usd ~ ln_dist + contig + ln_tariff | exporter + importer"
+international_only = true
+[ge]
+draws = 5
+[[scenarios]]
+name = "cu"
+kind = "remove_internal_tariffs"
+members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
+specification = "s"
+[outputs]
+tables = ["md"]
+figures = []
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ca_trade.exceptions.DataValidationWarning")
+def test_a_failing_stage_stops_the_run_after_the_earlier_stages_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ca_trade.pipeline.scenarios
+    from ca_trade.pipeline import run
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise GEError("the draws failed")
+
+    cfg = load_config(write_config(tmp_path, SMALL_GE))
+    monkeypatch.setattr(ca_trade.pipeline.scenarios, "parametric_draws", fail)
+    with pytest.raises(GEError, match="the draws failed"):
+        run(cfg, progress=Progress(quiet=True))
+    assert (cfg.root / "tables" / "estimates.md").is_file()
+    assert (cfg.root / "estimates" / "s.json").is_file()
+    assert not (cfg.root / "tables" / "scenario_cu.md").exists()
+    monkeypatch.undo()
+    outcome = run(cfg, progress=Progress(quiet=True))
+    frame = outcome.scenarios["cu"]
+    assert {"welfare_pct", "welfare_pct_lo", "welfare_pct_hi"} <= set(frame.columns)
+    assert (frame["welfare_pct_lo"] <= frame["welfare_pct_hi"]).all()
+    assert (cfg.root / "tables" / "scenario_cu.md").is_file()
+
+
+TINY = """
+[run]
+name = "tiny"
+root = "out"
+[source]
+seed = 3
+years = [2019, 2019]
+[[specifications]]
+name = "s"
+formula = "value_usd ~ ln_dist + contig | exporter + importer"
+international_only = true
+[outputs]
+tables = ["md"]
+figures = []
+"""
+
+
+@pytest.mark.parametrize("link", ["tables", "estimates", "data", "data/raw"])
+def test_a_symlinked_folder_inside_the_root_stops_the_run_before_it_writes(
+    tmp_path: Path, link: str
+) -> None:
+    from ca_trade.exceptions import UnsafePathError
+    from ca_trade.pipeline import run
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    cfg = load_config(write_config(tmp_path / "proj", TINY))
+    (cfg.root / link).parent.mkdir(parents=True, exist_ok=True)
+    (cfg.root / link).symlink_to(outside)
+    with pytest.raises(UnsafePathError, match=rf"{link} is a symbolic link to .*outside"):
+        run(cfg, progress=Progress(quiet=True))
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ca_trade.exceptions.DataValidationWarning")
+def test_a_symlinked_output_file_is_refused_and_its_target_kept(tmp_path: Path) -> None:
+    from ca_trade.exceptions import UnsafePathError
+    from ca_trade.pipeline import run
+
+    victim = tmp_path / "victim.md"
+    victim.write_text("keep me")
+    cfg = load_config(write_config(tmp_path / "proj", TINY))
+    (cfg.root / "tables").mkdir(parents=True)
+    (cfg.root / "tables" / "estimates.md").symlink_to(victim)
+    with pytest.raises(UnsafePathError, match=r"estimates\.md is a symbolic link"):
+        run(cfg, progress=Progress(quiet=True))
+    assert victim.read_text() == "keep me"
+    assert not (tmp_path / "victim.md.json").exists()
