@@ -22,15 +22,10 @@ True
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from ca_trade import exceptions
-
-try:
-    __version__ = version("ca_trade")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from ca_trade._version import __version__
 
 __all__ = [
     "__version__",

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ca_trade._version import __version__
 from ca_trade.estimate.crv3 import crv3_factor, crv3_vcov
 from ca_trade.estimate.demean import FixedEffects, demean_inplace
 from ca_trade.estimate.formula import ParsedFormula, build_design, parse_formula, to_pandas
@@ -492,8 +493,6 @@ def fit(
     -------
     GravityResults
     """
-    import ca_trade
-
     methods = check_options(
         ssc=ssc,
         on_maxiter=on_maxiter,
@@ -759,7 +758,7 @@ def fit(
         "formula": formula,
         "options": options,
         "data_sha256": _sha256(df, formula, extra),
-        "package_version": ca_trade.__version__,
+        "package_version": __version__,
         "n_rows": len(df),
         "nobs": int(idx.shape[0]),
     }

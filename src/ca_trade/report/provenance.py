@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade._io import atomic_write, atomic_write_all
+from ca_trade._version import __version__
 from ca_trade.exceptions import SpecificationError
 
 __all__ = [
@@ -76,9 +77,7 @@ def package_version() -> str:
     >>> package_version()[0].isdigit()
     True
     """
-    import ca_trade
-
-    return str(ca_trade.__version__)
+    return str(__version__)
 
 
 def git_commit(start: str | os.PathLike[str] | None = None) -> str | None:
