@@ -29,10 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import scipy.linalg
 from numba import njit
 
+from ca_trade._typing import BoolArray, FloatArray
 from ca_trade.estimate.demean import FixedEffects, demean_inplace, level_weights
 from ca_trade.exceptions import ConvergenceError
 
@@ -45,7 +45,6 @@ __all__ = [
     "wls",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: Demeaning tolerance of the first IRLS iterations, and the factor on the relative deviance
 #: change that tightens it (ppmlhdfe's schedule); it ends at ``fixef_tol``.
@@ -98,7 +97,7 @@ class IRLSFit:
     n_iter: int
     converged: bool
     fixef_converged: bool
-    diverging: npt.NDArray[np.bool_]
+    diverging: BoolArray
     beta_step: FloatArray
 
 

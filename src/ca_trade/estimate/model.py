@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from ca_trade._typing import AnyArray, BoolArray, FloatArray, IntArray
 from ca_trade._version import __version__
 from ca_trade.estimate.crv3 import crv3_factor, crv3_vcov
 from ca_trade.estimate.demean import FixedEffects, demean_inplace
@@ -62,7 +62,6 @@ from ca_trade.exceptions import (
 
 __all__ = ["Refit", "check_options", "covariance", "fit"]
 
-FloatArray = npt.NDArray[np.float64]
 #: A regressor diverges when its last IRLS step times its standard deviation exceeds this
 #: (a separated coefficient moves by about 1 / sd per iteration; a converged one by ~0).
 _DIVERGE_COEF = 0.05
@@ -217,7 +216,7 @@ def _outcome_scale(
 
 
 def _diverging_names(
-    diverging: npt.NDArray[np.bool_], beta_step: FloatArray, X: FloatArray, names: list[str]
+    diverging: BoolArray, beta_step: FloatArray, X: FloatArray, names: list[str]
 ) -> list[str]:
     """Regressors whose estimate still moves by a sizeable step where observations diverge."""
     if not diverging.any() or not X.shape[1]:
@@ -293,12 +292,12 @@ def _sha256(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> str:
 def _separation(
     y: FloatArray,
     X: FloatArray,
-    codes: list[npt.NDArray[np.int64]],
+    codes: list[IntArray],
     weights: FloatArray | None,
     methods: tuple[str, ...],
     singletons: bool,
     intercept: bool,
-) -> dict[str, npt.NDArray[np.bool_]]:
+) -> dict[str, BoolArray]:
     """Masks of singletons and separated rows (from ``separation.py``)."""
     from ca_trade.estimate import separation as sep
 
@@ -347,7 +346,7 @@ def covariance(
     clusters = cluster_codes(
         cl_names, state["data"], state["rows"], state["fixef_vars"], state["fe_codes"], vcov
     )
-    fe_codes: list[npt.NDArray[np.int64]] = state["fe_codes"]
+    fe_codes: list[IntArray] = state["fe_codes"]
     clustered = kind in ("CRV1", "CRV3")
     if ssc_lit == "fixest":
         k_fe = fe_dof_fixest(fe_codes, clusters if clustered else ())
@@ -395,7 +394,7 @@ def covariance(
 
 def _crv3(
     state: dict[str, Any],
-    cluster: npt.NDArray[np.int64],
+    cluster: IntArray,
     ssc: Literal["stata", "fixest"],
     model: Literal["ppml", "ols"],
     df_k: int,
@@ -444,12 +443,12 @@ class Refit:
     model: Literal["ppml", "ols"]
     formula: str
     data: pd.DataFrame
-    rows: npt.NDArray[np.int64]
+    rows: IntArray
     weights: str | FloatArray | None
     offset: str | FloatArray | None
     options: dict[str, Any]
 
-    def __call__(self, positions: npt.NDArray[np.int64]) -> tuple[pd.Series, int]:
+    def __call__(self, positions: IntArray) -> tuple[pd.Series, int]:
         """Re-estimate on the estimation-sample observations at ``positions``."""
         pos = self.rows[np.asarray(positions, dtype=np.int64)]
         w = self.weights[pos] if isinstance(self.weights, np.ndarray) else self.weights
@@ -532,7 +531,7 @@ def fit(
             f"{df.index[first]!r}. Use ct.ols for signed outcomes."
         )
     index = df.index.to_numpy()
-    drop_rows: dict[str, npt.NDArray[Any]] = {
+    drop_rows: dict[str, AnyArray] = {
         "missing": index[missing & ~scan.non_finite],
         "non_finite": index[scan.non_finite],
         "zero_weight": index[zero_weight],

@@ -27,18 +27,18 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from ca_trade._typing import AnyArray, FloatArray, IntArray
 from ca_trade.estimate.correction import CorrectionInputs, correct
 from ca_trade.estimate.vcov import cluster_codes, parse_vcov
 from ca_trade.exceptions import SpecificationError
 
 __all__ = ["BiasCorrectedResults", "Dropped", "GravityResults"]
 
-FloatArray = npt.NDArray[np.float64]
 
 REASONS = ("missing", "non_finite", "zero_weight", "singleton", "separation_fe", "separation_ir")
 
 
-class Dropped(Mapping[str, npt.NDArray[Any]]):
+class Dropped(Mapping[str, AnyArray]):
     """Rows removed before estimation, by reason: ``dropped["singleton"]`` are row labels.
 
     Reasons, in the order they are applied: ``missing`` (an NA-type value -- NaN, None,
@@ -62,13 +62,13 @@ class Dropped(Mapping[str, npt.NDArray[Any]]):
     (1, 0, 1)
     """
 
-    def __init__(self, rows: Mapping[str, npt.NDArray[Any]]) -> None:
+    def __init__(self, rows: Mapping[str, AnyArray]) -> None:
         unknown = set(rows) - set(REASONS)
         if unknown:
             raise ValueError(f"unknown drop reasons {sorted(unknown)}")
         self._rows = {r: np.asarray(rows.get(r, np.array([], dtype=np.int64))) for r in REASONS}
 
-    def __getitem__(self, key: str) -> npt.NDArray[Any]:
+    def __getitem__(self, key: str) -> AnyArray:
         return self._rows[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -548,7 +548,7 @@ def _correction_inputs(res: GravityResults) -> CorrectionInputs:
 
 
 def _recover_fixef(
-    fe_sum: FloatArray, codes: list[npt.NDArray[np.int64]], levels: list[list[str]]
+    fe_sum: FloatArray, codes: list[IntArray], levels: list[list[str]]
 ) -> list[pd.Series]:
     """Solve ``D a = fe_sum`` by alternating projections, then normalise."""
     n_fe = len(codes)

@@ -57,8 +57,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
+from ca_trade._typing import BoolArray, FloatArray, IntArray
 from ca_trade.estimate._separation_lsq import WeightedDesign, no_separation_certificate
 from ca_trade.exceptions import (
     ConvergenceError,
@@ -75,9 +76,6 @@ __all__ = [
     "rectifier_separation",
 ]
 
-BoolArray = NDArray[np.bool_]
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.intp]
 
 #: Weight on the ``y > 0`` observations in the method of weighting (Van Loan 1985 rule of thumb).
 _M_WEIGHT = float(np.ceil(np.finfo(np.float64).eps ** -0.5))
