@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -39,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ca_trade._io import atomic_write, atomic_write_all
+from ca_trade._io import atomic_write, atomic_write_all, to_json
 from ca_trade._version import __version__
 from ca_trade.exceptions import SpecificationError
 
@@ -397,77 +396,6 @@ def build_provenance(
         record["timestamp"] = now.isoformat()
     clean: dict[str, Any] = json.loads(to_json(record))
     return clean
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return _clean_float(float(obj))
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, pd.Series):
-        return {str(k): v for k, v in obj.items()}
-    if isinstance(obj, set | frozenset):
-        return sorted(str(x) for x in obj)
-    if isinstance(obj, tuple):
-        return list(obj)
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if isinstance(obj, _dt.date | _dt.datetime):
-        return obj.isoformat()
-    return repr(obj)
-
-
-def _clean_float(x: float) -> float | str:
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return x
-
-
-def _sanitise(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return _clean_float(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): _sanitise(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_sanitise(v) for v in obj]
-    return obj
-
-
-def to_json(record: Mapping[str, Any]) -> str:
-    r"""Serialise a provenance record deterministically (sorted keys, two-space indent).
-
-    NaN and infinities are written as strings so the output is strict JSON; numpy
-    scalars and arrays, paths and sets are converted.
-
-    Parameters
-    ----------
-    record : mapping
-        The record.
-
-    Returns
-    -------
-    str
-        JSON text ending with a newline.
-
-    Examples
-    --------
-    >>> to_json({"b": 1, "a": float("nan")})
-    '{\n  "a": "NaN",\n  "b": 1\n}\n'
-    """
-    text = json.dumps(
-        _sanitise(json.loads(json.dumps(record, default=_json_default, allow_nan=True))),
-        sort_keys=True,
-        indent=2,
-        ensure_ascii=False,
-        allow_nan=False,
-    )
-    return text + "\n"
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:

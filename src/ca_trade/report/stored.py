@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ca_trade._io import write_json
 from ca_trade.estimate.results import NormalInference
 from ca_trade.exceptions import DataValidationError
-from ca_trade.report.provenance import atomic_write, dropped_counts, to_json
+from ca_trade.report.provenance import dropped_counts
 
 __all__ = ["StoredResults", "load_results", "save_results"]
 
@@ -144,7 +145,7 @@ def save_results(result: Any, path: str | os.PathLike[str]) -> Path:
         "dropped": dropped_counts(getattr(result, "dropped", None)),
         "provenance": dict(getattr(result, "provenance", None) or {}),
     }
-    return atomic_write(path, to_json(record))
+    return write_json(path, record)
 
 
 def load_results(path: str | os.PathLike[str]) -> StoredResults:
