@@ -170,34 +170,31 @@ def recover_pair_effects(
         ]
     )
     y = np.exp(data["pair_effect"].to_numpy(dtype=float)[known])
-    coef = _poisson_irls(design[known], y)
-    pred = design @ coef
+    pred = design @ _second_stage(design[known], y)
     out = data[["exporter", "importer"]].copy()
     out["pair_effect"] = np.where(known, data["pair_effect"].to_numpy(dtype=float), pred)
     out["recovered"] = ~known
     return out.sort_values(["exporter", "importer"]).reset_index(drop=True)
 
 
-def _poisson_irls(x: np.ndarray, y: np.ndarray, tol: float = 1e-12, maxiter: int = 200) -> Any:
-    """Poisson pseudo-maximum likelihood by IRLS on a small dense design."""
-    mu = np.full_like(y, y.mean() if y.mean() > 0 else 1.0)
-    eta = np.log(mu)
-    beta = np.zeros(x.shape[1])
-    dev_old = np.inf
-    for _ in range(maxiter):
-        z = eta + (y - mu) / mu
-        w = np.sqrt(mu)
-        beta, *_ = np.linalg.lstsq(x * w[:, None], z * w, rcond=None)
-        eta = x @ beta
-        mu = np.exp(eta)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dev = 2.0 * np.sum(np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
-        if abs(dev - dev_old) <= tol * max(abs(dev), 1.0):
-            return beta
-        dev_old = dev
-    raise ConvergenceError(
-        f"second-stage PPML did not converge in {maxiter} iterations; check the covariates."
+def _second_stage(x: np.ndarray, y: np.ndarray, maxiter: int = 200) -> np.ndarray:
+    """PPML of the exponentiated pair effects on a small dense design (the estimation IRLS)."""
+    # imported here, not at the top: the GE package does not load the estimation engine
+    # (numba) unless the two-stage procedure is used; estimate never imports ge
+    from ca_trade.estimate.irls import poisson_irls
+
+    fit = poisson_irls(
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(x, dtype=np.float64),
+        None,
+        tol=1e-12,
+        maxiter=maxiter,
     )
+    if not fit.converged:
+        raise ConvergenceError(
+            f"second-stage PPML did not converge in {maxiter} iterations; check the covariates."
+        )
+    return fit.beta
 
 
 def geppml_baseline(

@@ -24,12 +24,13 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import CaTradeError, ConvergenceWarning, GEError, SpecificationError
 from ca_trade.ge._inputs import pair_matrix
 from ca_trade.ge.results import RATIO_COLUMNS, GEResult, UncertaintyResult
 from ca_trade.ge.scenario import Scenario
 from ca_trade.ge.sectoral.uncertainty import parametric_draws as sectoral_parametric_draws
-from ca_trade.ge.solver import Problem, _to_result, prepare, solve_problem
+from ca_trade.ge.solver import Problem, prepare, solve_problem, to_result
 
 __all__ = ["UncertaintyResult", "pairs_bootstrap", "parametric_draws"]
 
@@ -39,11 +40,9 @@ _J = TypeVar("_J")
 _R = TypeVar("_R", bound=tuple[Any, ...])
 
 
-def _vcov_frame(result: Any, vcov: Any, names: Sequence[str]) -> pd.DataFrame:
-    if vcov is None:
-        vcov = getattr(result, "vcov", None)
-        if callable(vcov):
-            vcov = vcov()
+def _vcov_frame(result: EstimationResult | None, vcov: Any, names: Sequence[str]) -> pd.DataFrame:
+    if vcov is None and result is not None:
+        vcov = result.vcov
     if vcov is None:
         raise SpecificationError(
             "parametric draws need a covariance matrix: pass `result` (with vcov) or `vcov`."
@@ -91,7 +90,7 @@ def _point_solution(
     point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
     if not point_sol.converged:
         raise GEError(f"the solution at the point estimates failed: {point_sol.failure()}")
-    point = _to_result(point_problem, point_sol, "anderson", scenario.description)
+    point = to_result(point_problem, point_sol, "anderson", scenario.description)
     return point, point_sol.log_price
 
 
@@ -294,7 +293,7 @@ def parametric_draws(
     scenario: Scenario,
     theta: float,
     *,
-    result: Any = None,
+    result: EstimationResult | None = None,
     vcov: Any = None,
     n_draws: int = 1000,
     alpha: float = 0.05,
@@ -321,9 +320,9 @@ def parametric_draws(
         The policy; its coefficients are the point estimates.
     theta : float
         Trade elasticity.
-    result : estimation result, optional
-        Anything with ``vcov`` (DataFrame labelled by coefficient), e.g. a ``ca_trade.ppml``
-        result.
+    result : EstimationResult, optional
+        An estimation result (its ``vcov``, labelled by coefficient), e.g. a
+        ``ca_trade.ppml`` result or a saved one.
     vcov : pandas.DataFrame or array, optional
         Covariance matrix (overrides `result`); an array must follow the scenario's
         regressor order.
