@@ -68,7 +68,6 @@ DEFAULT_BASE_URL = "https://comtradeapi.un.org"
 BASE_URL_ENV = "CA_TRADE_COMTRADE_URL"
 KEY_ENV = "COMTRADE_API_KEY"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
-_UN_HOST = "comtradeapi.un.org"
 _ERROR_BODY_BYTES = 65536
 
 T = TypeVar("T")

@@ -34,6 +34,7 @@ from ca_trade.etl.rawtext import gunzip_blocks
 __all__ = [
     "CANONICAL_FIELDS",
     "EXTRA_FIELD",
+    "REQUIRED_FIELDS",
     "HeaderInfo",
     "gunzip_to",
     "normalise_name",
@@ -110,7 +111,8 @@ _PLUS: dict[str, tuple[str, ...]] = {
     "fob_usd": ("fobvalue",),
     "flag": ("legacyestimationflag",),
 }
-_REQUIRED: tuple[str, ...] = (
+#: Fields a header must name; a file lacking one is quarantined whole (``HeaderInfo.missing``).
+REQUIRED_FIELDS: tuple[str, ...] = (
     "classification",
     "year",
     "flow",
@@ -271,7 +273,7 @@ def sniff_header(head: bytes, *, gzip_file: bool = False) -> HeaderInfo:
         matches = [columns[i] for i, n in enumerate(norm) if n in names]
         if len(matches) > 1:
             ambiguous.append(" / ".join(matches))
-    missing = tuple(f for f in _REQUIRED if f not in positions)
+    missing = tuple(f for f in REQUIRED_FIELDS if f not in positions)
     return HeaderInfo(
         layout,
         separator,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import polars as pl
 
 from ca_trade.etl.countries import CodeTable
-from ca_trade.etl.layouts import _REQUIRED, CANONICAL_FIELDS, EXTRA_FIELD
+from ca_trade.etl.layouts import CANONICAL_FIELDS, EXTRA_FIELD, REQUIRED_FIELDS
 from ca_trade.etl.schema import FLOW_SCHEMA
 
 __all__ = [
@@ -97,7 +97,6 @@ _CLS_FAMILIES: dict[str, list[str]] = {
 _KNOWN_CLS: list[str] = [c for codes in _CLS_FAMILIES.values() for c in codes]
 _CMD_RE = r"^[0-9A-Z]{1,12}$"
 _FLOATS = ("value_usd", "cif_usd", "fob_usd", "net_weight_kg", "qty")
-_INTS = ("reporter_code", "partner_code", "qty_unit_code")
 
 
 def _trimmed(raw: pl.Expr, as_written: pl.Expr, *, upper: bool = False) -> pl.Expr:
@@ -139,7 +138,7 @@ def _checks() -> list[tuple[pl.Expr, str, str | None]]:
     # More fields than the header (the first surplus one is the quarantined value): the
     # fields may be shifted, so none of them is trusted, wherever the row is.
     out.append((pl.col(EXTRA_FIELD).is_not_null(), "q:ragged_row", None))
-    for c in _REQUIRED:
+    for c in REQUIRED_FIELDS:
         out.append((pl.col(c).is_null(), "q:missing_value", c))
     out.append((~year_ok, "q:bad_year", "year"))
     for c, short in (("reporter_code", "_rep"), ("partner_code", "_par"), ("qty_unit_code", "_qu")):
