@@ -62,11 +62,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from ca_trade._typing import BoolArray, FloatArray, IntArray
+from ca_trade._typing import BoolArray, FloatArray, Int32Array, IntArray
 
 __all__ = ["FixedEffects", "demean", "demean_inplace", "level_weights"]
-
-Int32Array = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True)
