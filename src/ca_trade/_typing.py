@@ -10,7 +10,7 @@ provenance records, saved estimates and the GE scenario builders read. It is imp
 :class:`ca_trade.report.stored.StoredResults`; it lives here, below ``estimate``, ``report``
 and ``ge``, so that reading a result never imports the estimation engine.
 :class:`ScenarioOutcomes` is what the report reads from a GE result (``countries`` and
-``flows``).
+``flows``); :class:`Predictor` what the GEPPML baseline needs from a fit (``predict``).
 
 Examples
 --------
@@ -39,6 +39,7 @@ __all__ = [
     "FloatArray",
     "Int32Array",
     "IntArray",
+    "Predictor",
     "ScenarioOutcomes",
 ]
 
@@ -223,4 +224,13 @@ class ScenarioOutcomes(Protocol):
     @property
     def flows(self) -> pd.DataFrame:
         """Per-pair flows: ``exporter``, ``importer``, ``change_pct``, ..."""
+        ...
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """A fitted model that predicts (fitted values on new data): what GEPPML baselines need."""
+
+    def predict(self, newdata: Any = None) -> pd.Series:
+        """Return fitted values (the mean) for the rows of ``newdata``."""
         ...

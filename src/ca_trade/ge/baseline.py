@@ -16,11 +16,11 @@ pair effects on time-invariant gravity covariates and predicts the missing ones
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ca_trade._typing import Predictor
 from ca_trade.exceptions import ConvergenceError, SpecificationError
 from ca_trade.ge._inputs import checked_values, flow_matrix, pair_matrix
 
@@ -198,7 +198,7 @@ def _second_stage(x: np.ndarray, y: np.ndarray, maxiter: int = 200) -> np.ndarra
 
 
 def geppml_baseline(
-    result: Any,
+    result: Predictor,
     data: pd.DataFrame,
     *,
     exporter: str = "exporter",
@@ -237,12 +237,11 @@ def geppml_baseline(
     >>> geppml_baseline(Fit(), d)["value"].tolist()
     [5.0, 5.0, 5.0, 5.0]
     """
-    predict = getattr(result, "predict", None)
-    if not callable(predict):
+    if not isinstance(result, Predictor):
         raise SpecificationError(
             f"geppml_baseline needs a fitted result with a predict() method, got {type(result)}."
         )
-    fitted = np.asarray(predict(data), dtype=float)
+    fitted = np.asarray(result.predict(data), dtype=float)
     if fitted.shape[0] != len(data) or not np.all(np.isfinite(fitted)):
         bad = int((~np.isfinite(fitted)).sum()) if fitted.shape[0] == len(data) else -1
         raise SpecificationError(
