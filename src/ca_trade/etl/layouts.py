@@ -111,7 +111,7 @@ _PLUS: dict[str, tuple[str, ...]] = {
     "fob_usd": ("fobvalue",),
     "flag": ("legacyestimationflag",),
 }
-#: Fields a header must name; a file lacking one is quarantined whole (``HeaderInfo.missing``).
+#: Fields without which a file is not a usable Comtrade file (a header lacking one is named).
 REQUIRED_FIELDS: tuple[str, ...] = (
     "classification",
     "year",
