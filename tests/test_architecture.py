@@ -50,23 +50,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("_version", "exceptions"),
 ]
 
-#: Import circles that exist today, owned by the estimation/report/GE rework (issue 11, the
-#: arch-core branch). The list may only shrink: the test fails when a listed circle is gone,
-#: so that it is removed here, and on any circle not listed.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    frozenset({"ca_trade.estimate.model", "ca_trade.estimate.results"}),
-]
+#: Import circles tolerated: none. A circle that must be tolerated for a while is listed here
+#: with its reason; the test fails on any circle not listed and on a listed one that is gone.
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 
-#: Private names imported across modules today, owned by the report/GE rework (issue 11, the
-#: arch-core branch); like KNOWN_CYCLES, the list may only shrink.
-KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = {
-    ("ca_trade.ge.uncertainty", "ca_trade.ge.solver", "_to_result"),
-    ("ca_trade.report.figures", "ca_trade.report.tables", "_as_models"),
-    ("ca_trade.report.figures", "ca_trade.report.tables", "_conf_int"),
-    ("ca_trade.report.figures", "ca_trade.report.tables", "_floats"),
-    ("ca_trade.report.figures", "ca_trade.report.tables", "_select"),
-}
+#: Private names imported across modules that are tolerated: none (like KNOWN_CYCLES).
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

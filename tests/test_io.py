@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from ca_trade._io import atomic_write, confine, output_root, replace_atomically
+from ca_trade._io import (
+    atomic_write,
+    confine,
+    output_root,
+    replace_atomically,
+    write_json,
+    write_parquet,
+)
 from ca_trade.exceptions import ConfigError, UnsafePathError
 
 
@@ -122,3 +134,36 @@ def test_a_set_of_files_is_checked_before_the_first_is_written(tree: tuple[Path,
         atomic_write_all({root / "a.txt": "a", root / "t.md.json": "{}"}, root=root)
     assert not (root / "a.txt").exists()
     assert list(outside.iterdir()) == []
+
+
+def test_json_is_written_once_one_way(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    record = {"b": np.float64(np.nan), "a": np.int64(3), "c": (1, 2), "é": "ü"}
+    dest = write_json(root / "m.json", record, root=root)
+    text = dest.read_text(encoding="utf-8")
+    assert json.loads(text) == {"a": 3, "b": "NaN", "c": [1, 2], "é": "ü"}
+    assert text.endswith("}\n") and text.index('"a"') < text.index('"b"')
+    assert '"é": "ü"' in text  # UTF-8, not \u escapes
+    (root / "out").symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        write_json(root / "out" / "m.json", record, root=root)
+    assert not (outside / "m.json").exists()
+
+
+def test_parquet_is_deterministic_and_atomic(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    frame = pd.DataFrame({"x": [1, 2, 3], "s": ["a", "b", "c"]}, index=[7, 8, 9])
+    a = write_parquet(root / "a.parquet", frame, root=root)
+    b = write_parquet(root / "b.parquet", frame.reset_index(drop=True), root=root)
+    assert a.read_bytes() == b.read_bytes()  # the index is not written
+    assert pq.read_schema(a).metadata is None
+    pd.testing.assert_frame_equal(pd.read_parquet(a), frame.reset_index(drop=True))
+    # a pyarrow table keeps its own metadata (the sample's SYNTHETIC mark)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({b"synthetic": b"true"})
+    c = write_parquet(root / "c.parquet", table)
+    assert pq.read_schema(c).metadata == {b"synthetic": b"true"}
+    assert [p.name for p in root.iterdir() if p.name.endswith(".tmp")] == []
+    (root / "out").symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        write_parquet(root / "out" / "a.parquet", frame, root=root)

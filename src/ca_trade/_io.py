@@ -1,7 +1,12 @@
 r"""The only writers: atomic file replacement, confined to an output root (internal).
 
 Every artefact is written to a temporary file beside its destination and moved into place
-with :func:`os.replace`, so a crash never leaves a half-written file behind.
+with :func:`os.replace`, so a crash never leaves a half-written file behind. Text and bytes go
+through :func:`atomic_write`; JSON through :func:`write_json` (one serialisation,
+:func:`to_json`: sorted keys, two-space indent, UTF-8, strict JSON); single Parquet files
+through :func:`write_parquet` (zstd, no index, deterministic bytes). The partitioned flow
+dataset of :mod:`ca_trade.etl.store` streams its partitions with its own sink settings, each
+partition file still replaced atomically here.
 
 A writer may be *confined* to an output root: before anything is created, the destination is
 resolved (symbolic links and ``..``) and must lie inside the resolved root, or
@@ -21,12 +26,22 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ca_trade.exceptions import UnsafePathError
 
@@ -37,6 +52,9 @@ __all__ = [
     "escape_route",
     "output_root",
     "replace_atomically",
+    "to_json",
+    "write_json",
+    "write_parquet",
 ]
 
 _ROOT: ContextVar[Path | None] = ContextVar("ca_trade_output_root", default=None)
@@ -298,3 +316,143 @@ def atomic_write_all(
         for path in files:
             confine(path, limit)
     return [atomic_write(path, data, root=limit) for path, data in files.items()]
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return _clean_float(float(obj))
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, pd.Series):
+        return {str(k): v for k, v in obj.items()}
+    if isinstance(obj, set | frozenset):
+        return sorted(str(x) for x in obj)
+    if isinstance(obj, tuple):
+        return list(obj)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, dt.date | dt.datetime):
+        return obj.isoformat()
+    return repr(obj)
+
+
+def _clean_float(x: float) -> float | str:
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def _sanitise(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return _clean_float(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): _sanitise(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_sanitise(v) for v in obj]
+    return obj
+
+
+def to_json(record: Any) -> str:
+    r"""Serialise to JSON deterministically: sorted keys, two-space indent, UTF-8 text.
+
+    NaN and infinities are written as the strings ``"NaN"``, ``"Infinity"`` and
+    ``"-Infinity"`` so the output is strict JSON; numpy scalars and arrays, pandas Series,
+    paths, dates and sets are converted.
+
+    Parameters
+    ----------
+    record : object
+        A mapping (or list) of JSON-like values.
+
+    Returns
+    -------
+    str
+        JSON text ending with a newline.
+
+    Examples
+    --------
+    >>> to_json({"b": 1, "a": float("nan")})
+    '{\n  "a": "NaN",\n  "b": 1\n}\n'
+    """
+    text = json.dumps(
+        _sanitise(json.loads(json.dumps(record, default=_json_default, allow_nan=True))),
+        sort_keys=True,
+        indent=2,
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return text + "\n"
+
+
+def write_json(
+    path: str | os.PathLike[str], record: Any, *, root: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write `record` as JSON (:func:`to_json`), atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; its parent directories are created.
+    record : object
+        A mapping (or list) of JSON-like values.
+    root : path-like, optional
+        Output root the destination must resolve into (see :func:`replace_atomically`).
+
+    Returns
+    -------
+    pathlib.Path
+        The destination.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_json(pathlib.Path(tempfile.mkdtemp()) / "m.json", {"b": 1, "a": [1, 2]})
+    >>> p.read_text().splitlines()[1]
+    '  "a": ['
+    """
+    return atomic_write(path, to_json(record), root=root)
+
+
+def write_parquet(
+    path: str | os.PathLike[str],
+    data: pd.DataFrame | pa.Table,
+    *,
+    root: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write one Parquet file atomically: same data, same bytes.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; its parent directories are created.
+    data : pandas.DataFrame or pyarrow.Table
+        A DataFrame is written without its index and without pandas' schema metadata; a
+        pyarrow Table is written as it is (with the schema metadata it carries).
+    root : path-like, optional
+        Output root the destination must resolve into (see :func:`replace_atomically`).
+
+    Returns
+    -------
+    pathlib.Path
+        The destination.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> p = write_parquet(pathlib.Path(tempfile.mkdtemp()) / "t.parquet", pd.DataFrame({"x": [1]}))
+    >>> pd.read_parquet(p)["x"].tolist()
+    [1]
+    """
+    if isinstance(data, pd.DataFrame):
+        table = pa.Table.from_pandas(data, preserve_index=False).replace_schema_metadata(None)
+    else:
+        table = data
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return atomic_write(path, sink.getvalue(), root=root)

@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from ca_trade._io import output_root
+from ca_trade._io import output_root, write_parquet
 from ca_trade._version import __version__
 from ca_trade.exceptions import (
     CaTradeError,
@@ -390,7 +390,6 @@ def _ingest(args: argparse.Namespace, progress: Progress) -> int:
 
 def _reconcile(args: argparse.Namespace, progress: Progress) -> int:
     from ca_trade.etl import reconcile
-    from ca_trade.pipeline.stages import write_parquet
 
     with progress.stage("reconcile"):
         df = reconcile(args.processed_dir.resolve(), method=args.method)
@@ -401,7 +400,6 @@ def _reconcile(args: argparse.Namespace, progress: Progress) -> int:
 
 def _panel(args: argparse.Namespace, progress: Progress) -> int:
     from ca_trade.etl import build_panel
-    from ca_trade.pipeline.stages import write_parquet
 
     rec = _read_parquet(args.reconciled.resolve())
     raw_dir = args.raw_dir.resolve() if args.raw_dir is not None else None

@@ -53,7 +53,7 @@ def _dummies(codes: np.ndarray) -> np.ndarray:
 
 def dense_wz(res: ct.estimate.GravityResults, df: pd.DataFrame, three_way: bool) -> tuple:
     """ALGORITHM.md literally: explicit dummies, per-pair loops, dense pseudo-inverses."""
-    rows = res._state["rows"]
+    rows = res._state.sample.rows
     d = df.iloc[rows]
     lam = res.predict().to_numpy()
     y = d["trade"].to_numpy()
@@ -227,7 +227,7 @@ def test_jackknife_is_twice_the_estimate_minus_the_subpanel_mean() -> None:
     assert rec["method"] == "jackknife" and len(rec["subsample_nobs"]) == 8
     # redo the subpanel fits by hand with the same random halves
     rng = np.random.default_rng(3)
-    sample = panel.iloc[fit3._state["rows"]]
+    sample = panel.iloc[fit3._state.sample.rows]
     exp = pd.factorize(sample["orig"], sort=False)[0]  # numbered as they first appear
     imp = pd.factorize(sample["dest"], sort=False)[0]
     est = []
@@ -251,10 +251,10 @@ def test_jackknife_is_twice_the_estimate_minus_the_subpanel_mean() -> None:
 
 def test_array_functions_need_matching_structure(fit3) -> None:
     st = fit3._state
-    panel2 = detect_gravity_panel(st["fe_codes"][:2], cluster=st["fe_codes"][2])
+    panel2 = detect_gravity_panel(st.fe_codes[:2], cluster=st.fe_codes[2])
     with pytest.raises(ValueError, match="three-way"):
-        analytical_bias(st["y"], st["mu"], st["X_tilde"], st["bread"], panel2)
-    v = debiased_vcov(st["y"], st["mu"], st["X_tilde"], st["bread"], panel2)
+        analytical_bias(st.y, st.mu, st.X_tilde, st.bread, panel2)
+    v = debiased_vcov(st.y, st.mu, st.X_tilde, st.bread, panel2)
     assert v.shape == (2, 2) and np.all(np.isfinite(v))
 
 

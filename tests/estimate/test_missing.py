@@ -212,7 +212,7 @@ def test_with_vcov_on_a_cluster_with_missing_values_says_what_to_do() -> None:
     df.loc[0, "cl2"] = np.nan
     res = ct.ppml("y ~ x | g", df)
     with pytest.raises(DataValidationError, match=r"estimate again with vcov="):
-        res.with_vcov({"CRV1": "cl2"})
+        res.with_vcov({"CRV1": "cl2"}, data=df)
 
 
 def test_no_warning_without_missing_values_and_a_filterable_class() -> None:

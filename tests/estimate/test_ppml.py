@@ -77,7 +77,7 @@ def test_iid_and_cluster_se_match_statsmodels() -> None:
         cov_type="cluster",
         cov_kwds={"groups": df["cl"].to_numpy(), "use_correction": False},
     )
-    res_cl = res.with_vcov({"CRV1": "cl"})
+    res_cl = res.with_vcov({"CRV1": "cl"}, data=df)
     g = df["cl"].nunique()
     np.testing.assert_allclose(
         res_cl.bse[names].to_numpy(), cl.bse[names] * np.sqrt(g / (g - 1)), rtol=1e-6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -14,14 +15,19 @@ from ca_trade.exceptions import SpecificationError
 
 
 @pytest.fixture(scope="module")
-def res() -> GravityResults:
+def data() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     n = 500
     df = pd.DataFrame(
         {"x": rng.normal(size=n), "g": rng.integers(0, 6, n), "h": rng.integers(0, 5, n)}
     )
     df["y"] = rng.poisson(np.exp(0.5 + 0.3 * df["x"] + 0.1 * df["g"])).astype(float)
-    return ct.ppml("y ~ x | g + h", df, vcov={"CRV1": "g"})
+    return df
+
+
+@pytest.fixture(scope="module")
+def res(data: pd.DataFrame) -> GravityResults:
+    return ct.ppml("y ~ x | g + h", data, vcov={"CRV1": "g"})
 
 
 def test_is_frozen(res: GravityResults) -> None:
@@ -59,8 +65,7 @@ def test_summary_and_html(res: GravityResults) -> None:
     assert html.startswith("<table>") and "Observations" in html
 
 
-def test_predict_and_fixef(res: GravityResults) -> None:
-    data = res._state["data"]
+def test_predict_and_fixef(res: GravityResults, data: pd.DataFrame) -> None:
     fitted = res.predict()
     np.testing.assert_allclose(res.predict(data).to_numpy(), fitted.to_numpy(), rtol=1e-8)
     link = res.predict(data, type="link")
@@ -105,3 +110,41 @@ def test_dropped_mapping(res: GravityResults) -> None:
     ]
     assert res.dropped.total == 0
     assert "Dropped" in repr(res.dropped)
+
+
+def test_a_pickled_result_carries_no_copy_of_the_data(data: pd.DataFrame) -> None:
+    rng = np.random.default_rng(1)
+    wide = data.assign(**{f"unused_{k}": rng.normal(size=len(data)) for k in range(30)})
+    small = pickle.dumps(ct.ppml("y ~ x | g + h", data, vcov={"CRV1": "g"}))
+    big = pickle.dumps(ct.ppml("y ~ x | g + h", wide, vcov={"CRV1": "g"}))
+    assert len(big) == len(small)
+    assert b"unused_" not in big
+    back = pickle.loads(big)
+    np.testing.assert_allclose(back.predict(wide).to_numpy(), back.predict().to_numpy(), rtol=1e-10)
+
+
+def test_with_vcov_reads_a_new_cluster_column_only_from_the_fitted_data(
+    data: pd.DataFrame,
+) -> None:
+    df = data.assign(c=data.index % 7)
+    res = ct.ppml("y ~ x | g + h", df)
+    with pytest.raises(SpecificationError, match=r"not named when the model was fitted.*data=df"):
+        res.with_vcov({"CRV1": "c"})
+    other = df.assign(x=df["x"] + 1.0)
+    with pytest.raises(SpecificationError, match="not the data this model was fitted on"):
+        res.with_vcov({"CRV1": "c"}, data=other)
+    with pytest.raises(SpecificationError, match="not the data this model was fitted on"):
+        res.with_vcov({"CRV1": "c"}, data=df.iloc[:-1])
+    late = res.with_vcov({"CRV1": "c"}, data=df.assign(extra=1.0))
+    direct = ct.ppml("y ~ x | g + h", df, vcov={"CRV1": "c"})
+    np.testing.assert_allclose(late.vcov.to_numpy(), direct.vcov.to_numpy(), rtol=1e-12)
+    assert late.vcov_type == direct.vcov_type == "CRV1: c"
+    # the new result keeps the codes it clustered by: no data needed from here on
+    again = late.with_vcov({"CRV3": "c"})
+    np.testing.assert_allclose(
+        again.vcov.to_numpy(),
+        ct.ppml("y ~ x | g + h", df, vcov={"CRV3": "c"}).vcov.to_numpy(),
+        rtol=1e-12,
+    )
+    # fixed effects and fit-time clusters need no data
+    assert res.with_vcov({"CRV1": "g"}).vcov_type == "CRV1: g"

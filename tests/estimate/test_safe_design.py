@@ -163,12 +163,12 @@ def test_predict_in_safe_mode_uses_the_training_levels() -> None:
     f = "y ~ a + C(g):b | fe1"
     res = ct.ppml(f, df, safe_formula=True)
     plain = ct.ppml(f, df)
-    assert isinstance(res._state["model_spec"], SafeSpec)
+    assert isinstance(res._state.model_spec, SafeSpec)
     np.testing.assert_allclose(res.predict(df), plain.predict(df), rtol=1e-12)
     new = df.head(3).assign(g=["x", "nope", "z"])
     pred = res.predict(new)
     assert np.isnan(pred.iloc[1]) and np.isfinite(pred.iloc[[0, 2]]).all()
-    xm = materialise_regressors(res._state["model_spec"], new)
+    xm = materialise_regressors(res._state.model_spec, new)
     assert set(res.params.index) <= set(xm.columns)
 
 

@@ -244,9 +244,9 @@ def test_find_separated_reasons_are_disjoint_and_complete() -> None:
     g = np.array([0, 0, 1, 1, 2, 2, 3, 4, 4, 4, 4])
     res = find_separated(y, x[:, None], [g])
     assert isinstance(res, SeparationResult)
-    assert res.counts == {"singleton": 1, "separated_fe": 2, "separated_relu": 2}
-    assert np.flatnonzero(res.separated_relu).tolist() == [7, 8]
-    masks = np.vstack([res.singleton, res.separated_fe, res.separated_relu, res.keep])
+    assert res.counts == {"singleton": 1, "separated_fe": 2, "separated_ir": 2}
+    assert np.flatnonzero(res.separated_ir).tolist() == [7, 8]
+    masks = np.vstack([res.singleton, res.separated_fe, res.separated_ir, res.keep])
     assert (masks.sum(axis=0) == 1).all()
     assert res.n_dropped == 5
 
@@ -259,7 +259,7 @@ def test_find_separated_reaches_a_fixed_point_after_rectifier() -> None:
     fe1 = np.array([0, 1, 1, 2, 2, 0, 0])
     fe2 = np.array([5, 5, 6, 6, 7, 7, 6])
     res = find_separated(y, x[:, None], [fe1, fe2])
-    assert res.separated_relu[0]
+    assert res.separated_ir[0]
     assert res.n_rounds >= 2
     # the fixed point: nothing more to drop on the rows kept
     again = find_separated(y[res.keep], x[res.keep, None], [fe1[res.keep], fe2[res.keep]])
@@ -271,7 +271,7 @@ def test_methods_can_be_switched_off() -> None:
     g = np.array([0, 0, 1, 1, 2, 2])
     x = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
     assert find_separated(y, x[:, None], [g], methods=()).n_dropped == 0
-    assert find_separated(y, x[:, None], [g], methods=("relu",)).counts["separated_relu"] == 2
+    assert find_separated(y, x[:, None], [g], methods=("ir",)).counts["separated_ir"] == 2
 
 
 @st.composite

@@ -108,7 +108,7 @@ def test_with_vcov_switches_convention(data: pd.DataFrame) -> None:
     n = res.nobs
     fx = res.with_vcov("hetero", ssc="fixest")
     assert fx.ssc == "fixest"
-    k_all = 1 + fe_dof([res._state["fe_codes"][0], res._state["fe_codes"][1]])
+    k_all = 1 + fe_dof([res._state.fe_codes[0], res._state.fe_codes[1]])
     ratio = (fx.bse / res.bse).iloc[0] ** 2
     assert ratio == pytest.approx((n / (n - k_all)) / (n / (n - 1)), rel=1e-12)
     np.testing.assert_array_equal(fx.params.to_numpy(), res.params.to_numpy())

@@ -7,12 +7,17 @@ import pytest
 import ca_trade.ge as ge
 from ca_trade.exceptions import SpecificationError
 from ca_trade.ge.scenarios import coefficient_of
+from ca_trade.report.stored import StoredResults
 
 CA5 = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
 
 
-class _Result:
+def _result() -> StoredResults:
+    """A saved estimation result (the results protocol, without the fit's arrays)."""
     params = pd.Series({"rta": 0.4, "ln_tariff": -6.0, "ln_dist": -0.9})
+    return StoredResults(
+        params, pd.DataFrame(np.diag([0.01, 1.0, 0.01]), params.index, params.index), 99
+    )
 
 
 def _tariffs() -> pd.DataFrame:
@@ -67,7 +72,7 @@ def test_common_external_tariff_rules(rule: str | tuple[str, str], expected: flo
 
 
 def test_tariff_options_and_errors() -> None:
-    keep = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], _Result(), internal="keep")
+    keep = ge.tariff_harmonization(_tariffs(), ["KAZ", "KGZ"], _result(), internal="keep")
     assert keep.coefficients == {"ln_tariff": -6.0}
     assert _cf(keep, "KAZ", "KGZ") == 0.05  # kept: the pair is listed, unchanged
     assert ("KAZ", "KGZ") not in set(map(tuple, keep.changes[["exporter", "importer"]].values))
@@ -88,11 +93,11 @@ def test_tariff_options_and_errors() -> None:
     with pytest.raises(SpecificationError, match="more than once"):
         ge.tariff_harmonization(dup, ["KAZ", "KGZ"], -6.0)
     with pytest.raises(SpecificationError, match="no coefficient"):
-        coefficient_of(_Result(), "cu")
+        coefficient_of(_result(), "cu")
 
 
 def test_agreement_join_and_leave() -> None:
-    s = ge.agreement(CA5, _Result())
+    s = ge.agreement(CA5, _result())
     assert len(s.changes) == 20 and (s.changes["rta"] == 1).all()
     assert s.coefficients == {"rta": 0.4}
     base = pd.DataFrame({"exporter": ["KAZ", "KGZ"], "importer": ["KGZ", "KAZ"], "rta": [1.0, 1.0]})
@@ -145,7 +150,7 @@ def test_corridor_reaches_third_countries() -> None:
     assert (eff > 0).all()
     assert not any("DEU" in pair for pair in eff.index)  # not on the route graph
     assert "Hummels & Schaur" in s.description
-    dist = ge.corridor(link, countries, _Result(), mapping="distance")
+    dist = ge.corridor(link, countries, _result(), mapping="distance")
     assert dist.coefficients == {"ln_dist": -0.9}
     cut = ge.corridor(
         pd.DataFrame({"from": ["KGZ"], "to": ["CHN"], "cost_reduction": [0.5]}), countries, -5.0
@@ -253,13 +258,13 @@ def test_corridor_link_values_are_checked_and_the_row_named(column: str, bad: fl
 
 
 def test_coefficients_from_a_result_must_be_finite() -> None:
-    class Bad:
-        params = pd.Series({"rta": np.nan})
-
+    bad = StoredResults(pd.Series({"rta": np.nan}), pd.DataFrame([[1.0]], ["rta"], ["rta"]), 9)
     with pytest.raises(SpecificationError, match="not finite"):
-        coefficient_of(Bad(), "rta")
+        coefficient_of(bad, "rta")
     with pytest.raises(SpecificationError, match="not finite"):
-        ge.agreement(["KAZ", "KGZ"], Bad())
+        ge.agreement(["KAZ", "KGZ"], bad)
+    with pytest.raises(SpecificationError, match="a number or an estimation result"):
+        coefficient_of("rta", "rta")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -8,6 +8,7 @@ import pytest
 
 import ca_trade.ge as ge
 from ca_trade.exceptions import ConvergenceWarning, GEError, SpecificationError
+from ca_trade.report.stored import StoredResults
 from tests.ge._problems import names, random_flows, to_frame
 
 
@@ -86,14 +87,15 @@ def test_parametric_errors() -> None:
         ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=1)
 
 
-class _WithVcov:
-    params = pd.Series({"rta": 0.4})
-    vcov = pd.DataFrame([[0.0004]], index=["rta"], columns=["rta"])
+def _with_vcov() -> StoredResults:
+    return StoredResults(
+        pd.Series({"rta": 0.4}), pd.DataFrame([[0.0004]], index=["rta"], columns=["rta"]), 99
+    )
 
 
 def test_parametric_from_a_result() -> None:
     flows, s = _case()
-    u = ge.parametric_draws(flows, s, 4, result=_WithVcov(), n_draws=50)
+    u = ge.parametric_draws(flows, s, 4, result=_with_vcov(), n_draws=50)
     width = u.countries["welfare_pct_hi"] - u.countries["welfare_pct_lo"]
     wide = ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=50)
     wide_width = wide.countries["welfare_pct_hi"] - wide.countries["welfare_pct_lo"]

@@ -1,4 +1,8 @@
-"""A stand-in for GravityResults implementing the documented results interface (test double)."""
+"""A stand-in for GravityResults implementing the results protocol (test double).
+
+``ca_trade._typing.EstimationResult`` is the interface; :func:`test_fake_is_a_result` in
+``test_tables.py`` checks that this double implements it.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,21 @@ from scipy import stats
 
 
 @dataclass(frozen=True)
+class FakeDropped:
+    """Dropped rows counted by reason."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FakeResult:
-    """Results interface of docs/design.md ("Estimation results"), with fixed numbers."""
+    """The results protocol (ca_trade._typing.EstimationResult), with fixed numbers."""
 
     params: pd.Series
     bse: pd.Series
     nobs: int
     model: str = "ppml"
+    formula: str = ""
     depvar: str = "value_usd"
     fixef_vars: tuple[str, ...] = ()
     vcov_type: str = "CRV1: pair"
@@ -27,8 +39,9 @@ class FakeResult:
     r2: float | None = None
     converged: bool = True
     n_iter: int = 7
-    dropped: dict[str, Any] = field(default_factory=dict)
+    dropped: FakeDropped = field(default_factory=FakeDropped)
     provenance: dict[str, Any] = field(default_factory=dict)
+    correction: str = ""
 
     @property
     def vcov(self) -> pd.DataFrame:
@@ -49,7 +62,7 @@ class FakeResult:
             {"lower": self.params - z * self.bse, "upper": self.params + z * self.bse}
         )
 
-    def with_vcov(self, vcov: Any) -> FakeResult:
+    def with_vcov(self, vcov: Any, ssc: Any = None, *, data: Any = None) -> FakeResult:
         return FakeResult(
             params=self.params,
             bse=self.bse * 2,
@@ -75,7 +88,7 @@ def two_models(synthetic: bool = False) -> list[FakeResult]:
         nobs=28152,
         fixef_vars=("exporter^year", "importer^year"),
         pseudo_r2=0.9123,
-        dropped={"missing": 3, "singleton": np.array([1, 2]), "separation_fe": []},
+        dropped=FakeDropped({"missing": 3, "singleton": 2, "separation_fe": 0}),
         provenance=prov,
     )
     m2 = FakeResult(

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import ca_trade as ct
+from ca_trade.estimate.results import Dropped
 from ca_trade.exceptions import SpecificationError
 from ca_trade.report import (
     build_provenance,
@@ -29,7 +30,7 @@ from ca_trade.report.provenance import (
     git_commit,
     to_json,
 )
-from ca_trade.report.stored import load_results, save_results
+from ca_trade.report.stored import StoredDropped, load_results, save_results
 from tests.report.fakes import two_models
 
 OUTCOMES = pd.DataFrame(
@@ -192,14 +193,12 @@ def test_comment_blocks_cannot_break_out() -> None:
         comment_block({}, "pdf")  # type: ignore[arg-type]
 
 
-def test_dropped_counts_forms() -> None:
-    class WithCounts:
-        def counts(self) -> dict[str, int]:
-            return {"b": 2, "a": 1}
-
-    assert dropped_counts(WithCounts()) == {"a": 1, "b": 2}
-    assert dropped_counts({"x": {"count": 4}, "y": np.array([1])}) == {"x": 4, "y": 1}
-    assert dropped_counts(None) == {}
+def test_dropped_counts_reads_one_shape() -> None:
+    fit = Dropped({"singleton": np.array([4, 9]), "missing": np.array([1])})
+    counts = dropped_counts(fit)
+    assert counts == dict(sorted(fit.counts.items())) and counts["singleton"] == 2
+    assert list(counts) == sorted(counts)
+    assert dropped_counts(StoredDropped({"b": 2, "a": 1})) == {"a": 1, "b": 2}
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:

@@ -12,9 +12,11 @@ import pytest
 from hypothesis import given, settings
 
 import ca_trade as ct
+from ca_trade._typing import RESULT_MEMBERS, EstimationResult
 from ca_trade.exceptions import SpecificationError
 from ca_trade.report import scenario_table
 from ca_trade.report._render import escape_tex
+from ca_trade.report.stored import load_results, save_results
 from tests.report.fakes import FakeResult, ols_model, two_models
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -211,17 +213,27 @@ def test_non_results_are_rejected() -> None:
         ct.etable([], "md")
 
 
-def test_with_vcov_required_for_vcov_option() -> None:
+def test_a_result_must_implement_the_protocol_and_saved_results_keep_their_vcov(
+    tmp_path: Path,
+) -> None:
     class NoVcov:
         params = pd.Series({"x": 1.0})
         bse = pd.Series({"x": 0.5})
         nobs = 10
 
-    with pytest.raises(SpecificationError, match="no with_vcov"):
-        ct.etable([NoVcov()], "md", vcov="hetero")
-    # a minimal result without pvalues, model or depvar still renders
-    md = ct.etable([NoVcov()], "md", provenance=False)
-    assert "| x | 1.000 |" in md
+    with pytest.raises(SpecificationError, match=r"lacks tvalues, pvalues, vcov.*with_vcov"):
+        ct.etable([NoVcov()], "md")
+    saved = load_results(save_results(two_models()[0], tmp_path / "r.json"))
+    assert isinstance(saved, EstimationResult)
+    with pytest.raises(SpecificationError, match=r"cannot recompute vcov='hetero'"):
+        ct.etable([saved], "md", vcov="hetero")
+    md = ct.etable([saved], "md", provenance=False)
+    assert r"| ln\_dist | -0.841\*\*\* |" in md
+
+
+def test_fake_is_a_result() -> None:
+    assert all(isinstance(m, EstimationResult) for m in [*two_models(), ols_model()])
+    assert set(RESULT_MEMBERS) <= set(dir(two_models()[0]))
 
 
 def test_nan_and_negative_zero_are_rendered_cleanly() -> None:
@@ -250,7 +262,20 @@ def test_scenario_table_errors() -> None:
 def test_scenario_table_accepts_result_objects_and_no_ci() -> None:
     class GE:
         countries = pd.DataFrame({"welfare_pct": [0.1234]}, index=["TJK"])
+        flows = pd.DataFrame(columns=["exporter", "importer", "change_pct"])
 
     md = scenario_table(GE(), outcomes=["welfare"], provenance=False)
     assert "| TJK | 0.12 |" in md
     assert "Confidence intervals" not in md
+    flows = pd.DataFrame(
+        {"exporter": list("AABB"), "importer": list("ABAB"), "value": [8.0, 2.0, 2.0, 8.0]}
+    )
+    solved = ct.ge.solve(flows, ct.ge.agreement(["A", "B"], 0.3), 4)
+    md = scenario_table(solved, outcomes=["welfare"], provenance=False)
+    assert f"| A | {solved.countries.loc['A', 'welfare_pct']:.2f} |" in md
+
+    class NotGE:
+        countries = pd.DataFrame({"welfare_pct": [0.1]}, index=["TJK"])
+
+    with pytest.raises(SpecificationError, match="GE result with a 'countries' DataFrame"):
+        scenario_table(NotGE(), outcomes=["welfare"])

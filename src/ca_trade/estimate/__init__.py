@@ -4,6 +4,8 @@
 formula and a pandas or polars DataFrame and return an immutable :class:`GravityResults`.
 The fixed effects are partialled out by the project's own HDFE kernel
 (:mod:`ca_trade.estimate.demean`); methods are documented in ``docs/methods-estimation.md``.
+:class:`EstimationResult` is the interface every result implements (tables, figures, saved
+results and GE scenarios read results through it).
 
 Examples
 --------
@@ -16,8 +18,9 @@ Examples
 
 from __future__ import annotations
 
+from ca_trade._typing import EstimationResult
 from ca_trade.estimate.ols import ols
 from ca_trade.estimate.ppml import ppml
 from ca_trade.estimate.results import BiasCorrectedResults, GravityResults
 
-__all__ = ["BiasCorrectedResults", "GravityResults", "ols", "ppml"]
+__all__ = ["BiasCorrectedResults", "EstimationResult", "GravityResults", "ols", "ppml"]

@@ -21,8 +21,9 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
+
+from ca_trade._typing import FloatArray, IntArray
 
 __all__ = [
     "BLOCK",
@@ -36,8 +37,6 @@ __all__ = [
     "gather_inverse",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Columns of the crossing-level table.
 COMP, IS_E, BLOCK, BPOS, DENSE, RPOS, E_ROW = range(7)

@@ -12,17 +12,14 @@ Details and proofs: ``docs/methods-separation.md``.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy import sparse
 from scipy.sparse.linalg import lsmr
 
+from ca_trade._typing import FloatArray, IntArray
 from ca_trade.estimate.demean import FixedEffects, demean_inplace
 
 __all__ = ["WeightedDesign", "no_separation_certificate"]
 
-BoolArray = NDArray[np.bool_]
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.intp]
 
 #: Weight on ``y > 0`` rows in the cheap no-separation certificate (any positive value is valid;
 #: 100 makes it succeed on gravity panels, 10-30 do not always), and its cap on kernel sweeps.
@@ -77,7 +74,7 @@ def _dense_fixed_effects(codes: list[IntArray]) -> FixedEffects:
     """Build :class:`FixedEffects` from integer codes in ``O(n)``, dropping empty levels."""
     n = codes[0].shape[0]
     dense = np.empty((len(codes), n), dtype=np.int64)
-    counts: list[NDArray[np.int64]] = []
+    counts: list[IntArray] = []
     for d, c in enumerate(codes):
         cnt = np.bincount(c)
         present = cnt > 0

@@ -43,16 +43,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import scipy.sparse as sp
 
+from ca_trade._typing import FloatArray, IntArray
 from ca_trade.estimate.leverage import leave_cluster_out
 from ca_trade.estimate.structure import GravityPanel
 
 __all__ = ["analytical_bias", "debiased_vcov", "pair_slots"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Relative eigenvalue cut-off of the pseudo-inverses of ``Hbar_i`` (rank ``T - 1``).
 PINV_RTOL = 1e-12

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from ca_trade._typing import FloatArray, IntArray
 from ca_trade.estimate.bias import analytical_bias, debiased_vcov
 from ca_trade.estimate.jackknife import RefitFn, split_panel_jackknife
 from ca_trade.estimate.structure import SUPPORTED, detect_gravity_panel
@@ -30,8 +30,6 @@ from ca_trade.exceptions import SpecificationError
 
 __all__ = ["METHODS", "Correction", "CorrectionInputs", "correct"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 METHODS = ("analytical", "jackknife")
 REFERENCE = "Weidner & Zylkin (2021), Journal of International Economics 132, 103513"

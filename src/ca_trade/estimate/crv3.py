@@ -41,13 +41,11 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from ca_trade._typing import FloatArray, IntArray
 from ca_trade.estimate.leverage import leave_cluster_out
 from ca_trade.exceptions import SpecificationError
 
 __all__ = ["crv3_factor", "crv3_vcov"]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 def crv3_factor(ssc: Literal["stata", "fixest"], g: int, n: int, df_k: int) -> float:

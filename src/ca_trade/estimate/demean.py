@@ -62,11 +62,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["FixedEffects", "demean", "demean_inplace", "level_weights"]
+from ca_trade._typing import BoolArray, FloatArray, Int32Array, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-Int32Array = npt.NDArray[np.int32]
+__all__ = ["FixedEffects", "demean", "demean_inplace", "level_weights"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,7 @@ class FixedEffects:
         """Number of observations."""
         return int(self.codes.shape[1])
 
-    def subset(self, mask: npt.NDArray[np.bool_]) -> FixedEffects:
+    def subset(self, mask: BoolArray) -> FixedEffects:
         """Return the fixed effects of the rows where ``mask`` is true, re-factorised.
 
         Parameters

@@ -38,9 +38,9 @@ from typing import Any
 
 import formulaic
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from ca_trade._typing import BoolArray, FloatArray, IntArray
 from ca_trade.estimate.missing import RowScan, normalise, scan_columns
 from ca_trade.estimate.safe_design import SafeSpec, outcome, regressors
 from ca_trade.estimate.safe_formula import SafeFormula, columns_of, parse_safe
@@ -229,17 +229,17 @@ class Design:
         :class:`~ca_trade.estimate.safe_design.SafeSpec` in safe mode.
     """
 
-    y: npt.NDArray[np.float64]
-    X: npt.NDArray[np.float64]
+    y: FloatArray
+    X: FloatArray
     xnames: list[str]
-    fe_codes: list[npt.NDArray[np.int64]]
+    fe_codes: list[IntArray]
     fe_levels: list[list[str]]
-    missing: npt.NDArray[np.bool_]
+    missing: BoolArray
     scan: RowScan
     model_spec: Any
 
 
-def fe_codes(df: pd.DataFrame, cols: tuple[str, ...]) -> tuple[npt.NDArray[np.int64], list[str]]:
+def fe_codes(df: pd.DataFrame, cols: tuple[str, ...]) -> tuple[IntArray, list[str]]:
     """Integer codes and level labels of one (possibly interacted) fixed effect.
 
     Parameters
@@ -459,7 +459,7 @@ def build_design(parsed: ParsedFormula, data: Any) -> Design:
 
 def _materialise(
     parsed: ParsedFormula, df: pd.DataFrame
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[str], Any]:
+) -> tuple[FloatArray, FloatArray, list[str], Any]:
     """Outcome and regressors of rows without missing values, in either mode."""
     no_x = parsed.fixef and parsed.rhs == "0"
     tree = parsed.tree
@@ -486,10 +486,10 @@ def _materialise(
 
 def _non_finite(
     depvar: str,
-    y: npt.NDArray[np.float64],
+    y: FloatArray,
     xnames: list[str],
-    X: npt.NDArray[np.float64],
-    skip: npt.NDArray[np.bool_],
+    X: FloatArray,
+    skip: BoolArray,
 ) -> RowScan:
     """Rows (outside ``skip``) whose outcome or a regressor is non-finite after a transform."""
     counts: dict[str, tuple[int, int]] = {}

@@ -29,10 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import scipy.linalg
 from numba import njit
 
+from ca_trade._typing import BoolArray, FloatArray
 from ca_trade.estimate.demean import FixedEffects, demean_inplace, level_weights
 from ca_trade.exceptions import ConvergenceError
 
@@ -45,7 +45,6 @@ __all__ = [
     "wls",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: Demeaning tolerance of the first IRLS iterations, and the factor on the relative deviance
 #: change that tightens it (ppmlhdfe's schedule); it ends at ``fixef_tol``.
@@ -98,7 +97,7 @@ class IRLSFit:
     n_iter: int
     converged: bool
     fixef_converged: bool
-    diverging: npt.NDArray[np.bool_]
+    diverging: BoolArray
     beta_step: FloatArray
 
 
@@ -473,6 +472,124 @@ def _solve_gram(g: FloatArray) -> FloatArray:
         return np.asarray(np.linalg.lstsq(xtx, xtz, rcond=None)[0], dtype=np.float64)
 
 
+def _start(
+    y: FloatArray, weights: FloatArray | None, offset: FloatArray | None
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Prior weights and offset for the kernels (empty when absent), ``log y``, the first mu.
+
+    ppmlhdfe's start: ``mu = (y + ybar) / 2``.
+    """
+    empty = np.zeros(0)
+    pw = empty if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
+    off = empty if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
+    sum_pw = float(y.shape[0]) if weights is None else float(pw.sum())
+    ybar = float((y if weights is None else pw * y).sum() / sum_pw)
+    return pw, off, _log_y(y), 0.5 * (y + ybar)
+
+
+def _first_block(
+    y: FloatArray,
+    X: FloatArray,
+    fe: FixedEffects | None,
+    weights: FloatArray | None,
+    offset: FloatArray | None,
+    init_block: FloatArray | None,
+    zbuf: FloatArray,
+) -> FloatArray:
+    """Return the block ``[z~, X~]`` the loop demeans in place (the caller's, or a new one).
+
+    With a warm start, ``zbuf`` receives the fixed-effect component ``z0 - z0~`` of the first
+    working response.
+    """
+    n, k = X.shape
+    if init_block is not None and fe is not None:
+        if init_block.shape != (n, k + 1):
+            raise ValueError(f"init_block has shape {init_block.shape}; expected {(n, k + 1)}")
+        u = np.ascontiguousarray(init_block, dtype=np.float64)
+        zbuf[:] = initial_working(y, weights, offset)[1]
+        zbuf -= u[:, 0]
+        return u
+    u = np.empty((n, k + 1))
+    u[:, 1:] = X
+    return u
+
+
+def _over_relax(
+    eta: FloatArray,
+    eta_new: FloatArray,
+    mu_new: FloatArray,
+    dev: float,
+    y: FloatArray,
+    logy: FloatArray,
+    pw: FloatArray,
+) -> float:
+    """Lengthen the IRLS step while that lowers the deviance; return the deviance reached.
+
+    IRLS converges only linearly where fitted zeros drift towards ``mu = 0``; a longer step
+    along the Newton direction is kept when it lowers the deviance further (the deviance
+    still decreases monotonically). ``eta_new`` and ``mu_new`` are updated in place.
+    """
+    s_try, best = 2.0, 1.0
+    while s_try <= _EXTRA:
+        d_try = _step_deviance(eta, eta_new, s_try, y, logy, pw)
+        if not d_try < dev:
+            break
+        dev, best = d_try, s_try
+        s_try *= 2.0
+    if best > 1.0:
+        _apply_step(eta, eta_new, mu_new, best)
+    return dev
+
+
+def _step_control(
+    eta: FloatArray,
+    eta_new: FloatArray,
+    mu_new: FloatArray,
+    dev: float,
+    dev_old: float,
+    y: FloatArray,
+    logy: FloatArray,
+    pw: FloatArray,
+) -> float:
+    """Halve a step that raises the deviance (up to 10 times), else try a longer one."""
+    halvings = 0
+    while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12)) and halvings < 10:
+        dev = _halve(eta, eta_new, mu_new, y, logy, pw)
+        halvings += 1
+    if halvings == 0 and _EXTRA > 1.0:
+        dev = _over_relax(eta, eta_new, mu_new, dev, y, logy, pw)
+    return dev
+
+
+def _next_inner_tol(inner_tol: float, eps: float, tol: float, fixef_tol: float) -> float:
+    """Tighten the demeaning tolerance as the deviance settles (ppmlhdfe's schedule)."""
+    inner_tol = max(min(inner_tol, _INNER_FACTOR * eps), fixef_tol)
+    if eps < _FINAL_ZONE * tol:
+        # the next iteration may be the last: do it at full precision rather than stop one
+        # iteration later only because the demeaning was still loose
+        inner_tol = fixef_tol
+    return inner_tol
+
+
+def _final_partial_out(
+    Xt: FloatArray,
+    X: FloatArray,
+    fe: FixedEffects,
+    w: FloatArray,
+    fixef_tol: float,
+    fixef_maxiter: int,
+) -> bool:
+    """Partial ``X~`` out once more at the final weights (warm-started); whether it converged.
+
+    The last weighted regression used the weights of the previous iterate, which at a
+    deviance-based stop can still be ~1e-4 away from the estimate in ``mu``; the sandwich must
+    be evaluated at the estimate.
+    """
+    scale = _weighted_norms_2d(X, w)
+    ok, _ = demean_inplace(Xt, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)
+    return bool(ok)
+
+
 def poisson_irls(
     y: FloatArray,
     X: FloatArray,
@@ -527,29 +644,14 @@ def poisson_irls(
     n, k = X.shape
     y = np.ascontiguousarray(y, dtype=np.float64)
     X = np.ascontiguousarray(X, dtype=np.float64)
-    empty = np.zeros(0)
-    pw = empty if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    off = empty if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
-    sum_pw = float(n) if weights is None else float(pw.sum())
-    ybar = float((y if weights is None else pw * y).sum() / sum_pw)
-    logy = _log_y(y)
+    pw, off, logy, mu = _start(y, weights, offset)
     # state: eta/mu and their candidates; u = [z~, X~] (demeaned in place, warm-started)
-    mu = 0.5 * (y + ybar)
     eta = np.log(mu)
     eta_new = np.empty(n)
     mu_new = np.empty(n)
     zbuf = np.empty(n)
     cold = init_block is None or fe is None
-    if init_block is not None and fe is not None:
-        if init_block.shape != (n, k + 1):
-            raise ValueError(f"init_block has shape {init_block.shape}; expected {(n, k + 1)}")
-        u = np.ascontiguousarray(init_block, dtype=np.float64)
-        # zbuf holds the fixed-effect component z0 - z0~ of the first working response
-        zbuf[:] = initial_working(y, weights, offset)[1]
-        zbuf -= u[:, 0]
-    else:
-        u = np.empty((n, k + 1))
-        u[:, 1:] = X
+    u = _first_block(y, X, fe, weights, offset, init_block, zbuf)
     w = np.empty(n)
     scale = np.empty(k + 1)
     work = np.empty((3, n, k + 1)) if fe is not None else None
@@ -566,35 +668,14 @@ def poisson_irls(
         if it == 1 and not cold:
             fix_ok = init_converged  # the caller demeaned [z0, X] to fixef_tol already
         elif fe is not None:
+            inv_w = level_weights(fe, w)
             fix_ok, _ = demean_inplace(
-                u,
-                fe,
-                w,
-                scale,
-                tol=inner_tol,
-                maxiter=fixef_maxiter,
-                inv_w=level_weights(fe, w),
-                work=work,
+                u, fe, w, scale, tol=inner_tol, maxiter=fixef_maxiter, inv_w=inv_w, work=work
             )
         beta = _solve_gram(_gram(u, w))
         dev = _update(u, zbuf, beta, off, y, logy, pw, eta_new, mu_new)
-        halvings = 0
-        while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12)) and halvings < 10 and it > 1:
-            dev = _halve(eta, eta_new, mu_new, y, logy, pw)
-            halvings += 1
-        if halvings == 0 and it > 1 and _EXTRA > 1.0:
-            # over-relaxation: IRLS converges only linearly where fitted zeros drift towards
-            # mu = 0; a longer step along the Newton direction is kept when it lowers the
-            # deviance further (the deviance still decreases monotonically)
-            s_try, best = 2.0, 1.0
-            while s_try <= _EXTRA:
-                d_try = _step_deviance(eta, eta_new, s_try, y, logy, pw)
-                if not d_try < dev:
-                    break
-                dev, best = d_try, s_try
-                s_try *= 2.0
-            if best > 1.0:
-                _apply_step(eta, eta_new, mu_new, best)
+        if it > 1:
+            dev = _step_control(eta, eta_new, mu_new, dev, dev_old, y, logy, pw)
         eps = abs(dev - dev_old) / max(min(dev, dev_old), 0.1)
         eta, eta_new = eta_new, eta
         mu, mu_new = mu_new, mu
@@ -603,11 +684,7 @@ def poisson_irls(
             converged = True
             break
         if fe is not None:
-            inner_tol = max(min(inner_tol, _INNER_FACTOR * eps), fixef_tol)
-            if eps < _FINAL_ZONE * tol:
-                # the next iteration may be the last: do it at full precision rather than
-                # stop one iteration later only because the demeaning was still loose
-                inner_tol = fixef_tol
+            inner_tol = _next_inner_tol(inner_tol, eps, tol, fixef_tol)
     # The last weighted regression used the weights of the previous iterate, which at a
     # deviance-based stop can still be ~1e-4 away from the estimate in mu; the sandwich must be
     # evaluated at the estimate, so the regressors are partialled out once more at the final
@@ -619,9 +696,7 @@ def poisson_irls(
     Xt = np.ascontiguousarray(u[:, 1:])
     del u, work
     if fe is not None and k:
-        scale = _weighted_norms_2d(X, w)
-        ok_final, _ = demean_inplace(Xt, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)
-        fix_ok = fix_ok and ok_final
+        fix_ok = _final_partial_out(Xt, X, fe, w, fixef_tol, fixef_maxiter) and fix_ok
     return IRLSFit(
         beta=beta,
         eta=eta,

@@ -25,15 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from ca_trade._typing import IntArray
 from ca_trade.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["Jackknife", "RefitFn", "halves", "split_panel_jackknife"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Re-estimates on a subset of the estimation sample (positions); returns (params, nobs).
 RefitFn = Callable[[IntArray], tuple[pd.Series, int]]

@@ -57,14 +57,12 @@ import scipy.sparse as sp
 from scipy.linalg import blas, lapack
 from scipy.sparse.csgraph import connected_components
 
+from ca_trade._typing import BoolArray, FloatArray, IntArray
 from ca_trade.estimate._leverage_kernels import assemble_schur, gather_inverse
 from ca_trade.exceptions import SpecificationError
 
 __all__ = ["LeaveOut", "fe_hat_blocks", "leave_cluster_out", "psd_pinv_blocks"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 #: Largest group of eliminated levels (one exporter's exporter-time levels, say).
 BLOCK_MAX = 128

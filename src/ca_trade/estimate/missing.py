@@ -37,12 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["RowScan", "inf_mask", "na_mask", "normalise", "scan_columns", "scan_values"]
+from ca_trade._typing import BoolArray
 
-BoolArray = npt.NDArray[np.bool_]
+__all__ = ["RowScan", "inf_mask", "na_mask", "normalise", "scan_columns", "scan_values"]
 
 
 def na_mask(values: Any) -> BoolArray:

@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -27,18 +27,22 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from ca_trade._typing import AnyArray, FloatArray, IntArray
 from ca_trade.estimate.correction import CorrectionInputs, correct
-from ca_trade.estimate.vcov import cluster_codes, parse_vcov
+from ca_trade.estimate.covariance import clusters_of, covariance, covariance_estimator
+from ca_trade.estimate.fit import Refit, data_sha256
+from ca_trade.estimate.formula import fe_codes, materialise_regressors, to_pandas
+from ca_trade.estimate.state import FitState
+from ca_trade.estimate.vcov import parse_vcov
 from ca_trade.exceptions import SpecificationError
 
 __all__ = ["BiasCorrectedResults", "Dropped", "GravityResults"]
 
-FloatArray = npt.NDArray[np.float64]
 
 REASONS = ("missing", "non_finite", "zero_weight", "singleton", "separation_fe", "separation_ir")
 
 
-class Dropped(Mapping[str, npt.NDArray[Any]]):
+class Dropped(Mapping[str, AnyArray]):
     """Rows removed before estimation, by reason: ``dropped["singleton"]`` are row labels.
 
     Reasons, in the order they are applied: ``missing`` (an NA-type value -- NaN, None,
@@ -62,13 +66,13 @@ class Dropped(Mapping[str, npt.NDArray[Any]]):
     (1, 0, 1)
     """
 
-    def __init__(self, rows: Mapping[str, npt.NDArray[Any]]) -> None:
+    def __init__(self, rows: Mapping[str, AnyArray]) -> None:
         unknown = set(rows) - set(REASONS)
         if unknown:
             raise ValueError(f"unknown drop reasons {sorted(unknown)}")
         self._rows = {r: np.asarray(rows.get(r, np.array([], dtype=np.int64))) for r in REASONS}
 
-    def __getitem__(self, key: str) -> npt.NDArray[Any]:
+    def __getitem__(self, key: str) -> AnyArray:
         return self._rows[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -174,6 +178,8 @@ class GravityResults(NormalInference):
     collinear : list of str
     tol : float
     provenance : dict
+    correction : str
+        The bias correction applied (empty for a plain fit; see :meth:`bias_corrected`).
     """
 
     model: Literal["ppml", "ols"]
@@ -193,8 +199,9 @@ class GravityResults(NormalInference):
     collinear: list[str]
     tol: float
     provenance: dict[str, Any]
-    # internals used by fixef(), predict(), with_vcov()
-    _state: dict[str, Any] = field(repr=False)
+    # what inference, fixef(), predict(), with_vcov() and the corrections read
+    _state: FitState = field(repr=False)
+    correction: str = ""
 
     # -- inference -------------------------------------------------------------------------
     # -- fit statistics --------------------------------------------------------------------
@@ -211,8 +218,7 @@ class GravityResults(NormalInference):
     @cached_property
     def r2_corr(self) -> float:
         """Squared correlation between outcome and fitted values (fixest's PPML R²)."""
-        y, mu = self._state["y"], self._state["mu"]
-        return float(np.corrcoef(y, mu)[0, 1] ** 2)
+        return float(np.corrcoef(self._state.y, self._state.mu)[0, 1] ** 2)
 
     # -- fixed effects and prediction ------------------------------------------------------
     def fixef(self) -> dict[str, pd.Series]:
@@ -232,15 +238,13 @@ class GravityResults(NormalInference):
         >>> sorted(ct.ols("y ~ x | g", df).fixef()["g"].index)
         ['a', 'b']
         """
-        cached = self._state.get("_fixef")
-        if cached is not None:
-            return dict(cached)
-        out = _recover_fixef(
-            self._state["fe_sum"], self._state["fe_codes"], self._state["fe_levels"]
-        )
-        res = {name: s for name, s in zip(self.fixef_vars, out)}
-        self._state["_fixef"] = res
-        return dict(res)
+        return dict(self._fixed_effects)
+
+    @cached_property
+    def _fixed_effects(self) -> dict[str, pd.Series]:
+        st = self._state
+        out = _recover_fixef(st.fe_sum, st.fe_codes, st.fe_levels)
+        return dict(zip(self.fixef_vars, out))
 
     def predict(
         self,
@@ -276,7 +280,7 @@ class GravityResults(NormalInference):
             raise SpecificationError(f"type={type!r}; use 'response' or 'link'")
         st = self._state
         if newdata is None:
-            eta = pd.Series(st["eta"], index=st["index"])
+            eta = pd.Series(st.eta, index=st.sample.index)
         else:
             eta = _link(self, newdata, offset)
         if self.model == "ppml" and type == "response":
@@ -284,8 +288,18 @@ class GravityResults(NormalInference):
         return eta
 
     # -- alternative covariances -----------------------------------------------------------
-    def with_vcov(self, vcov: Any, ssc: Literal["stata", "fixest"] | None = None) -> GravityResults:
+    def with_vcov(
+        self,
+        vcov: Any,
+        ssc: Literal["stata", "fixest"] | None = None,
+        *,
+        data: Any = None,
+    ) -> GravityResults:
         """Return the same fit with another covariance matrix (fixest's ``summary(vcov=)``).
+
+        A fit keeps the codes of the cluster variables named in its own ``vcov`` and of its
+        fixed effects, not the data: clustering by another column needs the data the model
+        was fitted on (checked against the fingerprint in ``provenance``).
 
         Parameters
         ----------
@@ -293,27 +307,61 @@ class GravityResults(NormalInference):
             As in :func:`ca_trade.ppml`.
         ssc : {"stata", "fixest"}, optional
             Small-sample convention; defaults to this result's.
+        data : pandas.DataFrame or polars.DataFrame, optional
+            The data of the fit, for a cluster variable that was not named at fit time.
 
         Returns
         -------
         GravityResults
 
+        Raises
+        ------
+        SpecificationError
+            An unsupported option; a cluster column not named at fit time without ``data``;
+            ``data`` that is not the data of the fit.
+
         Examples
         --------
         >>> import pandas as pd, ca_trade as ct
-        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 4, 6], "x": [0.0, 1, 2, 3, 2, 4]})
-        >>> ct.ols("y ~ x", df).with_vcov("iid").vcov_type
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 5, 4, 6], "x": [0.0, 1, 2, 3, 2, 4],
+        ...                    "g": list("aabbcc")})
+        >>> res = ct.ols("y ~ x", df)
+        >>> res.with_vcov("iid").vcov_type
         'iid'
+        >>> res.with_vcov({"CRV1": "g"}, data=df).vcov_type
+        'CRV1: g'
         """
-        from ca_trade.estimate.model import covariance
-
-        ssc_ = self.ssc if ssc is None else ssc
-        v, label, ssc_ = covariance(self._state, vcov, ssc_, self.model)
-        state = {k: val for k, val in self._state.items() if k != "_fixef"}
+        estimator = covariance_estimator(vcov, self.ssc if ssc is None else ssc)
+        frame = None if data is None else self._fitted_data(data)
+        st = self._state
+        codes = clusters_of(st, estimator.cluster, frame, vcov)
+        named = dict(zip(estimator.cluster, codes))
+        fresh = {c: k for c, k in named.items() if c not in st.fixef_vars}
+        state = replace(st, clusters={**st.clusters, **fresh}) if fresh else st
+        v = covariance(state, estimator, codes)
         vdf = pd.DataFrame(v, index=self.params.index, columns=self.params.index)
         prov = dict(self.provenance)
-        prov["options"] = {**prov.get("options", {}), "vcov": vcov, "ssc": ssc_}
-        return replace(self, vcov=vdf, vcov_type=label, ssc=ssc_, provenance=prov, _state=state)
+        prov["options"] = {**prov.get("options", {}), "vcov": vcov, "ssc": estimator.ssc}
+        return replace(
+            self,
+            vcov=vdf,
+            vcov_type=estimator.label,
+            ssc=estimator.ssc,
+            provenance=prov,
+            _state=state,
+        )
+
+    def _fitted_data(self, data: Any) -> pd.DataFrame:
+        """Return ``data`` as pandas after checking that it is the data of this fit."""
+        df = to_pandas(data)
+        key = self._state.data
+        if len(df) != key.n_rows or data_sha256(df, self.formula, key.columns) != key.sha256:
+            raise SpecificationError(
+                f"the data given ({len(df)} rows) is not the data this model was fitted on "
+                f"({key.n_rows} rows, sha256 {key.sha256[:12]}... of the columns of the "
+                "formula, weights, offset and cluster variables); pass the same DataFrame"
+            )
+        return df
 
     # -- Weidner & Zylkin corrections ------------------------------------------------------
     def bias_corrected(
@@ -380,10 +428,9 @@ class GravityResults(NormalInference):
                 "vcov": vdf,
                 "vcov_type": corr.vcov_type,
                 "provenance": prov,
-                "_state": {k: v for k, v in self._state.items() if k != "_fixef"},
+                "correction": corr.description,
             },
             bias=corr.bias,
-            correction=corr.description,
             uncorrected=self,
         )
 
@@ -462,23 +509,27 @@ class BiasCorrectedResults(GravityResults):
     ----------
     bias : pandas.Series
         The subtracted bias (zero for two-way models).
-    correction : str
-        What was done, for tables and summaries.
     uncorrected : GravityResults
         The original fit.
     """
 
     bias: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
-    correction: str = ""
     uncorrected: GravityResults | None = field(default=None, repr=False)
 
-    def with_vcov(self, vcov: Any, ssc: Literal["stata", "fixest"] | None = None) -> GravityResults:
+    def with_vcov(
+        self,
+        vcov: Any,
+        ssc: Literal["stata", "fixest"] | None = None,
+        *,
+        data: Any = None,
+    ) -> GravityResults:
         """Not available: the covariance is part of the correction (use ``uncorrected``).
 
         Parameters
         ----------
         vcov : str or dict
         ssc : {"stata", "fixest"}, optional
+        data : DataFrame, optional
 
         Returns
         -------
@@ -524,31 +575,31 @@ def _correction_inputs(res: GravityResults) -> CorrectionInputs:
     kind, names = parse_vcov(res.provenance.get("options", {}).get("vcov", "hetero"))
     cluster = None
     if kind in ("CRV1", "CRV3") and len(names) == 1:
-        (cluster,) = cluster_codes(names, st["data"], st["rows"], st["fixef_vars"], st["fe_codes"])
+        (cluster,) = clusters_of(st, names)
     # the fit ran on y / y_scale and X / x_scale; the corrections work in the data's units:
     # x~ = x~_fit * x_scale and (X~'WX~)^-1 = bread_fit / (x_scale x_scale'), / y_scale for
     # PPML (its weights are the fitted means)
-    xs = np.asarray(st.get("x_scale", np.ones(res.params.shape[0])), dtype=np.float64)
-    s = float(st.get("y_scale", 1.0))
-    bread = st["bread"] / np.outer(xs, xs) / (s if res.model == "ppml" else 1.0)
+    xs = st.x_scale
+    s = st.y_scale
+    bread = st.bread / np.outer(xs, xs) / (s if res.model == "ppml" else 1.0)
     return CorrectionInputs(
         model=res.model,
         params=res.params,
-        y=st["y"],
-        mu=st["mu"],
-        prior_weights=st["weights"],
-        x_tilde=st["X_tilde"] * xs,
+        y=st.y,
+        mu=st.mu,
+        prior_weights=st.prior_weights,
+        x_tilde=st.X_tilde * xs,
         bread=bread,
-        fe_codes=st["fe_codes"],
+        fe_codes=st.fe_codes,
         fe_names=res.fixef_vars,
         cluster=cluster,
         cluster_name=names[0] if cluster is not None else None,
-        refit=st.get("refit"),
+        refit=Refit(res.model, res.depvar, st.sample, st.options),
     )
 
 
 def _recover_fixef(
-    fe_sum: FloatArray, codes: list[npt.NDArray[np.int64]], levels: list[list[str]]
+    fe_sum: FloatArray, codes: Sequence[IntArray], levels: Sequence[Sequence[str]]
 ) -> list[pd.Series]:
     """Solve ``D a = fe_sum`` by alternating projections, then normalise."""
     n_fe = len(codes)
@@ -579,16 +630,14 @@ def _recover_fixef(
 
 
 def _link(res: GravityResults, newdata: Any, offset: npt.ArrayLike | None) -> pd.Series:
-    from ca_trade.estimate.formula import fe_codes, materialise_regressors, to_pandas
-
     df = to_pandas(newdata)
     st = res._state
     eta = np.zeros(len(df))
     if len(res.params):
-        xm = materialise_regressors(st["model_spec"], df)
+        xm = materialise_regressors(st.model_spec, df)
         eta += xm[list(res.params.index)].to_numpy(dtype=np.float64) @ res.params.to_numpy()
     fx = res.fixef()
-    for name, cols in zip(res.fixef_vars, st["fe_cols"]):
+    for name, cols in zip(res.fixef_vars, st.fe_columns):
         codes, labels = fe_codes(df, cols)
         vals = fx[name].reindex(pd.Index(labels)).to_numpy()
         eta += np.where(codes >= 0, vals[np.maximum(codes, 0)], np.nan)

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from ca_trade._typing import AnyArray, FloatArray
 from ca_trade.estimate.safe_formula import (
     Categorical,
     Column,
@@ -54,7 +54,6 @@ from ca_trade.exceptions import SpecificationError
 
 __all__ = ["SafeSpec", "evaluate", "is_categorical", "outcome", "regressors"]
 
-FloatArray = npt.NDArray[np.float64]
 #: A factor of a scoped term: its name and whether it enters with reduced rank.
 _Scoped = tuple[tuple[str, bool], ...]
 
@@ -204,7 +203,7 @@ def evaluate(node: Expr, df: pd.DataFrame) -> Any:
     return _OPS[node.op](left, right)
 
 
-def _numeric(node: Expr, df: pd.DataFrame) -> npt.NDArray[Any]:
+def _numeric(node: Expr, df: pd.DataFrame) -> AnyArray:
     """Compute a numeric factor, in the dtype its operations produce.
 
     (float16 for ``exp`` of a boolean column, as under formulaic, which forms the products of
@@ -331,8 +330,8 @@ def _scope(formula: SafeFormula, df: pd.DataFrame, intercept: bool) -> list[_Sco
 
 
 def _dummies(
-    name: str, reduced: bool, lv: tuple[Any, ...], codes: npt.NDArray[Any]
-) -> list[tuple[str, npt.NDArray[Any]]]:
+    name: str, reduced: bool, lv: tuple[Any, ...], codes: AnyArray
+) -> list[tuple[str, AnyArray]]:
     """Build the dummy columns of a categorical factor (boolean; float, NaN if unknown)."""
     unknown = codes < 0
     fmt = "{}[T.{}]" if reduced else "{}[{}]"
@@ -340,7 +339,7 @@ def _dummies(
     for j, level in enumerate(lv):
         if reduced and j == 0:
             continue
-        d: npt.NDArray[Any] = codes == j
+        d: AnyArray = codes == j
         if unknown.any():
             d = d.astype(np.float64)
             d[unknown] = np.nan
@@ -349,7 +348,7 @@ def _dummies(
 
 
 def _term_columns(
-    parts: list[list[tuple[str, npt.NDArray[Any]]]],
+    parts: list[list[tuple[str, AnyArray]]],
 ) -> list[tuple[str, FloatArray]]:
     """Row-wise products of the factors' columns, computed in formulaic's pandas order.
 
@@ -390,7 +389,7 @@ def _columns(
             names.append("Intercept")
             cols.append(np.ones(n))
             continue
-        parts: list[list[tuple[str, npt.NDArray[Any]]]] = []
+        parts: list[list[tuple[str, AnyArray]]] = []
         for name, reduced in st:
             v = values[name]
             parts.append(_dummies(name, reduced, *v) if isinstance(v, tuple) else [(name, v)])

@@ -47,7 +47,7 @@ Examples
 >>> res.separated_fe.nonzero()[0].tolist()
 [0, 1]
 >>> res.counts
-{'singleton': 0, 'separated_fe': 2, 'separated_relu': 0}
+{'singleton': 0, 'separated_fe': 2, 'separated_ir': 0}
 """
 
 from __future__ import annotations
@@ -57,8 +57,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
+from ca_trade._typing import BoolArray, FloatArray, IntArray
 from ca_trade.estimate._separation_lsq import WeightedDesign, no_separation_certificate
 from ca_trade.exceptions import (
     ConvergenceError,
@@ -75,9 +76,6 @@ __all__ = [
     "rectifier_separation",
 ]
 
-BoolArray = NDArray[np.bool_]
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.intp]
 
 #: Weight on the ``y > 0`` observations in the method of weighting (Van Loan 1985 rule of thumb).
 _M_WEIGHT = float(np.ceil(np.finfo(np.float64).eps ** -0.5))
@@ -598,10 +596,10 @@ class SeparationResult:
         Dropped as singletons (alone in a fixed-effect level).
     separated_fe : numpy.ndarray of bool
         Dropped because a fixed-effect level has only zero outcomes.
-    separated_relu : numpy.ndarray of bool
+    separated_ir : numpy.ndarray of bool
         Dropped by the iterated rectifier (separation by regressors and fixed effects).
     n_rounds : int
-        Rounds of (singletons, fe, relu) needed to reach the fixed point.
+        Rounds of (singletons, fe, ir) needed to reach the fixed point.
 
     Examples
     --------
@@ -614,7 +612,7 @@ class SeparationResult:
     keep: BoolArray
     singleton: BoolArray
     separated_fe: BoolArray
-    separated_relu: BoolArray
+    separated_ir: BoolArray
     n_rounds: int = field(default=1)
 
     @property
@@ -623,7 +621,7 @@ class SeparationResult:
         return {
             "singleton": int(self.singleton.sum()),
             "separated_fe": int(self.separated_fe.sum()),
-            "separated_relu": int(self.separated_relu.sum()),
+            "separated_ir": int(self.separated_ir.sum()),
         }
 
     @property
@@ -634,10 +632,10 @@ class SeparationResult:
     @property
     def separated(self) -> BoolArray:
         """Observations dropped for separation by either method."""
-        return self.separated_fe | self.separated_relu
+        return self.separated_fe | self.separated_ir
 
 
-_METHODS = frozenset({"fe", "relu"})
+_METHODS = frozenset({"fe", "ir"})
 
 
 def find_separated(
@@ -646,7 +644,7 @@ def find_separated(
     fe_codes: Sequence[ArrayLike],
     weights: ArrayLike | None = None,
     *,
-    methods: Sequence[str] = ("fe", "relu"),
+    methods: Sequence[str] = ("fe", "ir"),
     singletons: bool = True,
     intercept: bool = True,
     tol: float = 1e-4,
@@ -670,7 +668,7 @@ def find_separated(
         One integer code array per fixed effect; may be empty.
     weights : array_like of float, optional
         Observation weights; zero-weight observations are ignored by the rectifier.
-    methods : sequence of {"fe", "relu"}, default ("fe", "relu")
+    methods : sequence of {"fe", "ir"}, default ("fe", "ir")
         Separation checks to run; an empty sequence runs only singleton removal.
     singletons : bool, default True
         Drop singletons (ppmlhdfe and reghdfe default).
@@ -692,7 +690,7 @@ def find_separated(
     >>> fe = [np.array([0, 0, 1, 1, 2, 2, 3])]
     >>> res = find_separated(y, x[:, None], fe)
     >>> res.counts
-    {'singleton': 1, 'separated_fe': 2, 'separated_relu': 0}
+    {'singleton': 1, 'separated_fe': 2, 'separated_ir': 0}
     """
     unknown = set(methods) - _METHODS
     if unknown:
@@ -709,7 +707,7 @@ def find_separated(
     excluded = ~keep
     singleton = np.zeros(n, dtype=bool)
     sep_fe = np.zeros(n, dtype=bool)
-    sep_relu = np.zeros(n, dtype=bool)
+    sep_ir = np.zeros(n, dtype=bool)
     rounds = 0
     checked = None  # sample the rectifier last ran on (it reruns itself until nothing is left)
     while True:
@@ -729,7 +727,7 @@ def find_separated(
                 keep = kept
             if new.any():
                 continue
-        if "relu" in methods and (checked is None or not np.array_equal(checked, keep)):
+        if "ir" in methods and (checked is None or not np.array_equal(checked, keep)):
             idx = np.flatnonzero(keep)
             new_sub = rectifier_separation(
                 yv[idx],
@@ -742,7 +740,7 @@ def find_separated(
             )
             new = np.zeros(n, dtype=bool)
             new[idx[new_sub]] = True
-            sep_relu |= new
+            sep_ir |= new
             keep &= ~new
             checked = keep.copy()
         if np.array_equal(before, keep):
@@ -751,6 +749,6 @@ def find_separated(
         keep=keep & ~excluded,
         singleton=singleton,
         separated_fe=sep_fe,
-        separated_relu=sep_relu,
+        separated_ir=sep_ir,
         n_rounds=rounds,
     )

@@ -38,11 +38,11 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ca_trade._typing import IntArray
 from ca_trade.exceptions import SpecificationError
 
 __all__ = ["SUPPORTED", "GravityPanel", "detect_gravity_panel"]
 
-IntArray = npt.NDArray[np.int64]
 
 #: What the bias corrections accept, for error messages.
 SUPPORTED = (

@@ -55,9 +55,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from ca_trade._typing import FloatArray, IntArray
 from ca_trade.exceptions import DataValidationError, SpecificationError
 
 __all__ = [
@@ -71,8 +71,6 @@ __all__ = [
 ]
 
 VcovKind = Literal["iid", "hetero", "CRV1", "CRV3"]
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 def parse_vcov(vcov: Any) -> tuple[VcovKind, tuple[str, ...]]:

@@ -53,6 +53,7 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 
+from ca_trade._io import write_json
 from ca_trade.etl.countries import CodeTable, code_table
 from ca_trade.etl.counts import FileReport, IngestReport, explain_empty
 from ca_trade.etl.layouts import normalise_name, sniff_header
@@ -87,7 +88,6 @@ from ca_trade.etl.store import (
     sink_parquet,
     swap_in,
     verify_dataset,
-    write_json,
     write_parquet,
 )
 from ca_trade.etl.validate import COLUMN_OF, DUP_KEY, STATUS_OF, dup_key_hash
@@ -486,7 +486,7 @@ def _publish(p1: _Pass1, out: Path, codes: CodeTable) -> IngestReport:
         (tmp / name).mkdir(exist_ok=True)
 
     report = IngestReport(reports, out, problem=explain_empty(reports, qframe))
-    write_json(_manifest(report, codes, p1.entries, _input_keys(p1), tmp), tmp / "manifest.json")
+    write_json(tmp / "manifest.json", _manifest(report, codes, p1.entries, _input_keys(p1), tmp))
     swap_in(out, tmp)
     live = {s.name for _, s in p1.stages}
     for stale in (out / "_staging").iterdir():

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ca_trade._io import atomic_write
+from ca_trade._io import write_json
 
 __all__ = ["SUFFIX", "read_sidecar", "sidecar_path", "write_sidecar"]
 
@@ -76,7 +76,7 @@ def write_sidecar(path: Path, meta: Mapping[str, Any]) -> Path:
     >>> write_sidecar(p, {"b": 1}).read_text()
     '{\n  "b": 1\n}\n'
     """
-    return atomic_write(sidecar_path(path), json.dumps(dict(meta), indent=2, sort_keys=True) + "\n")
+    return write_json(sidecar_path(path), dict(meta))
 
 
 def read_sidecar(path: Path) -> dict[str, Any] | None:

@@ -38,7 +38,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
-from ca_trade._io import atomic_write, replace_atomically
+from ca_trade._io import replace_atomically
 from ca_trade.etl.rawtext import LineCounter, file_blocks
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
     "sink_parquet",
     "swap_in",
     "verify_dataset",
-    "write_json",
     "write_parquet",
 ]
 
@@ -160,27 +159,6 @@ def sink_parquet(frame: pl.LazyFrame, path: Path) -> None:
         path,
         lambda tmp: frame.sink_parquet(tmp, **SINK_OPTIONS),
     )
-
-
-def write_json(obj: Any, path: Path) -> None:
-    """Write JSON with sorted keys and a trailing newline (deterministic).
-
-    Parameters
-    ----------
-    obj : Any
-        JSON-serialisable object.
-    path : Path
-        Destination.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.json"
-    >>> write_json({"b": 1, "a": 2}, p)
-    >>> p.read_text().splitlines()[1]
-    '  "a": 2,'
-    """
-    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def read_manifest(processed_dir: Path) -> dict[str, Any]:

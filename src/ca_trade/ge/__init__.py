@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from ca_trade.ge import sectoral as sectoral  # the subpackage, documented on its own
 from ca_trade.ge.baseline import fitted_flows, geppml_baseline, recover_pair_effects
-from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult, UncertaintyResult
+from ca_trade.ge.results import OUTCOMES, RATIO_COLUMNS, GEComparison, GEResult, UncertaintyResult
 from ca_trade.ge.routes import RouteGraph, load_routes, transit_days
 from ca_trade.ge.scenario import RevenuePool, Scenario
 from ca_trade.ge.scenarios import agreement, corridor, tariff_harmonization
@@ -35,6 +35,7 @@ from ca_trade.ge.solver import RESIDUAL_TOL, Problem, prepare, solve, solve_both
 from ca_trade.ge.uncertainty import PpmlEstimator, pairs_bootstrap, parametric_draws
 
 __all__ = [
+    "OUTCOMES",
     "RATIO_COLUMNS",
     "RESIDUAL_TOL",
     "GEComparison",

@@ -16,11 +16,11 @@ pair effects on time-invariant gravity covariates and predicts the missing ones
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ca_trade._typing import Predictor
 from ca_trade.exceptions import ConvergenceError, SpecificationError
 from ca_trade.ge._inputs import checked_values, flow_matrix, pair_matrix
 
@@ -170,38 +170,35 @@ def recover_pair_effects(
         ]
     )
     y = np.exp(data["pair_effect"].to_numpy(dtype=float)[known])
-    coef = _poisson_irls(design[known], y)
-    pred = design @ coef
+    pred = design @ _second_stage(design[known], y)
     out = data[["exporter", "importer"]].copy()
     out["pair_effect"] = np.where(known, data["pair_effect"].to_numpy(dtype=float), pred)
     out["recovered"] = ~known
     return out.sort_values(["exporter", "importer"]).reset_index(drop=True)
 
 
-def _poisson_irls(x: np.ndarray, y: np.ndarray, tol: float = 1e-12, maxiter: int = 200) -> Any:
-    """Poisson pseudo-maximum likelihood by IRLS on a small dense design."""
-    mu = np.full_like(y, y.mean() if y.mean() > 0 else 1.0)
-    eta = np.log(mu)
-    beta = np.zeros(x.shape[1])
-    dev_old = np.inf
-    for _ in range(maxiter):
-        z = eta + (y - mu) / mu
-        w = np.sqrt(mu)
-        beta, *_ = np.linalg.lstsq(x * w[:, None], z * w, rcond=None)
-        eta = x @ beta
-        mu = np.exp(eta)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dev = 2.0 * np.sum(np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
-        if abs(dev - dev_old) <= tol * max(abs(dev), 1.0):
-            return beta
-        dev_old = dev
-    raise ConvergenceError(
-        f"second-stage PPML did not converge in {maxiter} iterations; check the covariates."
+def _second_stage(x: np.ndarray, y: np.ndarray, maxiter: int = 200) -> np.ndarray:
+    """PPML of the exponentiated pair effects on a small dense design (the estimation IRLS)."""
+    # imported here, not at the top: the GE package does not load the estimation engine
+    # (numba) unless the two-stage procedure is used; estimate never imports ge
+    from ca_trade.estimate.irls import poisson_irls
+
+    fit = poisson_irls(
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(x, dtype=np.float64),
+        None,
+        tol=1e-12,
+        maxiter=maxiter,
     )
+    if not fit.converged:
+        raise ConvergenceError(
+            f"second-stage PPML did not converge in {maxiter} iterations; check the covariates."
+        )
+    return fit.beta
 
 
 def geppml_baseline(
-    result: Any,
+    result: Predictor,
     data: pd.DataFrame,
     *,
     exporter: str = "exporter",
@@ -240,12 +237,11 @@ def geppml_baseline(
     >>> geppml_baseline(Fit(), d)["value"].tolist()
     [5.0, 5.0, 5.0, 5.0]
     """
-    predict = getattr(result, "predict", None)
-    if not callable(predict):
+    if not isinstance(result, Predictor):
         raise SpecificationError(
             f"geppml_baseline needs a fitted result with a predict() method, got {type(result)}."
         )
-    fitted = np.asarray(predict(data), dtype=float)
+    fitted = np.asarray(result.predict(data), dtype=float)
     if fitted.shape[0] != len(data) or not np.all(np.isfinite(fitted)):
         bad = int((~np.isfinite(fitted)).sum()) if fitted.shape[0] == len(data) else -1
         raise SpecificationError(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["RATIO_COLUMNS", "GEComparison", "GEResult", "UncertaintyResult"]
+__all__ = ["OUTCOMES", "RATIO_COLUMNS", "GEComparison", "GEResult", "UncertaintyResult"]
 
 #: Per-country ratios reported by the solver (new/old).
 RATIO_COLUMNS: tuple[str, ...] = (
@@ -31,6 +31,10 @@ RATIO_COLUMNS: tuple[str, ...] = (
     "imports",
     "domestic",
 )
+
+#: The headline outcomes of a scenario (of :data:`RATIO_COLUMNS`), in the order summaries and
+#: the pipeline's scenario tables show them.
+OUTCOMES: tuple[str, ...] = ("welfare", "real_gdp", "exports", "imports")
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ class GEResult:
             f"GE counterfactual (theta={s.get('theta')}, closure={s.get('closure')}, {kind}): "
             f"{'converged' if self.converged else 'NOT converged'} in {self.n_iter} iterations"
         )
-        cols = ["welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct"]
+        cols = [f"{o}_pct" for o in OUTCOMES]
         return head + "\n" + self.countries[cols].round(4).to_string()
 
 

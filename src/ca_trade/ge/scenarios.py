@@ -2,8 +2,9 @@
 
 Each builder returns a :class:`~ca_trade.ge.Scenario` (changes in regressors, their
 coefficients and a description); scenarios add up with ``+``. Coefficients are given as a
-number or taken from an estimation result (anything with a ``params`` mapping, such as
-:func:`ca_trade.ppml` results), so that :mod:`ca_trade.ge.uncertainty` can redraw them.
+number or taken from an estimation result (:class:`ca_trade._typing.EstimationResult`: a
+:func:`ca_trade.ppml` result or a saved one), so that :mod:`ca_trade.ge.uncertainty` can
+redraw them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import SpecificationError
 from ca_trade.ge._inputs import checked_values
 from ca_trade.ge.customs_union import (
@@ -29,16 +31,13 @@ __all__ = ["agreement", "coefficient_of", "corridor", "tariff_harmonization"]
 
 _KEYS = ["exporter", "importer"]
 
-#: Hummels & Schaur (2013, AER 103(7)): each day in transit is worth 0.6-2.1 % ad valorem.
-HUMMELS_SCHAUR_RANGE = (0.006, 0.021)
 
-
-def coefficient_of(source: float | Any, name: str) -> float:
+def coefficient_of(source: float | EstimationResult, name: str) -> float:
     """Return a coefficient given as a number or read from a result's ``params``.
 
     Parameters
     ----------
-    source : float or result with ``params``
+    source : float or EstimationResult
         The coefficient itself, or an estimation result.
     name : str
         Regressor name to read from ``params``.
@@ -53,27 +52,28 @@ def coefficient_of(source: float | Any, name: str) -> float:
     >>> coefficient_of(-6.0, "ln_tariff")
     -6.0
     >>> import pandas as pd
-    >>> class R:
-    ...     params = pd.Series({"rta": 0.4})
-    >>> coefficient_of(R(), "rta")
+    >>> from ca_trade.report.stored import StoredResults
+    >>> res = StoredResults(pd.Series({"rta": 0.4}), pd.DataFrame([[0.01]], ["rta"], ["rta"]), 9)
+    >>> coefficient_of(res, "rta")
     0.4
     """
-    params = getattr(source, "params", None)
-    if params is not None:
+    value: Any = source
+    if isinstance(source, EstimationResult):
+        params = source.params
         if name not in params:
             raise SpecificationError(
                 f"the estimation result has no coefficient {name!r}; it has {list(params.keys())}."
             )
-        source = params[name]
+        value = params[name]
     try:
-        value = float(source)
+        number = float(value)
     except (TypeError, ValueError):
         raise SpecificationError(
-            f"coefficient for {name!r} must be a number or a result with params, got {source!r}."
+            f"coefficient for {name!r} must be a number or an estimation result, got {value!r}."
         ) from None
-    if not np.isfinite(value):
-        raise SpecificationError(f"coefficient for {name!r} is not finite: {value}.")
-    return value
+    if not np.isfinite(number):
+        raise SpecificationError(f"coefficient for {name!r} is not finite: {number}.")
+    return number
 
 
 def _one_pair_per_row(frame: pd.DataFrame, what: str) -> None:
@@ -143,7 +143,7 @@ def _one_sector(tariffs: pd.DataFrame) -> pd.DataFrame:
 def tariff_harmonization(
     tariffs: pd.DataFrame,
     group: Sequence[str],
-    coefficient: float | Any = None,
+    coefficient: float | EstimationResult | None = None,
     *,
     cet: str | tuple[str, str] | pd.DataFrame = "simple",
     internal: Literal["remove", "keep"] = "remove",
@@ -265,6 +265,10 @@ def tariff_harmonization(
         )
         empty = pd.DataFrame({k: pd.Series(dtype=str) for k in keys})
         return Scenario(empty, {}, desc, tariff_frame.reset_index(drop=True), pools)
+    if coefficient is None:
+        raise SpecificationError(
+            f"coefficient for {regressor!r} must be a number or an estimation result, got None."
+        )
     beta = coefficient_of(coefficient, regressor)
     delta = np.log1p(frame["counterfactual"]) - np.log1p(frame["baseline"])
     changed = delta != 0
@@ -280,7 +284,7 @@ def tariff_harmonization(
 
 def agreement(
     members: Sequence[str],
-    coefficient: float | Any,
+    coefficient: float | EstimationResult,
     *,
     regressor: str = "rta",
     baseline: pd.DataFrame | None = None,
@@ -398,7 +402,7 @@ def _corridor_changes(
 def corridor(
     links: pd.DataFrame,
     countries: Sequence[str],
-    coefficient: float | Any,
+    coefficient: float | EstimationResult | Mapping[str, float | EstimationResult] | pd.Series,
     *,
     mapping: Literal["days", "distance"] = "days",
     ave_per_day: float | Mapping[str, float] | pd.Series = 0.01,

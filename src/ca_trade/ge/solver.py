@@ -36,7 +36,16 @@ from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult
 from ca_trade.ge.scenario import Scenario
 from ca_trade.ge.sectoral import solve as solve_sectoral
 
-__all__ = ["RESIDUAL_TOL", "Problem", "prepare", "solve", "solve_both"]
+__all__ = [
+    "RESIDUAL_TOL",
+    "Problem",
+    "Solution",
+    "prepare",
+    "solve",
+    "solve_both",
+    "solve_problem",
+    "to_result",
+]
 
 #: Largest relative market-clearing / budget residual accepted at a solution.
 RESIDUAL_TOL = 1e-10
@@ -167,8 +176,8 @@ def prepare(
 
 
 @dataclass(frozen=True)
-class _Solution:
-    """Arrays of one solution (internal; :func:`_to_result` turns it into a GEResult)."""
+class Solution:
+    """Arrays of one solution (:func:`to_result` turns it into a GEResult)."""
 
     ratios: dict[str, np.ndarray]
     new_flows: np.ndarray
@@ -218,7 +227,7 @@ def solve_problem(
     maxiter: int = 10_000,
     method: str = "anderson",
     x0: np.ndarray | None = None,
-) -> _Solution:
+) -> Solution:
     """Solve a prepared problem for a matrix of partial effects (arrays in, arrays out).
 
     Parameters
@@ -234,7 +243,7 @@ def solve_problem(
 
     Returns
     -------
-    _Solution
+    Solution
         Ratios per country, new flows, diagnostics.
     """
     n, theta, psi = problem.n, problem.theta, problem.psi
@@ -387,7 +396,7 @@ def _finish(
     bmat: np.ndarray,
     e_base: np.ndarray,
     t1: np.ndarray,
-) -> _Solution:
+) -> Solution:
     n, theta, cond = problem.n, problem.theta, problem.conditional
     y_base = x_base.sum(axis=1)
     x = out.x
@@ -437,17 +446,33 @@ def _finish(
         converged = False
     else:
         converged = out.converged and max(mc, budget, balance) < RESIDUAL_TOL
-    return _Solution(
+    return Solution(
         ratios, new, x, converged, out.n_iter, residuals, out.method, negative, nonfinite, ""
     )
 
 
-def _to_result(
+def to_result(
     problem: Problem,
-    sol: _Solution,
+    sol: Solution,
     method: str,
     description: str,
 ) -> GEResult:
+    """Turn the arrays of a solution into a :class:`GEResult` (countries, flows, settings).
+
+    Parameters
+    ----------
+    problem : Problem
+    sol : Solution
+        From :func:`solve_problem`.
+    method : str
+        Name of the fixed-point method used.
+    description : str
+        The scenario's description.
+
+    Returns
+    -------
+    GEResult
+    """
     idx = pd.Index(list(problem.countries), name="country")
     countries = pd.DataFrame({k: sol.ratios[k] for k in RATIO_COLUMNS}, index=idx)
     for col in RATIO_COLUMNS:
@@ -647,7 +672,7 @@ def solve(
     sol = solve_problem(problem, log_b, tol=tol, maxiter=maxiter, method=method)
     if not sol.converged:
         raise GEError(sol.failure())
-    return _to_result(problem, sol, method, description)
+    return to_result(problem, sol, method, description)
 
 
 def _only_one_sector(**options: Any) -> None:

@@ -24,12 +24,13 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import CaTradeError, ConvergenceWarning, GEError, SpecificationError
 from ca_trade.ge._inputs import pair_matrix
 from ca_trade.ge.results import RATIO_COLUMNS, GEResult, UncertaintyResult
 from ca_trade.ge.scenario import Scenario
 from ca_trade.ge.sectoral.uncertainty import parametric_draws as sectoral_parametric_draws
-from ca_trade.ge.solver import Problem, _to_result, prepare, solve_problem
+from ca_trade.ge.solver import Problem, prepare, solve_problem, to_result
 
 __all__ = ["UncertaintyResult", "pairs_bootstrap", "parametric_draws"]
 
@@ -39,11 +40,9 @@ _J = TypeVar("_J")
 _R = TypeVar("_R", bound=tuple[Any, ...])
 
 
-def _vcov_frame(result: Any, vcov: Any, names: Sequence[str]) -> pd.DataFrame:
-    if vcov is None:
-        vcov = getattr(result, "vcov", None)
-        if callable(vcov):
-            vcov = vcov()
+def _vcov_frame(result: EstimationResult | None, vcov: Any, names: Sequence[str]) -> pd.DataFrame:
+    if vcov is None and result is not None:
+        vcov = result.vcov
     if vcov is None:
         raise SpecificationError(
             "parametric draws need a covariance matrix: pass `result` (with vcov) or `vcov`."
@@ -91,7 +90,7 @@ def _point_solution(
     point_sol = solve_problem(point_problem, log_b, tol=tol, maxiter=maxiter)
     if not point_sol.converged:
         raise GEError(f"the solution at the point estimates failed: {point_sol.failure()}")
-    point = _to_result(point_problem, point_sol, "anderson", scenario.description)
+    point = to_result(point_problem, point_sol, "anderson", scenario.description)
     return point, point_sol.log_price
 
 
@@ -197,6 +196,51 @@ def _run(
     return _map_sorted(_solve_draws, jobs, n_jobs)
 
 
+def _failures(
+    outcomes: list[tuple[int, np.ndarray | None, np.ndarray | None, str]],
+    n_draws: int,
+    extra: Mapping[int, str] | None,
+) -> dict[int, str]:
+    """Failed draws by number; one warning for them, an error when every draw failed."""
+    failures = {k: msg for k, _, _, msg in outcomes if msg}
+    failures.update(extra or {})
+    if failures:
+        first = min(failures)
+        if len(failures) == n_draws:
+            raise GEError(
+                f"all {n_draws} draws failed, so there are no intervals (first: draw "
+                f"{first}: {failures[first]}). Check the covariance, theta and the partial "
+                "effects the first failure names."
+            )
+        warnings.warn(
+            f"{len(failures)} of {n_draws} draws failed and are left out of the "
+            f"intervals (first: draw {first}: {failures[first]}); see .failures",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    return failures
+
+
+def _intervals(
+    good: list[tuple[int, np.ndarray, np.ndarray]], n: int, n_cols: int, alpha: float
+) -> tuple[np.ndarray, ...]:
+    """Percentile bounds and spread of the ratios, and bounds of the flow changes."""
+    lo_q, hi_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    if not good:
+        nan = np.full((n, n_cols), np.nan)
+        return nan, nan, nan, np.full(n * n, np.nan), np.full(n * n, np.nan)
+    stack = np.stack([r for _, r, _ in good])  # draws x countries x ratios
+    flows = np.stack([f for _, _, f in good])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: pairs with zero flows
+        lo = np.nanpercentile(stack, lo_q, axis=0)
+        hi = np.nanpercentile(stack, hi_q, axis=0)
+        sd = _nanstd(stack) if len(good) > 1 else np.full_like(lo, np.nan)
+        flo = np.nanpercentile(flows, lo_q, axis=0)
+        fhi = np.nanpercentile(flows, hi_q, axis=0)
+    return lo, hi, sd, flo, fhi
+
+
 def _summarise(
     point: GEResult,
     problem: Problem,
@@ -208,22 +252,7 @@ def _summarise(
     seed: int,
     extra_failures: Mapping[int, str] | None = None,
 ) -> UncertaintyResult:
-    failures = {k: msg for k, _, _, msg in outcomes if msg}
-    failures.update(extra_failures or {})
-    if failures:
-        first = min(failures)
-        if len(failures) == len(coef_rows):
-            raise GEError(
-                f"all {len(coef_rows)} draws failed, so there are no intervals (first: draw "
-                f"{first}: {failures[first]}). Check the covariance, theta and the partial "
-                "effects the first failure names."
-            )
-        warnings.warn(
-            f"{len(failures)} of {len(coef_rows)} draws failed and are left out of the "
-            f"intervals (first: draw {first}: {failures[first]}); see .failures",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+    failures = _failures(outcomes, len(coef_rows), extra_failures)
     good: list[tuple[int, np.ndarray, np.ndarray]] = [
         (k, r, f)
         for k, r, f, msg in outcomes
@@ -231,21 +260,7 @@ def _summarise(
     ]
     pct_cols = [f"{c}_pct" for c in RATIO_COLUMNS]
     countries = point.countries[pct_cols].copy()
-    n = problem.n
-    lo_q, hi_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
-    if good:
-        stack = np.stack([r for _, r, _ in good])  # draws x countries x ratios
-        flows = np.stack([f for _, _, f in good])
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: pairs with zero flows
-            lo = np.nanpercentile(stack, lo_q, axis=0)
-            hi = np.nanpercentile(stack, hi_q, axis=0)
-            sd = _nanstd(stack) if len(good) > 1 else np.full_like(lo, np.nan)
-            flo = np.nanpercentile(flows, lo_q, axis=0)
-            fhi = np.nanpercentile(flows, hi_q, axis=0)
-    else:
-        lo = hi = sd = np.full((n, len(pct_cols)), np.nan)
-        flo = fhi = np.full(n * n, np.nan)
+    lo, hi, sd, flo, fhi = _intervals(good, problem.n, len(pct_cols), alpha)
     for k, col in enumerate(pct_cols):
         countries[f"{col}_lo"] = lo[:, k]
         countries[f"{col}_hi"] = hi[:, k]
@@ -280,6 +295,38 @@ def _summarise(
     )
 
 
+def _solve_options(solve_kwargs: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """Keywords for the one-sector solver; unknown ones refused, the scenario's tariffs added."""
+    allowed = {"closure", "psi", "tariffs", "conditional", "numeraire", "value"}
+    unknown = sorted(set(solve_kwargs) - allowed)
+    if unknown:
+        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.")
+    out = dict(solve_kwargs)
+    if "tariffs" not in out and scenario.tariffs is not None:
+        out["tariffs"] = scenario.tariffs
+    return out
+
+
+def _drawn(
+    scenario: Scenario, v: pd.DataFrame, theta_from: str | None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Return the scenario's coefficients in the covariance, their means and covariance."""
+    names = scenario.regressors
+    drawn = [r for r in names if r in v.index]
+    if theta_from is not None and theta_from not in drawn:
+        raise SpecificationError(f"theta_from={theta_from!r} is not a drawn coefficient {drawn}.")
+    if not drawn:
+        raise SpecificationError(
+            f"none of the scenario's coefficients {names} is in the covariance matrix "
+            f"({list(v.index)}); nothing to draw."
+        )
+    mean = np.array([float(scenario.coefficients[r]) for r in drawn])
+    cov = v.loc[drawn, drawn].to_numpy(dtype=float)
+    if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() < -1e-12 * abs(cov).max():
+        raise SpecificationError("vcov must be symmetric positive semi-definite.")
+    return drawn, mean, cov
+
+
 def _check_common(n_draws: int, alpha: float, n_jobs: int) -> None:
     if n_draws < 2:
         raise SpecificationError(f"n_draws must be >= 2, got {n_draws}.")
@@ -294,7 +341,7 @@ def parametric_draws(
     scenario: Scenario,
     theta: float,
     *,
-    result: Any = None,
+    result: EstimationResult | None = None,
     vcov: Any = None,
     n_draws: int = 1000,
     alpha: float = 0.05,
@@ -321,9 +368,9 @@ def parametric_draws(
         The policy; its coefficients are the point estimates.
     theta : float
         Trade elasticity.
-    result : estimation result, optional
-        Anything with ``vcov`` (DataFrame labelled by coefficient), e.g. a ``ca_trade.ppml``
-        result.
+    result : EstimationResult, optional
+        An estimation result (its ``vcov``, labelled by coefficient), e.g. a
+        ``ca_trade.ppml`` result or a saved one.
     vcov : pandas.DataFrame or array, optional
         Covariance matrix (overrides `result`); an array must follow the scenario's
         regressor order.
@@ -392,26 +439,8 @@ def parametric_draws(
             "a `sector` column."
         )
     _check_common(n_draws, alpha, n_jobs)
-    allowed = {"closure", "psi", "tariffs", "conditional", "numeraire", "value"}
-    unknown = sorted(set(solve_kwargs) - allowed)
-    if unknown:
-        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.")
-    if "tariffs" not in solve_kwargs and scenario.tariffs is not None:
-        solve_kwargs["tariffs"] = scenario.tariffs
-    names = scenario.regressors
-    v = _vcov_frame(result, vcov, names)
-    drawn = [r for r in names if r in v.index]
-    if theta_from is not None and theta_from not in drawn:
-        raise SpecificationError(f"theta_from={theta_from!r} is not a drawn coefficient {drawn}.")
-    if not drawn:
-        raise SpecificationError(
-            f"none of the scenario's coefficients {names} is in the covariance matrix "
-            f"({list(v.index)}); nothing to draw."
-        )
-    mean = np.array([float(scenario.coefficients[r]) for r in drawn])
-    cov = v.loc[drawn, drawn].to_numpy(dtype=float)
-    if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() < -1e-12 * abs(cov).max():
-        raise SpecificationError("vcov must be symmetric positive semi-definite.")
+    solve_kwargs = _solve_options(solve_kwargs, scenario)
+    drawn, mean, cov = _drawn(scenario, _vcov_frame(result, vcov, scenario.regressors), theta_from)
     problem = prepare(flows, theta, **solve_kwargs)
     changes = _change_matrices(scenario, problem.countries)
     children = np.random.SeedSequence(seed).spawn(n_draws)
@@ -561,17 +590,12 @@ def pairs_bootstrap(
             "parametric_draws (coefficients and sector elasticities)."
         )
     _check_common(n_draws, alpha, n_jobs)
-    allowed = {"closure", "psi", "tariffs", "conditional", "numeraire", "value"}
-    unknown = sorted(set(solve_kwargs) - allowed)
-    if unknown:
-        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.")
+    solve_kwargs = _solve_options(solve_kwargs, scenario)
     if (estimator is None) == (formula is None):
         raise SpecificationError("give exactly one of `estimator` or `formula`.")
     est: Estimator = estimator if estimator is not None else PpmlEstimator(str(formula))
     if cluster not in data.columns:
         raise SpecificationError(f"cluster column {cluster!r} is not in data.")
-    if "tariffs" not in solve_kwargs and scenario.tariffs is not None:
-        solve_kwargs["tariffs"] = scenario.tariffs
     problem = prepare(flows, theta, **solve_kwargs)
     changes = _change_matrices(scenario, problem.countries)
     names = scenario.regressors

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ca_trade.estimate.results import NormalInference
+from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import ConfigError, GEError
 from ca_trade.ge import GEResult, Scenario, corridor, parametric_draws, solve, tariff_harmonization
 from ca_trade.pipeline.config import Cet, GESettings, ScenarioSpec
@@ -92,7 +92,7 @@ def baseline_year(panel: pd.DataFrame, ge: GESettings) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: NormalInference) -> Scenario:
+def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: EstimationResult) -> Scenario:
     """Build the :class:`ca_trade.ge.Scenario` a config entry describes.
 
     Parameters
@@ -116,7 +116,7 @@ def build_scenario(spec: ScenarioSpec, frame: pd.DataFrame, result: NormalInfere
     """
     if spec.kind in ("customs_union", "remove_internal_tariffs"):
         pairs = frame[frame["exporter"] != frame["importer"]]
-        coef: NormalInference | float = result if spec.elasticity is None else spec.elasticity
+        coef: EstimationResult | float = result if spec.elasticity is None else spec.elasticity
         cet: Cet = "simple" if spec.cet is None else spec.cet
         if spec.kind == "remove_internal_tariffs":
             cet = "keep"
@@ -152,7 +152,7 @@ def simulate(
     spec: ScenarioSpec,
     ge: GESettings,
     panel: pd.DataFrame,
-    results: Mapping[str, NormalInference],
+    results: Mapping[str, EstimationResult],
 ) -> ScenarioOutcome:
     """Solve one scenario with confidence intervals.
 

@@ -17,17 +17,13 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ca_trade._io import atomic_write, confine, output_root
+from ca_trade._io import confine, output_root, write_parquet
 from ca_trade.estimate import GravityResults, ols, ppml
 from ca_trade.etl import IngestReport, build_panel, download, ingest, reconcile
 from ca_trade.exceptions import ConfigError
@@ -46,7 +42,6 @@ __all__ = [
     "estimation_data",
     "execute",
     "ingest_counts",
-    "write_parquet",
 ]
 
 
@@ -106,31 +101,6 @@ def ingest_counts(report: IngestReport) -> IngestCounts:
         rows_quarantined=report.rows_quarantined,
         rows_filtered=dict(report.rows_filtered),
     )
-
-
-def write_parquet(
-    path: str | os.PathLike[str], frame: pd.DataFrame, *, root: Path | None = None
-) -> Path:
-    """Write `frame` to `path` as Parquet, atomically and deterministically.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination.
-    frame : pandas.DataFrame
-        The data (its index and pandas' schema metadata are not written).
-    root : pathlib.Path, optional
-        Folder the file must stay in (default: the enclosing :func:`ca_trade._io.output_root`).
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-    """
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    return atomic_write(path, sink.getvalue(), root=root)
 
 
 def estimation_data(panel: pd.DataFrame, spec: Specification) -> pd.DataFrame:

@@ -21,8 +21,6 @@ from typing import Literal
 
 Format = Literal["tex", "md", "html"]
 
-TEX_PACKAGES = ("booktabs",)
-
 _TEX_SPECIAL = {
     "&": r"\&",
     "%": r"\%",

@@ -32,17 +32,18 @@ import numpy as np
 import pandas as pd
 
 from ca_trade._io import atomic_write_all
+from ca_trade._typing import EstimationResult, ScenarioOutcomes
 from ca_trade.exceptions import SpecificationError
 from ca_trade.facts import CENTRAL_ASIA
 from ca_trade.report.provenance import sidecar_path, to_json
-from ca_trade.report.tables import (
-    OUTCOME_LABELS,
-    _as_models,
-    _conf_int,
-    _floats,
-    _select,
-    scenario_frame,
+from ca_trade.report.results import (
+    as_results,
+    coefficients,
+    flows_frame,
+    intervals,
+    select_terms,
 )
+from ca_trade.report.tables import OUTCOME_LABELS, scenario_frame
 
 __all__ = [
     "FIGURE_STYLE",
@@ -96,7 +97,7 @@ def _mark_synthetic(fig: Any, synthetic: bool) -> None:
 
 
 def coefplot(
-    results: Any,
+    results: EstimationResult | Sequence[EstimationResult] | Mapping[str, EstimationResult],
     *,
     keep: Sequence[str] | None = None,
     drop: Sequence[str] | None = None,
@@ -145,14 +146,14 @@ def coefplot(
     """
     if not 0.0 < float(alpha) < 1.0:
         raise SpecificationError(f"alpha must lie in (0, 1); got {alpha!r}")
-    models, names = _as_models(results, model_names)
+    models, names = as_results(results, model_names, "coefplot")
     labels = dict(labels or {})
-    params = [_floats(m, "params") for m in models]
-    cis = [_conf_int(m, float(alpha)) for m in models]
+    params = [coefficients(m.params) for m in models]
+    cis = [intervals(m, float(alpha)) for m in models]
     all_vars: list[str] = []
     for p in params:
         all_vars.extend(v for v in p if v not in all_vars)
-    variables = _select(all_vars, keep, drop, order)
+    variables = select_terms(all_vars, keep, drop, order)
     if not variables:
         raise SpecificationError("coefplot(): no regressor left after keep/drop")
     with _style():
@@ -194,7 +195,7 @@ def coefplot(
 
 
 def outcome_plot(
-    result: Any,
+    result: pd.DataFrame | ScenarioOutcomes,
     *,
     outcomes: Sequence[str] = ("welfare", "real_gdp"),
     countries: Sequence[str] | None = None,
@@ -266,13 +267,8 @@ def outcome_plot(
     return fig
 
 
-def _flows_frame(result: Any) -> pd.DataFrame:
-    frame = result if isinstance(result, pd.DataFrame) else getattr(result, "flows", None)
-    if not isinstance(frame, pd.DataFrame):
-        raise SpecificationError(
-            "trade_heatmap() takes a flows DataFrame (exporter, importer, change_pct or "
-            f"value and baseline_value) or a GE result with .flows; got {type(result).__name__}"
-        )
+def _flows_frame(result: pd.DataFrame | ScenarioOutcomes) -> pd.DataFrame:
+    frame = flows_frame(result, "trade_heatmap")
     need = {"exporter", "importer"}
     if not need <= set(frame.columns):
         raise SpecificationError("the flows frame needs 'exporter' and 'importer' columns")
@@ -286,7 +282,7 @@ def _flows_frame(result: Any) -> pd.DataFrame:
 
 
 def trade_heatmap(
-    result: Any,
+    result: pd.DataFrame | ScenarioOutcomes,
     *,
     countries: Sequence[str] = CENTRAL_ASIA,
     title: str | None = None,

@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -39,7 +38,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ca_trade._io import atomic_write, atomic_write_all
+from ca_trade._io import atomic_write, atomic_write_all, to_json
+from ca_trade._typing import DroppedCounts, EstimationResult
 from ca_trade._version import __version__
 from ca_trade.exceptions import SpecificationError
 
@@ -224,17 +224,13 @@ def frame_fingerprint(df: pd.DataFrame) -> dict[str, Any]:
     return {"sha256": digest.hexdigest(), "rows": len(df), "columns": df.shape[1]}
 
 
-def dropped_counts(dropped: Any) -> dict[str, int]:
+def dropped_counts(dropped: DroppedCounts) -> dict[str, int]:
     """Return the number of dropped rows by reason from a result's ``dropped`` record.
-
-    Accepts the forms a results object may use: a mapping from reason to a count, to an
-    array of row ids, or to a mapping with a ``"count"`` key; or an object with a
-    ``counts`` attribute or method.
 
     Parameters
     ----------
-    dropped : object
-        The ``dropped`` attribute of an estimation result (or ``None``).
+    dropped : DroppedCounts
+        The ``dropped`` attribute of an estimation result (anything with ``counts``).
 
     Returns
     -------
@@ -243,38 +239,21 @@ def dropped_counts(dropped: Any) -> dict[str, int]:
 
     Examples
     --------
-    >>> dropped_counts({"singleton": [3, 7], "missing": 0})
-    {'missing': 0, 'singleton': 2}
+    >>> import numpy as np
+    >>> from ca_trade.estimate.results import Dropped
+    >>> dropped_counts(Dropped({"singleton": np.array([3, 7])}))["singleton"]
+    2
     """
-    if dropped is None:
-        return {}
-    counts_attr = getattr(dropped, "counts", None)
-    if counts_attr is not None and not isinstance(dropped, Mapping):
-        counts_obj = counts_attr() if callable(counts_attr) else counts_attr
-        return dropped_counts(counts_obj)
-    if not isinstance(dropped, Mapping):
-        return {}
-    out: dict[str, int] = {}
-    for reason, value in dropped.items():
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int | np.integer):
-            out[str(reason)] = int(value)
-        elif isinstance(value, Mapping) and "count" in value:
-            out[str(reason)] = int(value["count"])
-        elif hasattr(value, "__len__") and not isinstance(value, str):
-            out[str(reason)] = len(value)
-    return dict(sorted(out.items()))
+    return {str(k): int(v) for k, v in sorted(dropped.counts.items())}
 
 
-def result_provenance(result: Any) -> dict[str, Any]:
+def result_provenance(result: EstimationResult) -> dict[str, Any]:
     """Collect the provenance of one estimation result.
 
     Parameters
     ----------
-    result : GravityResults-like
-        Any object implementing the results interface of ``docs/design.md``; attributes
-        that are missing are left out of the record.
+    result : EstimationResult
+        A result of :func:`ca_trade.ppml` / :func:`ca_trade.ols`, or a saved one.
 
     Returns
     -------
@@ -286,40 +265,36 @@ def result_provenance(result: Any) -> dict[str, Any]:
 
     Examples
     --------
-    >>> class R:
-    ...     model, depvar, nobs, converged = "ppml", "trade", 10, True
-    >>> result_provenance(R())["nobs"]
+    >>> import pandas as pd
+    >>> from ca_trade.report.stored import StoredResults
+    >>> r = StoredResults(pd.Series({"x": 1.0}), pd.DataFrame([[1.0]], ["x"], ["x"]), nobs=10)
+    >>> result_provenance(r)["nobs"]
     10
     """
-    out: dict[str, Any] = {}
-    own = getattr(result, "provenance", None)
-    if isinstance(own, Mapping):
-        for key, value in own.items():
-            if key in {"timestamp", "time", "created", "date"}:
-                continue
-            out[str(key)] = value
-    for key in (
-        "model",
-        "depvar",
-        "vcov_type",
-        "ssc",
-        "tol",
-        "nobs",
-        "converged",
-        "n_iter",
-        "fixef_vars",
-    ):
-        if hasattr(result, key):
-            out[key] = getattr(result, key)
-    if hasattr(result, "dropped"):
-        out["dropped"] = dropped_counts(result.dropped)
+    out: dict[str, Any] = {
+        str(k): v
+        for k, v in result.provenance.items()
+        if k not in {"timestamp", "time", "created", "date"}
+    }
+    out.update(
+        model=result.model,
+        depvar=result.depvar,
+        vcov_type=result.vcov_type,
+        ssc=result.ssc,
+        tol=result.tol,
+        nobs=result.nobs,
+        converged=result.converged,
+        n_iter=result.n_iter,
+        fixef_vars=result.fixef_vars,
+        dropped=dropped_counts(result.dropped),
+    )
     return out
 
 
 def build_provenance(
     *,
     inputs: Mapping[str, pd.DataFrame | str | os.PathLike[str] | Mapping[str, Any]] | None = None,
-    results: Iterable[Any] | None = None,
+    results: Iterable[EstimationResult] | None = None,
     specifications: Iterable[Mapping[str, Any]] | None = None,
     seeds: Mapping[str, int] | None = None,
     synthetic: bool = False,
@@ -397,77 +372,6 @@ def build_provenance(
         record["timestamp"] = now.isoformat()
     clean: dict[str, Any] = json.loads(to_json(record))
     return clean
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return _clean_float(float(obj))
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, pd.Series):
-        return {str(k): v for k, v in obj.items()}
-    if isinstance(obj, set | frozenset):
-        return sorted(str(x) for x in obj)
-    if isinstance(obj, tuple):
-        return list(obj)
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if isinstance(obj, _dt.date | _dt.datetime):
-        return obj.isoformat()
-    return repr(obj)
-
-
-def _clean_float(x: float) -> float | str:
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return x
-
-
-def _sanitise(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return _clean_float(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): _sanitise(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_sanitise(v) for v in obj]
-    return obj
-
-
-def to_json(record: Mapping[str, Any]) -> str:
-    r"""Serialise a provenance record deterministically (sorted keys, two-space indent).
-
-    NaN and infinities are written as strings so the output is strict JSON; numpy
-    scalars and arrays, paths and sets are converted.
-
-    Parameters
-    ----------
-    record : mapping
-        The record.
-
-    Returns
-    -------
-    str
-        JSON text ending with a newline.
-
-    Examples
-    --------
-    >>> to_json({"b": 1, "a": float("nan")})
-    '{\n  "a": "NaN",\n  "b": 1\n}\n'
-    """
-    text = json.dumps(
-        _sanitise(json.loads(json.dumps(record, default=_json_default, allow_nan=True))),
-        sort_keys=True,
-        indent=2,
-        ensure_ascii=False,
-        allow_nan=False,
-    )
-    return text + "\n"
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:

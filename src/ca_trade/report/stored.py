@@ -2,11 +2,10 @@
 
 ``ca-trade estimate --json FILE`` saves a result with :func:`save_results`; ``ca-trade report``
 and ``ca-trade simulate`` read it back with :func:`load_results` as a :class:`StoredResults`,
-which implements the table interface of the results (``params``, ``bse``, ``vcov``,
-``pvalues``, ``conf_int()``, ``nobs``, ``model``, ``depvar``, ``fixef_vars``, ``vcov_type``,
-``ssc``, ``pseudo_r2``/``r2``, ``provenance``). Inference is normal-based, as in
-:class:`ca_trade.estimate.GravityResults`. Fixed effects and the data are not stored: what
-needs them (prediction, re-estimation) must rerun the estimation.
+which implements the results interface (:class:`ca_trade._typing.EstimationResult`).
+Inference is normal-based, as in :class:`ca_trade.estimate.GravityResults`. Fixed effects,
+the estimation sample and the dropped rows' labels are not stored: what needs them
+(prediction, another covariance, re-estimation) must rerun the estimation.
 
 Examples
 --------
@@ -22,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +29,43 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ca_trade._io import write_json
+from ca_trade._typing import EstimationResult
 from ca_trade.estimate.results import NormalInference
-from ca_trade.exceptions import DataValidationError
-from ca_trade.report.provenance import atomic_write, dropped_counts, to_json
+from ca_trade.exceptions import DataValidationError, SpecificationError
+from ca_trade.report.provenance import dropped_counts
 
-__all__ = ["StoredResults", "load_results", "save_results"]
+__all__ = ["StoredDropped", "StoredResults", "load_results", "save_results"]
 
 FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class StoredDropped(Mapping[str, int]):
+    """Rows a saved result's estimation set aside, counted by reason (labels are not saved).
+
+    A mapping from reason to count, equal to a dict with the same items.
+
+    Parameters
+    ----------
+    counts : dict of str to int
+
+    Examples
+    --------
+    >>> StoredDropped({"missing": 2})["missing"], StoredDropped({"missing": 2}) == {"missing": 2}
+    (2, True)
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
 
 
 @dataclass(frozen=True)
@@ -68,10 +98,12 @@ class StoredResults(NormalInference):
         Iterations.
     tol : float or None
         Convergence tolerance.
-    dropped : dict of str to int
+    dropped : StoredDropped
         Dropped rows by reason.
     provenance : dict
         The original result's provenance.
+    correction : str
+        Always empty: saved files do not record a bias correction's description.
     """
 
     params: pd.Series
@@ -88,8 +120,32 @@ class StoredResults(NormalInference):
     converged: bool = True
     n_iter: int = 0
     tol: float | None = None
-    dropped: dict[str, int] = field(default_factory=dict)
+    dropped: StoredDropped = field(default_factory=StoredDropped)
     provenance: dict[str, Any] = field(default_factory=dict)
+    correction: str = ""
+
+    def with_vcov(self, vcov: Any, ssc: Any = None, *, data: Any = None) -> StoredResults:
+        """Not available: a saved result keeps its covariance, not the fit's arrays.
+
+        Parameters
+        ----------
+        vcov : str or dict
+        ssc : {"stata", "fixest"}, optional
+        data : DataFrame, optional
+
+        Returns
+        -------
+        StoredResults
+
+        Raises
+        ------
+        SpecificationError
+            Always; estimate again with the covariance wanted.
+        """
+        raise SpecificationError(
+            f"a saved result keeps its covariance ({self.vcov_type or 'as estimated'}), not "
+            f"the fit's arrays, so it cannot recompute vcov={vcov!r}; estimate again with it"
+        )
 
 
 def _opt_float(x: Any) -> float | None:
@@ -100,12 +156,12 @@ def _opt_float(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def save_results(result: Any, path: str | os.PathLike[str]) -> Path:
+def save_results(result: EstimationResult, path: str | os.PathLike[str]) -> Path:
     """Save an estimation result's coefficients, covariance and diagnostics as JSON.
 
     Parameters
     ----------
-    result : GravityResults-like
+    result : EstimationResult
         The result.
     path : path-like
         Destination (written atomically).
@@ -122,29 +178,29 @@ def save_results(result: Any, path: str | os.PathLike[str]) -> Path:
     params = pd.Series(result.params, dtype=float)
     names = [str(n) for n in params.index]
     vcov = np.asarray(pd.DataFrame(result.vcov).to_numpy(dtype=float))
-    model = str(getattr(result, "model", ""))
+    model = str(result.model)
     record = {
         "format": "ca_trade.results",
         "format_version": FORMAT_VERSION,
         "model": model,
-        "depvar": str(getattr(result, "depvar", "")),
-        "formula": str(getattr(result, "formula", "")),
-        "fixef_vars": [str(f) for f in (getattr(result, "fixef_vars", None) or [])],
+        "depvar": str(result.depvar),
+        "formula": str(result.formula),
+        "fixef_vars": [str(f) for f in (result.fixef_vars or [])],
         "names": names,
         "params": [float(x) for x in params.to_numpy(dtype=float)],
         "vcov": vcov.tolist(),
         "nobs": int(result.nobs),
-        "vcov_type": str(getattr(result, "vcov_type", "")),
-        "ssc": str(getattr(result, "ssc", "")),
-        "pseudo_r2": _opt_float(getattr(result, "pseudo_r2", None)) if model != "ols" else None,
-        "r2": _opt_float(getattr(result, "r2", None)) if model == "ols" else None,
-        "converged": bool(getattr(result, "converged", True)),
-        "n_iter": int(getattr(result, "n_iter", 0) or 0),
-        "tol": _opt_float(getattr(result, "tol", None)),
-        "dropped": dropped_counts(getattr(result, "dropped", None)),
-        "provenance": dict(getattr(result, "provenance", None) or {}),
+        "vcov_type": str(result.vcov_type),
+        "ssc": str(result.ssc),
+        "pseudo_r2": _opt_float(result.pseudo_r2) if model != "ols" else None,
+        "r2": _opt_float(result.r2) if model == "ols" else None,
+        "converged": bool(result.converged),
+        "n_iter": int(result.n_iter or 0),
+        "tol": _opt_float(result.tol),
+        "dropped": dropped_counts(result.dropped),
+        "provenance": dict(result.provenance or {}),
     }
-    return atomic_write(path, to_json(record))
+    return write_json(path, record)
 
 
 def load_results(path: str | os.PathLike[str]) -> StoredResults:
@@ -197,7 +253,9 @@ def load_results(path: str | os.PathLike[str]) -> StoredResults:
             converged=bool(rec.get("converged", True)),
             n_iter=int(rec.get("n_iter", 0)),
             tol=_opt_float(rec.get("tol")),
-            dropped={str(k): int(v) for k, v in dict(rec.get("dropped", {})).items()},
+            dropped=StoredDropped(
+                {str(k): int(v) for k, v in dict(rec.get("dropped", {})).items()}
+            ),
             provenance=dict(rec.get("provenance", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:

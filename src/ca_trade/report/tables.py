@@ -8,11 +8,10 @@ renders the per-country outcomes of general-equilibrium scenarios with their con
 intervals. Both carry their provenance as comment lines (and, when written to a file, as a
 JSON sidecar); see :mod:`ca_trade.report.provenance`.
 
-A result is anything that implements the results interface of ``docs/design.md``:
-``params``, ``bse``, ``pvalues`` (pandas Series by regressor), ``conf_int(alpha)``,
-``nobs``, ``model`` (``"ppml"``/``"ols"``), ``depvar``, ``fixef_vars``, ``vcov_type``,
-``pseudo_r2`` (PPML) or ``r2`` (OLS), and optionally ``provenance``, ``with_vcov`` and
-``correction`` (a bias-corrected result's description, printed as a note under the table).
+A result is anything that implements :class:`ca_trade._typing.EstimationResult` (the results
+of :func:`ca_trade.ppml` / :func:`ca_trade.ols`, bias-corrected ones, saved ones read back by
+:func:`ca_trade.report.stored.load_results`); a bias correction's description is printed as a
+note under the table.
 
 Examples
 --------
@@ -31,19 +30,28 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ca_trade._typing import EstimationResult, ScenarioOutcomes
 from ca_trade.exceptions import SpecificationError
 from ca_trade.report._render import Cell, Format, Table, render
 from ca_trade.report.provenance import (
     build_provenance,
     comment_block,
     write_with_sidecar,
+)
+from ca_trade.report.results import (
+    as_results,
+    coefficients,
+    countries_frame,
+    intervals,
+    is_synthetic,
+    model_label,
+    select_terms,
 )
 
 __all__ = ["etable", "scenario_table"]
@@ -173,118 +181,15 @@ def _check_int(name: str, value: Any, low: int, high: int) -> int:
     return int(value)
 
 
-def _as_models(results: Any, model_names: Sequence[str] | None) -> tuple[list[Any], list[str]]:
-    if isinstance(results, Mapping):
-        models = list(results.values())
-        names = [str(k) for k in results]
-    elif isinstance(results, Sequence) and not isinstance(results, str):
-        models = list(results)
-        names = [f"({i + 1})" for i in range(len(models))]
-    else:
-        models = [results]
-        names = ["(1)"]
-    if not models:
-        raise SpecificationError("etable() needs at least one result")
-    if model_names is not None:
-        if len(model_names) != len(models):
-            raise SpecificationError(
-                f"model_names has {len(model_names)} names for {len(models)} results"
-            )
-        names = [str(n) for n in model_names]
-    for i, m in enumerate(models):
-        missing = [a for a in ("params", "bse", "nobs") if not hasattr(m, a)]
-        if missing:
-            raise SpecificationError(
-                f"result {i + 1} ({type(m).__name__}) lacks {', '.join(missing)}; etable() "
-                "takes results of ct.ppml / ct.ols"
-            )
-    return models, names
-
-
-def _match(name: str, patterns: Sequence[str]) -> bool:
-    for pat in patterns:
-        if name == pat:
-            return True
-        try:
-            if re.search(pat, name):
-                return True
-        except re.error as exc:
-            raise SpecificationError(f"invalid regular expression {pat!r}: {exc}") from exc
-    return False
-
-
-def _select(
-    names: list[str],
-    keep: Sequence[str] | None,
-    drop: Sequence[str] | None,
-    order: Sequence[str] | None,
-) -> list[str]:
-    for opt, val in (("keep", keep), ("drop", drop), ("order", order)):
-        if isinstance(val, str):
-            raise SpecificationError(f"{opt} must be a list of names or patterns, not a string")
-    out = list(names)
-    if keep is not None:
-        out = [n for n in out if _match(n, keep)]
-    if drop is not None:
-        out = [n for n in out if not _match(n, drop)]
-    if order is not None:
-        ranked: list[str] = []
-        for pat in order:
-            exact = [n for n in out if n == pat and n not in ranked]
-            hits = exact or [n for n in out if n not in ranked and _match(n, [pat])]
-            ranked.extend(hits)
-        out = ranked + [n for n in out if n not in ranked]
-    return out
-
-
-def _floats(obj: Any, name: str) -> dict[str, float]:
-    """Return ``obj.<name>`` (a Series, mapping or method returning one) as str → float."""
-    val = getattr(obj, name)
-    if callable(val):
-        val = val()
-    series = pd.Series(val, dtype=float)
-    values = series.to_numpy(dtype=float)
-    return {str(k): float(v) for k, v in zip(series.index, values)}
-
-
-def _conf_int(model: Any, alpha: float) -> dict[str, tuple[float, float]]:
-    """Return ``model.conf_int(alpha)`` as regressor → (lower, upper)."""
-    ci = model.conf_int(alpha=alpha) if callable(getattr(model, "conf_int", None)) else None
-    if ci is None:
-        raise SpecificationError(
-            f"{type(model).__name__} has no conf_int(); use se='se' for this result"
-        )
-    frame = pd.DataFrame(ci)
-    bounds = frame.iloc[:, :2].to_numpy(dtype=float)
-    return {str(k): (float(lo), float(hi)) for k, (lo, hi) in zip(frame.index, bounds)}
-
-
-def _model_label(model: Any) -> str:
-    kind = str(getattr(model, "model", "") or "").lower()
-    return {"ppml": "PPML", "ols": "OLS"}.get(kind, kind.upper())
-
-
-def _fit_stat(model: Any, name: str) -> float | None:
-    val = getattr(model, name, None)
-    if val is None or callable(val):
+def _finite(x: float | None) -> float | None:
+    if x is None:
         return None
-    try:
-        x = float(val)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
-def _is_synthetic(models: Iterable[Any]) -> bool:
-    for m in models:
-        prov = getattr(m, "provenance", None)
-        if isinstance(prov, Mapping) and prov.get("synthetic"):
-            return True
-    return False
+    v = float(x)
+    return v if math.isfinite(v) else None
 
 
 def etable(
-    results: Any,
+    results: EstimationResult | Sequence[EstimationResult] | Mapping[str, EstimationResult],
     format: str = "md",
     *,
     stars: Sequence[float] | Mapping[str, float] | None = (0.1, 0.05, 0.01),
@@ -401,117 +306,23 @@ def etable(
     fit_digits = _check_int("fit_digits", fit_digits, 0, 12)
     star_pairs = _normalise_stars(stars)
     labels = dict(labels or {})
-    models, names = _as_models(results, model_names)
+    models, names = as_results(results, model_names)
     if vcov is not None:
-        rebuilt = []
-        for m in models:
-            if not callable(getattr(m, "with_vcov", None)):
-                raise SpecificationError(
-                    f"{type(m).__name__} has no with_vcov(); cannot recompute vcov={vcov!r}"
-                )
-            rebuilt.append(m.with_vcov(vcov))
-        models = rebuilt
-
-    params = [_floats(m, "params") for m in models]
-    bses = [_floats(m, "bse") for m in models]
-    pvals = [_floats(m, "pvalues") if hasattr(m, "pvalues") else {} for m in models]
-    cis = [_conf_int(m, float(alpha)) for m in models] if se == "ci" else []
-
+        models = [m.with_vcov(vcov) for m in models]
+    cells = _Cells(digits, star_pairs, se, float(alpha), labels)
     all_vars: list[str] = []
-    for p in params:
-        all_vars.extend(v for v in p if v not in all_vars)
-    variables = _select(all_vars, keep, drop, order)
-
-    k = len(models)
-    header = [[Cell("")] + [Cell(n) for n in names]]
-    deps = [str(getattr(m, "depvar", "") or "") for m in models]
-    if any(deps):
-        header.append([Cell("Dependent variable")] + [Cell(labels.get(d, d)) for d in deps])
-    kinds = [_model_label(m) for m in models]
-    if any(kinds):
-        header.append([Cell("Estimator")] + [Cell(x) for x in kinds])
-
-    coef_rows: list[list[Cell]] = []
-    for var in variables:
-        top = [Cell(labels.get(var, var))]
-        bottom = [Cell("")]
-        for j in range(k):
-            if var not in params[j]:
-                top.append(Cell(""))
-                bottom.append(Cell(""))
-                continue
-            b = params[j][var]
-            pval = pvals[j].get(var, float("nan"))
-            top.append(Cell(_fmt(b, digits), _stars_for(pval, star_pairs), numeric=True))
-            if se == "se":
-                s = bses[j].get(var, float("nan"))
-                txt = f"({_fmt(s, digits)})" if math.isfinite(s) else ""
-            else:
-                lo, hi = cis[j].get(var, (float("nan"), float("nan")))
-                txt = f"[{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
-            bottom.append(Cell(txt, numeric=True))
-        coef_rows.extend([top, bottom])
-    sections = [coef_rows]
-
-    if fe_rows:
-        fe_lists = [list(getattr(m, "fixef_vars", None) or []) for m in models]
-        fes: list[str] = []
-        for fl in fe_lists:
-            fes.extend(str(f) for f in fl if str(f) not in fes)
-        if fes:
-            sections.append(
-                [
-                    [Cell(f"FE: {labels.get(fe, fe)}")]
-                    + [Cell("Yes" if fe in [str(f) for f in fl] else "No") for fl in fe_lists]
-                    for fe in fes
-                ]
-            )
-
-    stats: list[list[Cell]] = []
-    nobs = [getattr(m, "nobs", None) for m in models]
-    stats.append(
-        [Cell("Observations")] + [Cell(f"{int(n):,}" if n is not None else "") for n in nobs]
-    )
-    pr2 = [_fit_stat(m, "pseudo_r2") if _model_label(m) != "OLS" else None for m in models]
-    if any(x is not None for x in pr2):
-        stats.append(
-            [Cell("Pseudo R²", tex="Pseudo $R^2$")]
-            + [Cell(_fmt(x, fit_digits), numeric=True) if x is not None else Cell("") for x in pr2]
-        )
-    r2 = [_fit_stat(m, "r2") if _model_label(m) == "OLS" else None for m in models]
-    if any(x is not None for x in r2):
-        stats.append(
-            [Cell("R²", tex="$R^2$")]
-            + [Cell(_fmt(x, fit_digits), numeric=True) if x is not None else Cell("") for x in r2]
-        )
-    vtypes = [str(getattr(m, "vcov_type", "") or "") for m in models]
-    if any(vtypes):
-        stats.append([Cell("Std. errors")] + [Cell(v) for v in vtypes])
-    sections.append(stats)
-
+    for m in models:
+        all_vars.extend(v for v in map(str, m.params.index) if v not in all_vars)
+    sections = [cells.coefficient_rows(models, select_terms(all_vars, keep, drop, order))]
+    fe_section = _fixed_effect_rows(models, labels) if fe_rows else []
+    if fe_section:
+        sections.append(fe_section)
+    sections.append(_statistic_rows(models, fit_digits))
     if synthetic is None:
-        synthetic = _is_synthetic(models)
-    note_lines: list[str] = []
-    if se == "se":
-        note_lines.append("Standard errors in parentheses.")
-    else:
-        note_lines.append(f"{_fmt(100 * (1 - float(alpha)), 0)}% confidence intervals in brackets.")
-    if star_pairs:
-        legend = ", ".join(f"{sym} p<{level:g}" for level, sym in star_pairs)
-        note_lines.append(f"Significance: {legend}.")
-    for name, m in zip(names, models):
-        correction = str(getattr(m, "correction", "") or "")
-        if correction:
-            note_lines.append(f"{name}: {correction}.")
-    if isinstance(notes, str):
-        note_lines.append(notes)
-    elif notes is not None:
-        note_lines.extend(str(n) for n in notes)
-    if synthetic:
-        note_lines.append("SYNTHETIC DATA: not real trade flows.")
-
+        synthetic = is_synthetic(models)
+    note_lines = cells.notes(names, models, notes, bool(synthetic))
+    header = _header_rows(models, names, labels)
     table = Table(header=header, sections=sections, title=title, notes=note_lines, label=label)
-    body = render(table, fmt)
     record = build_provenance(
         results=models,
         synthetic=bool(synthetic),
@@ -528,7 +339,127 @@ def etable(
         git=git,
         timestamp=timestamp,
     )
-    return _finish(body, fmt, record, provenance, file)
+    return _finish(render(table, fmt), fmt, record, provenance, file)
+
+
+def _header_rows(
+    models: Sequence[EstimationResult], names: Sequence[str], labels: Mapping[str, str]
+) -> list[list[Cell]]:
+    """Column names, dependent variables and estimators."""
+    header = [[Cell("")] + [Cell(n) for n in names]]
+    deps = [str(m.depvar or "") for m in models]
+    if any(deps):
+        header.append([Cell("Dependent variable")] + [Cell(labels.get(d, d)) for d in deps])
+    kinds = [model_label(m) for m in models]
+    if any(kinds):
+        header.append([Cell("Estimator")] + [Cell(x) for x in kinds])
+    return header
+
+
+class _Cells:
+    """How coefficients, their uncertainty and the notes under the table are written."""
+
+    def __init__(
+        self,
+        digits: int,
+        stars: list[tuple[float, str]],
+        se: str,
+        alpha: float,
+        labels: Mapping[str, str],
+    ) -> None:
+        self.digits, self.stars, self.se, self.alpha, self.labels = digits, stars, se, alpha, labels
+
+    def _below(self, var: str, bses: Mapping[str, float], cis: Mapping[str, Any]) -> str:
+        if self.se == "se":
+            s = bses.get(var, float("nan"))
+            return f"({_fmt(s, self.digits)})" if math.isfinite(s) else ""
+        lo, hi = cis.get(var, (float("nan"), float("nan")))
+        return f"[{_fmt(lo, self.digits)}, {_fmt(hi, self.digits)}]"
+
+    def coefficient_rows(
+        self, models: Sequence[EstimationResult], variables: Sequence[str]
+    ) -> list[list[Cell]]:
+        """Two rows per regressor: estimate with stars, then its SE or interval."""
+        params = [coefficients(m.params) for m in models]
+        bses = [coefficients(m.bse) for m in models]
+        pvals = [coefficients(m.pvalues) for m in models]
+        cis = [intervals(m, self.alpha) if self.se == "ci" else {} for m in models]
+        rows: list[list[Cell]] = []
+        for var in variables:
+            top = [Cell(self.labels.get(var, var))]
+            bottom = [Cell("")]
+            for j in range(len(models)):
+                if var not in params[j]:
+                    top.append(Cell(""))
+                    bottom.append(Cell(""))
+                    continue
+                mark = _stars_for(pvals[j].get(var, float("nan")), self.stars)
+                top.append(Cell(_fmt(params[j][var], self.digits), mark, numeric=True))
+                bottom.append(Cell(self._below(var, bses[j], cis[j]), numeric=True))
+            rows.extend([top, bottom])
+        return rows
+
+    def notes(
+        self,
+        names: Sequence[str],
+        models: Sequence[EstimationResult],
+        notes: str | Sequence[str] | None,
+        synthetic: bool,
+    ) -> list[str]:
+        """Return the notes: uncertainty and star legends, corrections, the user's, SYNTHETIC."""
+        if self.se == "se":
+            lines = ["Standard errors in parentheses."]
+        else:
+            lines = [f"{_fmt(100 * (1 - self.alpha), 0)}% confidence intervals in brackets."]
+        if self.stars:
+            legend = ", ".join(f"{sym} p<{level:g}" for level, sym in self.stars)
+            lines.append(f"Significance: {legend}.")
+        lines.extend(f"{name}: {m.correction}." for name, m in zip(names, models) if m.correction)
+        if isinstance(notes, str):
+            lines.append(notes)
+        elif notes is not None:
+            lines.extend(str(n) for n in notes)
+        if synthetic:
+            lines.append("SYNTHETIC DATA: not real trade flows.")
+        return lines
+
+
+def _fixed_effect_rows(
+    models: Sequence[EstimationResult], labels: Mapping[str, str]
+) -> list[list[Cell]]:
+    """One ``Yes``/``No`` row per fixed effect of any model."""
+    fe_lists = [[str(f) for f in m.fixef_vars or []] for m in models]
+    fes: list[str] = []
+    for fl in fe_lists:
+        fes.extend(f for f in fl if f not in fes)
+    return [
+        [Cell(f"FE: {labels.get(fe, fe)}")] + [Cell("Yes" if fe in fl else "No") for fl in fe_lists]
+        for fe in fes
+    ]
+
+
+def _statistic_rows(models: Sequence[EstimationResult], fit_digits: int) -> list[list[Cell]]:
+    """Observations, (pseudo-)R² and the standard-error type."""
+    stats = [[Cell("Observations")] + [Cell(f"{int(m.nobs):,}") for m in models]]
+    ols = [model_label(m) == "OLS" for m in models]
+    pr2 = [None if o else _finite(m.pseudo_r2) for m, o in zip(models, ols)]
+    r2 = [_finite(m.r2) if o else None for m, o in zip(models, ols)]
+    for values, cell in (
+        (pr2, Cell("Pseudo R²", tex="Pseudo $R^2$")),
+        (r2, Cell("R²", tex="$R^2$")),
+    ):
+        if any(x is not None for x in values):
+            stats.append(
+                [cell]
+                + [
+                    Cell(_fmt(x, fit_digits), numeric=True) if x is not None else Cell("")
+                    for x in values
+                ]
+            )
+    vtypes = [str(m.vcov_type or "") for m in models]
+    if any(vtypes):
+        stats.append([Cell("Std. errors")] + [Cell(v) for v in vtypes])
+    return stats
 
 
 def _finish(
@@ -561,16 +492,18 @@ _LOWER = ("_lo", "_lower", "_ci_lo", "_ci_lower", "_low")
 _UPPER = ("_hi", "_upper", "_ci_hi", "_ci_upper", "_high")
 
 
-def scenario_frame(result: Any, outcomes: Sequence[str]) -> pd.DataFrame:
+def scenario_frame(
+    result: pd.DataFrame | ScenarioOutcomes, outcomes: Sequence[str]
+) -> pd.DataFrame:
     """Extract per-country point estimates and interval bounds of GE outcomes.
 
     Parameters
     ----------
     result : DataFrame or GE result
-        A DataFrame indexed by country, or an object whose ``countries`` (or ``summary``)
-        attribute is one. For each outcome ``o`` the point estimate is column ``o_pct``
-        (percent change) and the interval bounds are ``o_pct_lo`` and ``o_pct_hi`` (also
-        accepted: ``_lower``/``_upper``, ``_ci_lo``/``_ci_hi``).
+        A DataFrame indexed by country, or a GE result (its ``countries``). For each
+        outcome ``o`` the point estimate is column ``o_pct`` (percent change) and the
+        interval bounds are ``o_pct_lo`` and ``o_pct_hi`` (also accepted:
+        ``_lower``/``_upper``, ``_ci_lo``/``_ci_hi``).
     outcomes : sequence of str
         Outcome names, e.g. ``("welfare", "real_gdp")``.
 
@@ -592,17 +525,7 @@ def scenario_frame(result: Any, outcomes: Sequence[str]) -> pd.DataFrame:
     >>> scenario_frame(df, ["welfare"]).loc["KAZ", ("welfare", "est")]
     np.float64(1.0)
     """
-    frame: Any = result
-    for attr in ("summary", "countries"):
-        if not isinstance(frame, pd.DataFrame) and isinstance(
-            getattr(result, attr, None), pd.DataFrame
-        ):
-            frame = getattr(result, attr)
-    if not isinstance(frame, pd.DataFrame):
-        raise SpecificationError(
-            f"scenario_table() takes a DataFrame indexed by country or a GE result with a "
-            f"'countries' DataFrame; got {type(result).__name__}"
-        )
+    frame = countries_frame(result, "scenario_table")
     cols: dict[tuple[str, str], pd.Series] = {}
     for o in outcomes:
         point = f"{o}_pct"
@@ -623,7 +546,7 @@ def scenario_frame(result: Any, outcomes: Sequence[str]) -> pd.DataFrame:
 
 
 def scenario_table(
-    result: Any,
+    result: pd.DataFrame | ScenarioOutcomes,
     format: str = "md",
     *,
     outcomes: Sequence[str] = ("welfare", "real_gdp", "exports"),

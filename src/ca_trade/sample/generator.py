@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ca_trade._io import atomic_write, confine, output_root, replace_atomically
+from ca_trade._io import atomic_write, confine, output_root, write_json, write_parquet
 from ca_trade.exceptions import ConfigError
 from ca_trade.facts import CENTRAL_ASIA
 from ca_trade.sample.layouts import (
@@ -184,7 +182,7 @@ def _write_truth_flows(truth: Truth, path: Path, seed: int) -> int:
     meta = dict(table.schema.metadata or {})
     meta.update({b"synthetic": b"true", b"ca_trade.sample.seed": str(seed).encode()})
     table = table.replace_schema_metadata(meta)
-    replace_atomically(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    write_parquet(path, table)
     return table.num_rows
 
 
@@ -345,7 +343,7 @@ def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
 
     truth_json = out / "truth.json"
     doc = _truth_document(seed, yrs, truth, comtrade)
-    atomic_write(truth_json, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    write_json(truth_json, doc)
     return SampleInfo(
         out_dir=out,
         comtrade_files=tuple(sorted(comtrade.paths)),

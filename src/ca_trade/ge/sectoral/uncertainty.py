@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import CaTradeError, GEError, SpecificationError
 from ca_trade.ge.results import UncertaintyResult
 from ca_trade.ge.scenario import Scenario
@@ -37,11 +38,11 @@ __all__ = ["parametric_draws"]
 _Outcome = tuple[int, np.ndarray | None, np.ndarray | None, str]
 
 
-def _covariance(result: Any, vcov: Any, names: list[str]) -> pd.DataFrame | None:
+def _covariance(
+    result: EstimationResult | None, vcov: Any, names: list[str]
+) -> pd.DataFrame | None:
     if vcov is None and result is not None:
-        vcov = getattr(result, "vcov", None)
-        if callable(vcov):
-            vcov = vcov()
+        vcov = result.vcov
     if vcov is None:
         return None
     if isinstance(vcov, pd.DataFrame):
@@ -186,7 +187,7 @@ def parametric_draws(
     scenario: Scenario,
     theta: Any,
     *,
-    result: Any = None,
+    result: EstimationResult | None = None,
     vcov: Any = None,
     theta_se: Any = None,
     n_draws: int = 1000,

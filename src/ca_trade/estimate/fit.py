@@ -1,0 +1,774 @@
+"""The named steps of a fit, shared by :func:`ca_trade.ppml`, :func:`ca_trade.ols` and refits.
+
+1. :func:`estimation_sample`: rows with missing or non-finite values (and zero weights) are
+   set aside by reason; the rest become an :class:`~ca_trade.estimate.state.EstimationSample`.
+2. :func:`drop_unidentified`: singletons and (PPML) separated observations are dropped.
+3. :func:`partial_out`: the outcome and the regressors are divided by powers of two (so data
+   in any units fit alike), the fixed effects are partialled out of ``[z0, X]`` at the first
+   iteration's weights, and collinear regressors are dropped.
+4. :func:`solve`: Poisson IRLS or weighted least squares; scores, bread, and estimates back in
+   the data's units; divergence and convergence are checked.
+
+:func:`ca_trade.estimate.model.fit` chains them (and adds the covariance and provenance);
+:class:`Refit` runs steps 2-4 on part of a stored estimation sample (the split-panel
+jackknife), never on the caller's DataFrame.
+
+Examples
+--------
+>>> from ca_trade.estimate.fit import pow2
+>>> pow2(1000.0), pow2(0.0)
+(1024.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ca_trade._typing import AnyArray, BoolArray, FloatArray, IntArray
+from ca_trade._version import __version__
+from ca_trade.estimate.demean import FixedEffects, demean_inplace
+from ca_trade.estimate.formula import Design
+from ca_trade.estimate.irls import (
+    IRLSFit,
+    find_collinear,
+    initial_working,
+    poisson_deviance,
+    poisson_irls,
+    wls,
+)
+from ca_trade.estimate.missing import RowScan, normalise, scan_columns, scan_values
+from ca_trade.estimate.separation import drop_singletons, find_separated
+from ca_trade.estimate.state import DataFingerprint, EstimationSample, FitOptions, Model
+from ca_trade.exceptions import (
+    CollinearityWarning,
+    ConvergenceError,
+    ConvergenceWarning,
+    DataValidationError,
+    MissingValuesWarning,
+    SeparationWarning,
+    SingletonWarning,
+    SpecificationError,
+)
+
+__all__ = [
+    "Partialled",
+    "Refit",
+    "Solution",
+    "data_sha256",
+    "drop_unidentified",
+    "estimation_sample",
+    "fingerprint",
+    "fit_provenance",
+    "hashed_columns",
+    "partial_out",
+    "pow2",
+    "require_finite",
+    "solve",
+]
+
+#: Warnings point at the user's call: user -> ppml/ols -> model.fit -> a step here.
+_STACK = 4
+#: A regressor diverges when its last IRLS step times its standard deviation exceeds this
+#: (a separated coefficient moves by about 1 / sd per iteration; a converged one by ~0).
+_DIVERGE_COEF = 0.05
+
+
+# -- 1. estimation sample -------------------------------------------------------------------
+def _vector(arg: Any, df: pd.DataFrame, name: str) -> tuple[FloatArray | None, RowScan | None]:
+    """Weights or offset (a column name or an array) as float64, and their scan."""
+    if arg is None:
+        return None, None
+    if isinstance(arg, str):
+        if arg not in df.columns:
+            raise SpecificationError(f"{name} column {arg!r} is not in the data")
+        s = df[arg]
+        label = arg
+    else:
+        if np.ndim(arg) != 1 or len(arg) != len(df):
+            raise SpecificationError(f"{name} has shape {np.shape(arg)}; expected ({len(df)},)")
+        s = pd.Series(np.asarray(arg) if not isinstance(arg, pd.Series) else arg.to_numpy())
+        label = name
+    scan = scan_values(label, s)
+    kept = normalise(s[~scan.missing]) if scan.missing.any() else normalise(s)
+    if not pd.api.types.is_numeric_dtype(kept.dtype):
+        raise SpecificationError(f"{name} {label!r} must be numeric, not {kept.dtype}")
+    v = np.full(len(df), np.nan)
+    v[~scan.missing] = kept.to_numpy(dtype=np.float64)
+    return v, scan
+
+
+def _announce(scan: RowScan, n: int) -> None:
+    """Emit the one warning about rows with missing or non-finite values."""
+    k = int(scan.dropped.sum())
+    if k:
+        warnings.warn(
+            f"{k} of {n} rows dropped: {scan.describe()}; their row labels are in "
+            "res.dropped['missing'] and res.dropped['non_finite']",
+            MissingValuesWarning,
+            stacklevel=_STACK + 1,
+        )
+
+
+def _check_signs(
+    model: Model, depvar: str, y: FloatArray, w: FloatArray | None, skip: BoolArray, df: Any
+) -> None:
+    """Refuse negative weights, and a negative PPML outcome, among the rows kept."""
+    if w is not None and np.any(w[~skip] < 0):
+        first = int(np.flatnonzero((w < 0) & ~skip)[0])
+        raise DataValidationError(
+            f"weights must be non-negative; weight {w[first]} at row {df.index[first]!r}"
+        )
+    used = ~skip if w is None else ~skip & (w != 0)
+    if model == "ppml" and np.any(y[used] < 0):
+        first = int(np.flatnonzero((y < 0) & used)[0])
+        raise DataValidationError(
+            f"PPML needs a non-negative outcome; {depvar!r} is {y[first]} at row "
+            f"{df.index[first]!r}. Use ct.ols for signed outcomes."
+        )
+
+
+def estimation_sample(
+    model: Model,
+    depvar: str,
+    design: Design,
+    df: pd.DataFrame,
+    *,
+    weights: Any = None,
+    offset: Any = None,
+    cluster_columns: Sequence[str] = (),
+) -> tuple[EstimationSample, dict[str, AnyArray]]:
+    """Step 1: the rows without missing or non-finite values and with a positive weight.
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    depvar : str
+    design : Design
+        The formula materialised on ``df``.
+    df : pandas.DataFrame
+    weights, offset : str, array_like or None
+    cluster_columns : sequence of str
+        Cluster variables that are data columns (scanned for missing values too).
+
+    Returns
+    -------
+    sample : EstimationSample
+        Fixed-effect codes as the design numbered them.
+    dropped : dict of str to ndarray
+        Row labels under ``missing``, ``non_finite`` and ``zero_weight``.
+    """
+    scan = design.scan.merge(scan_columns(df, cluster_columns))
+    w, w_scan = _vector(weights, df, "weights")
+    off, off_scan = _vector(offset, df, "offset")
+    for part in (w_scan, off_scan):
+        scan = scan if part is None else scan.merge(part)
+    _announce(scan, len(df))
+    missing = design.missing | scan.dropped
+    _check_signs(model, depvar, design.y, w, missing, df)
+    zero_weight = np.zeros_like(missing) if w is None else (w == 0) & ~missing
+    index = df.index.to_numpy()
+    dropped = {
+        "missing": index[missing & ~scan.non_finite],
+        "non_finite": index[scan.non_finite],
+        "zero_weight": index[zero_weight],
+    }
+    rows = np.flatnonzero(~missing & ~zero_weight)
+    sample = EstimationSample(
+        y=design.y[rows],
+        X=design.X[rows],
+        xnames=tuple(design.xnames),
+        fe_codes=tuple(c[rows] for c in design.fe_codes),
+        weights=None if w is None else w[rows],
+        offset=None if off is None else off[rows],
+        rows=rows.astype(np.int64),
+        index=index[rows],
+    )
+    return sample, dropped
+
+
+# -- 2. unidentified observations -----------------------------------------------------------
+def _unidentified_masks(
+    model: Model, sample: EstimationSample, options: FitOptions
+) -> dict[str, BoolArray]:
+    """Masks of singletons and (PPML) separated rows (``separation.py``)."""
+    codes = list(sample.fe_codes)
+    methods = options.separation if model == "ppml" else ()
+    singletons = options.drop_singletons and bool(codes)
+    if not methods:
+        if not singletons:
+            return {}
+        return {"singleton": ~np.asarray(drop_singletons(codes), dtype=bool)}
+    res = find_separated(
+        sample.y,
+        sample.X if sample.X.shape[1] else None,
+        codes,
+        sample.weights,
+        methods=methods,
+        singletons=singletons,
+        intercept=not codes,
+    )
+    return {
+        "singleton": res.singleton,
+        "separation_fe": res.separated_fe,
+        "separation_ir": res.separated_ir,
+    }
+
+
+def drop_unidentified(
+    model: Model, sample: EstimationSample, options: FitOptions, depvar: str
+) -> tuple[EstimationSample, dict[str, AnyArray]]:
+    """Step 2: drop singletons and separated observations, with one warning per reason.
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    sample : EstimationSample
+    options : FitOptions
+    depvar : str
+        Named in the error when the outcome is zero everywhere.
+
+    Returns
+    -------
+    sample : EstimationSample
+        The identified rows.
+    dropped : dict of str to ndarray
+        Row labels of the rows dropped, by reason.
+
+    Raises
+    ------
+    DataValidationError
+        No observation left, or (PPML) an outcome that is zero everywhere.
+    """
+    masks = _unidentified_masks(model, sample, options)
+    bad = np.zeros(sample.nobs, dtype=bool)
+    dropped: dict[str, AnyArray] = {}
+    for reason, mask in masks.items():
+        dropped[reason] = sample.index[mask]
+        bad |= mask
+        if mask.any():
+            cls = SingletonWarning if reason == "singleton" else SeparationWarning
+            warnings.warn(
+                f"{int(mask.sum())} observations dropped ({reason.replace('_', ' ')}); "
+                f"their row labels are in res.dropped[{reason!r}]",
+                cls,
+                stacklevel=_STACK,
+            )
+    if bad.any():
+        sample = sample.take(~bad)
+    if sample.nobs == 0:
+        raise DataValidationError("no observations left after dropping missing/separated rows")
+    if model == "ppml" and not np.any(sample.y > 0):
+        raise DataValidationError(f"outcome {depvar!r} is zero in every observation")
+    return sample, dropped
+
+
+# -- 3. partialling out and collinearity ----------------------------------------------------
+def pow2(v: float) -> float:
+    """Return the power of two nearest to ``v`` (1 for zero or non-finite ``v``).
+
+    Parameters
+    ----------
+    v : float
+
+    Returns
+    -------
+    float
+    """
+    if not (v > 0 and math.isfinite(v)):
+        return 1.0
+    return float(2.0 ** round(math.log2(v)))
+
+
+def _outcome_scale(model: Model, y: FloatArray, w: FloatArray | None, free_level: bool) -> float:
+    """Power of two the outcome is divided by inside the fit (results are reported unscaled).
+
+    PPML: the (weighted) mean of ``y``, when a fixed effect or the intercept absorbs the
+    shift ``log(scale)`` of the linear predictor (PPML is then scale-equivariant: the
+    coefficients and standard errors do not change). OLS: the largest ``|y|`` (coefficients
+    and standard errors scale with it). A power of two divides exactly.
+    """
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if model == "ols":
+        return pow2(top)
+    if not free_level or top == 0.0:
+        return 1.0
+    rel = y / top
+    mean = float(rel.mean() if w is None else (w * rel).sum() / w.sum())
+    return pow2(mean) * pow2(top) if mean > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class Partialled:
+    """Step 3's output: the scaled problem, ready for the solver.
+
+    ``y``, ``X`` and (OLS) ``offset`` are divided by ``y_scale`` and ``x_scale``; ``block``
+    is ``[z0, X]`` partialled out at the first iteration's weights (the solver overwrites it).
+    """
+
+    fe: FixedEffects | None
+    y: FloatArray
+    X: FloatArray
+    weights: FloatArray | None
+    offset: FloatArray | None
+    y_scale: float
+    x_scale: FloatArray
+    xnames: tuple[str, ...]
+    collinear: tuple[str, ...]
+    block: FloatArray | None
+    block_ok: bool
+
+    @property
+    def prior_weights(self) -> FloatArray:
+        """Prior weights (ones when the fit has none)."""
+        return np.ones(self.y.shape[0]) if self.weights is None else self.weights
+
+
+def _scaled(
+    model: Model, sample: EstimationSample, depvar: str
+) -> tuple[FloatArray, FloatArray, FloatArray | None, float, FloatArray]:
+    """Outcome, regressors and offset divided by their powers of two, and the powers."""
+    free = bool(sample.fe_codes) or "Intercept" in sample.xnames
+    y_scale = _outcome_scale(model, sample.y, sample.weights, free)
+    if not math.isfinite(y_scale * y_scale) and model == "ols":
+        raise DataValidationError(
+            f"outcome {depvar!r} reaches {float(np.max(np.abs(sample.y))):.3g}: its squares "
+            "overflow float64, so OLS variances cannot be computed; divide it by a power of ten"
+        )
+    y = sample.y / y_scale
+    off = sample.offset
+    if model == "ols" and off is not None:
+        off = off / y_scale
+    X = sample.X
+    x_scale = np.array([pow2(float(np.max(np.abs(X[:, j])))) for j in range(X.shape[1])])
+    return y, X / x_scale, off, y_scale, x_scale
+
+
+def _first_block(
+    fe: FixedEffects | None, w0: FloatArray, z0: FloatArray, X: FloatArray, options: FitOptions
+) -> tuple[FloatArray | None, bool]:
+    """``[z0, X]`` partialled out at the first iteration's weights (None without fixed effects)."""
+    if fe is None:
+        return None, True
+    block = np.empty((z0.shape[0], X.shape[1] + 1))
+    block[:, 0] = z0
+    block[:, 1:] = X
+    scale = np.sqrt(np.einsum("i,ij,ij->j", w0, block, block))
+    ok, _ = demean_inplace(
+        block, fe, w0, scale, tol=min(1e-10, options.fixef_tol), maxiter=options.fixef_maxiter
+    )
+    return block, ok
+
+
+def partial_out(
+    model: Model, sample: EstimationSample, options: FitOptions, depvar: str
+) -> Partialled:
+    """Step 3: scale, partial the fixed effects out at the initial weights, drop collinear X.
+
+    The demeaned block ``[z0, X]`` is the first IRLS iteration's solution, so it is handed on
+    to :func:`solve` rather than redone.
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    sample : EstimationSample
+    options : FitOptions
+    depvar : str
+
+    Returns
+    -------
+    Partialled
+    """
+    fe = FixedEffects.from_codes(list(sample.fe_codes)) if sample.fe_codes else None
+    y, X, off, y_scale, x_scale = _scaled(model, sample, depvar)
+    wk = sample.weights
+    if model == "ppml":
+        w0, z0 = initial_working(y, wk, off)
+    else:
+        w0, z0 = (np.ones(y.shape[0]) if wk is None else wk), (y if off is None else y - off)
+    block, block_ok = _first_block(fe, w0, z0, X, options)
+    xnames = list(sample.xnames)
+    drop: list[int] = []
+    if X.shape[1]:
+        drop = find_collinear(X if block is None else block[:, 1:], X, w0)
+    if drop:
+        warnings.warn(
+            f"regressors {[xnames[j] for j in drop]} are collinear with the fixed effects or "
+            "other regressors and were dropped; they are listed in res.collinear",
+            CollinearityWarning,
+            stacklevel=_STACK,
+        )
+        keep = [j for j in range(X.shape[1]) if j not in drop]
+        X, x_scale = X[:, keep], x_scale[keep]
+        if block is not None:
+            block = block[:, [0] + [j + 1 for j in keep]]
+        xnames = [xnames[j] for j in keep]
+    return Partialled(
+        fe=fe,
+        y=y,
+        X=np.ascontiguousarray(X),
+        weights=wk,
+        offset=off,
+        y_scale=y_scale,
+        x_scale=x_scale,
+        xnames=tuple(xnames),
+        collinear=tuple(sample.xnames[j] for j in drop),
+        block=block,
+        block_ok=block_ok,
+    )
+
+
+# -- 4. the solve ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Solution:
+    """Step 4's output.
+
+    ``beta``, ``eta``, ``mu``, ``deviance``, ``null_deviance`` and ``fe_sum`` are in the data's
+    units; ``X_tilde``, ``bread``, ``scores`` and ``rss`` in the fit's.
+    """
+
+    beta: FloatArray
+    eta: FloatArray
+    mu: FloatArray
+    fe_sum: FloatArray
+    deviance: float
+    null_deviance: float
+    X_tilde: FloatArray
+    bread: FloatArray
+    scores: FloatArray
+    rss: float | None
+    n_iter: int
+    converged: bool
+
+
+def _diverging_names(
+    diverging: BoolArray, beta_step: FloatArray, X: FloatArray, names: Sequence[str]
+) -> list[str]:
+    """Regressors whose estimate still moves by a sizeable step where observations diverge."""
+    if not diverging.any() or not X.shape[1]:
+        return []
+    spread = X.std(axis=0)
+    return [n for n, b, s in zip(names, beta_step, spread) if abs(b) * s > _DIVERGE_COEF]
+
+
+def _warn_divergence(n_rows: int, names: list[str], methods: tuple[str, ...]) -> None:
+    what = (
+        f"the estimates of {names} diverge to infinity and are not reported as converged"
+        if names
+        else "the regressors are unaffected, but the fixed effects of their levels diverge"
+    )
+    checks = f"separation={methods!r}" if methods else "separation=None"
+    warnings.warn(
+        f"{n_rows} observations with a zero outcome have fitted values that keep falling "
+        f"towards 0 (their linear predictor still moves to -infinity at convergence): they "
+        f"are separated, and {what}. The separation checks were {checks}; use "
+        "separation=('fe', 'ir') (the default) to drop them.",
+        SeparationWarning,
+        stacklevel=_STACK + 2,
+    )
+
+
+def _unscale(
+    model: Model, res: IRLSFit, y_scale: float, xnames: Sequence[str]
+) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+    """Coefficients, linear predictor, fitted values and deviance on the original scale.
+
+    PPML: the fit of ``y / s`` has the linear predictor shifted by ``-log(s)`` (absorbed by
+    the fixed effects or the intercept) and the deviance divided by ``s``. OLS: everything
+    in the outcome's units is divided by ``s``, the residual sum of squares by ``s**2``.
+    """
+    if model == "ppml":
+        beta = res.beta.copy()
+        if "Intercept" in xnames:
+            beta[list(xnames).index("Intercept")] += math.log(y_scale)
+        eta = res.eta + math.log(y_scale)
+        with np.errstate(over="ignore"):
+            return beta, eta, res.mu * y_scale, float(res.deviance * y_scale)
+    with np.errstate(over="ignore"):
+        return (
+            res.beta * y_scale,
+            res.eta * y_scale,
+            res.mu * y_scale,
+            float(res.deviance * (y_scale * y_scale)),
+        )
+
+
+def _irls(
+    model: Model, part: Partialled, options: FitOptions
+) -> tuple[IRLSFit, float, float | None, list[str]]:
+    """Solve PPML or OLS; return the fit, its null deviance, the RSS (OLS), diverging names."""
+    y, X, pw, s = part.y, part.X, part.prior_weights, part.y_scale
+    if model == "ppml":
+        res = poisson_irls(
+            y,
+            X,
+            part.fe,
+            weights=part.weights,
+            offset=part.offset,
+            tol=options.tol,
+            maxiter=options.maxiter,
+            fixef_tol=options.fixef_tol,
+            fixef_maxiter=options.fixef_maxiter,
+            init_block=part.block,
+            init_converged=part.block_ok,
+        )
+        mu_null = np.full_like(y, float((pw * y).sum() / pw.sum()))
+        null_dev = poisson_deviance(y, mu_null, pw) * s
+        diverging = _diverging_names(res.diverging, res.beta_step, X, part.xnames)
+        if res.diverging.any():
+            _warn_divergence(int(res.diverging.sum()), diverging, options.separation)
+        return res, null_dev, None, diverging
+    res = wls(
+        y,
+        X,
+        part.fe,
+        weights=part.weights,
+        offset=part.offset,
+        fixef_tol=options.fixef_tol,
+        fixef_maxiter=options.fixef_maxiter,
+        init_block=part.block,
+        init_converged=part.block_ok,
+    )
+    ybar = float((pw * y).sum() / pw.sum())
+    null_dev = float((pw * (y - ybar) ** 2).sum()) * (s * s)
+    return res, null_dev, res.deviance, []
+
+
+def _check_convergence(model: Model, res: IRLSFit, options: FitOptions) -> None:
+    if res.converged:
+        return
+    msg = (
+        f"{model} did not converge in {res.n_iter} iterations (maxiter={options.maxiter}, "
+        f"tol={options.tol}, demeaning converged: {res.fixef_converged}); raise maxiter or "
+        "fixef_maxiter"
+    )
+    if options.on_maxiter == "raise":
+        raise ConvergenceError(msg)
+    warnings.warn(msg, ConvergenceWarning, stacklevel=_STACK + 1)
+
+
+def solve(model: Model, part: Partialled, options: FitOptions) -> Solution:
+    """Step 4: the PPML (Poisson IRLS) or OLS (weighted least squares) solve.
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    part : Partialled
+    options : FitOptions
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    ConvergenceError
+        At the iteration cap with ``on_maxiter="raise"``.
+    """
+    res, null_dev, rss, diverging = _irls(model, part, options)
+    _check_convergence(model, res, options)
+    y, pw = part.y, part.prior_weights
+    scores = res.X_tilde * (pw * (y - res.mu))[:, None]
+    Xt = res.X_tilde
+    k = Xt.shape[1]
+    bread = np.linalg.inv((Xt * res.weights[:, None]).T @ Xt) if k else np.zeros((0, 0))
+    bread = 0.5 * (bread + bread.T)
+    beta, eta, mu, deviance = _unscale(model, res, part.y_scale, part.xnames)
+    off = part.offset
+    off_part = np.zeros_like(y) if off is None else (off if model == "ppml" else off * part.y_scale)
+    fe_sum = eta - off_part - (part.X @ beta if k else 0.0)
+    return Solution(
+        beta=beta / part.x_scale,
+        eta=eta,
+        mu=mu,
+        fe_sum=fe_sum,
+        deviance=deviance,
+        null_deviance=null_dev,
+        X_tilde=Xt,
+        bread=bread,
+        scores=scores,
+        rss=rss,
+        n_iter=int(res.n_iter),
+        converged=bool(res.converged) and not diverging,
+    )
+
+
+def require_finite(model: Model, params: pd.Series, deviance: float, y_scale: float) -> None:
+    """Refuse a fit with non-finite estimates or deviance (the guard at the end of a fit).
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    params : pandas.Series
+    deviance, y_scale : float
+
+    Raises
+    ------
+    ConvergenceError
+    """
+    bad = [str(k) for k, v in params.items() if not np.isfinite(v)]
+    if bad or not np.isfinite(deviance):
+        what = f"coefficients {bad}" if bad else f"deviance {deviance}"
+        raise ConvergenceError(
+            f"{model} produced non-finite {what} (outcome scale about {y_scale:.3g}); the "
+            "numbers overflow float64. Rescale the outcome or the regressors (e.g. divide "
+            "by a power of ten) and check them for extreme values."
+        )
+
+
+# -- refits on part of the sample ----------------------------------------------------------
+@dataclass(frozen=True)
+class Refit:
+    """The same model and options, re-estimated on part of a stored estimation sample.
+
+    Used by the split-panel jackknife (:mod:`ca_trade.estimate.jackknife`). Calling it with
+    positions in the estimation sample runs steps 2-4 on those rows of the stored arrays and
+    returns the coefficients and the number of observations; separation and singleton
+    warnings of the subsample fits are expected there and are not re-emitted.
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    depvar : str
+    sample : EstimationSample
+        The full fit's estimation sample.
+    options : FitOptions
+    """
+
+    model: Model
+    depvar: str
+    sample: EstimationSample
+    options: FitOptions
+
+    def __call__(self, positions: IntArray) -> tuple[pd.Series, int]:
+        """Re-estimate on the estimation-sample observations at ``positions``."""
+        sub = self.sample.take(np.asarray(positions, dtype=np.int64))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SeparationWarning)
+            warnings.simplefilter("ignore", SingletonWarning)
+            sub, _ = drop_unidentified(self.model, sub, self.options, self.depvar)
+            part = partial_out(self.model, sub, self.options, self.depvar)
+            sol = solve(self.model, part, self.options)
+        params = pd.Series(sol.beta, index=pd.Index(list(part.xnames)), name=self.depvar)
+        require_finite(self.model, params, sol.deviance, part.y_scale)
+        return params, sub.nobs
+
+
+# -- 5. provenance -------------------------------------------------------------------------
+def hashed_columns(weights: Any, offset: Any, vcov: Any) -> list[str]:
+    """Columns besides the formula's that a fit reads: weights, offset, cluster variables.
+
+    Parameters
+    ----------
+    weights, offset : str, array_like or None
+    vcov : str or dict
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> hashed_columns("w", None, {"CRV1": "a + b"})
+    ['w', 'a', 'b']
+    """
+    extra = [c for c in (weights, offset) if isinstance(c, str)]
+    if isinstance(vcov, dict):
+        extra += [s.strip() for s in next(iter(vcov.values())).split("+")]
+    return extra
+
+
+def data_sha256(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> str:
+    """Fingerprint of the columns a fit reads (the formula's names and ``extra``).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    formula : str
+    extra : sequence of str
+        See :func:`hashed_columns`.
+
+    Returns
+    -------
+    str
+        Hex sha256 over the names and values of those columns, in sorted order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": [1.0], "x": [2.0], "z": [3.0]})
+    >>> data_sha256(df, "y ~ x", []) == data_sha256(df.assign(z=0.0), "y ~ x", [])
+    True
+    """
+    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", formula)) | set(extra)
+    cols = sorted(c for c in df.columns if str(c) in tokens)
+    h = hashlib.sha256()
+    for c in cols:
+        h.update(str(c).encode())
+        h.update(pd.util.hash_pandas_object(df[c], index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def fingerprint(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> DataFingerprint:
+    """Return the fingerprint of the data a fit reads (:func:`data_sha256` and the row count).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    formula : str
+    extra : sequence of str
+        See :func:`hashed_columns`.
+
+    Returns
+    -------
+    DataFingerprint
+    """
+    return DataFingerprint(data_sha256(df, formula, extra), len(df), tuple(extra))
+
+
+def fit_provenance(
+    model: Model,
+    formula: str,
+    data: DataFingerprint,
+    nobs: int,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """Step 5: what was estimated, on which data, with which options and package version.
+
+    Parameters
+    ----------
+    model : {"ppml", "ols"}
+    formula : str
+    data : DataFingerprint
+    nobs : int
+    options : dict
+        The options as given (``weights``/``offset`` arrays are recorded as ``"<array>"``).
+
+    Returns
+    -------
+    dict
+        ``model``, ``formula``, ``options``, ``data_sha256``, ``package_version``,
+        ``n_rows``, ``nobs``.
+    """
+    as_name = {
+        k: (v if isinstance(v, str) or v is None else "<array>")
+        for k, v in options.items()
+        if k in ("weights", "offset")
+    }
+    return {
+        "model": model,
+        "formula": formula,
+        "options": {**options, **as_name},
+        "data_sha256": data.sha256,
+        "package_version": __version__,
+        "n_rows": data.n_rows,
+        "nobs": nobs,
+    }
