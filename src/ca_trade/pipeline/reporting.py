@@ -14,8 +14,9 @@ from typing import Any
 
 from ca_trade.estimate import GravityResults
 from ca_trade.facts import CENTRAL_ASIA
+from ca_trade.ge import OUTCOMES as GE_OUTCOMES
 from ca_trade.pipeline.config import Artefacts, Config, GESettings, ScenarioSpec
-from ca_trade.pipeline.scenarios import OUTCOMES, ScenarioOutcome
+from ca_trade.pipeline.scenarios import ScenarioOutcome
 from ca_trade.report import (
     build_provenance,
     coefplot,
@@ -29,7 +30,7 @@ from ca_trade.report import (
 __all__ = ["TABLE_OUTCOMES", "report_estimates", "report_scenario", "sample_truth"]
 
 #: Outcomes in scenario tables (domestic sales stay in the frame, untabulated).
-TABLE_OUTCOMES = tuple(o for o in OUTCOMES if o != "domestic")
+TABLE_OUTCOMES = GE_OUTCOMES
 #: Countries shown beside the five Central Asian states in scenario figures (tables list all).
 _NEIGHBOURS = ("AFG", "CHN", "IRN", "PAK", "RUS", "TUR")
 

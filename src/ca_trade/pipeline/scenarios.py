@@ -25,6 +25,7 @@ import pandas as pd
 
 from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import ConfigError, GEError
+from ca_trade.ge import OUTCOMES as GE_OUTCOMES
 from ca_trade.ge import GEResult, Scenario, corridor, parametric_draws, solve, tariff_harmonization
 from ca_trade.pipeline.config import Cet, GESettings, ScenarioSpec
 from ca_trade.report.provenance import result_provenance
@@ -32,7 +33,8 @@ from ca_trade.report.provenance import result_provenance
 __all__ = ["OUTCOMES", "ScenarioOutcome", "baseline_year", "build_scenario", "simulate"]
 
 #: The per-country outcomes a scenario keeps (percent changes, with interval bounds).
-OUTCOMES = ("welfare", "real_gdp", "exports", "imports", "domestic")
+#: The GE outcomes reported by a scenario: ca_trade.ge.OUTCOMES and domestic sales.
+OUTCOMES = (*GE_OUTCOMES, "domestic")
 
 
 @dataclass(frozen=True)
