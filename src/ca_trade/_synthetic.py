@@ -44,7 +44,6 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-
 __all__ = [
     "ATTR",
     "GENERATOR",

@@ -177,9 +177,7 @@ def test_files_hold_no_partition_keys(processed: Path) -> None:
             assert "classification" not in names and "year" not in names, path
 
 
-def test_the_synthetic_flag_is_in_the_manifest_and_every_file(
-    real: Path, synthetic: Path
-) -> None:
+def test_the_synthetic_flag_is_in_the_manifest_and_every_file(real: Path, synthetic: Path) -> None:
     for processed, flag in ((real, False), (synthetic, True)):
         manifest: dict[str, Any] = json.loads((processed / "manifest.json").read_text())
         assert manifest["synthetic"] is flag

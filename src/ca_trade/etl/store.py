@@ -41,6 +41,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ca_trade._io import replace_atomically
+from ca_trade._synthetic import file_is_synthetic
 from ca_trade.etl.rawtext import LineCounter, file_blocks
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "SINK_OPTIONS",
     "TMP_NAME",
     "dataset_files",
+    "dataset_is_synthetic",
     "read_manifest",
     "recover",
     "sha256_file",
@@ -196,6 +198,36 @@ def read_manifest(processed_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def dataset_is_synthetic(processed_dir: Path) -> bool:
+    """Return whether a processed dataset was ingested from the SYNTHETIC sample.
+
+    Parameters
+    ----------
+    processed_dir : Path
+        The processed directory.
+
+    Returns
+    -------
+    bool
+        The manifest's ``synthetic`` flag; without a manifest, whether any Parquet file of
+        the dataset says so in its key-value metadata.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> dataset_is_synthetic(pathlib.Path(tempfile.mkdtemp()))
+    False
+    """
+    manifest = read_manifest(processed_dir)
+    if manifest:
+        return manifest.get("synthetic") is True
+    return any(
+        file_is_synthetic(path)
+        for name in ("flows", "controls")
+        for path in sorted((processed_dir / name).rglob("*.parquet"))
+    )
 
 
 def recover(processed_dir: Path) -> None:
