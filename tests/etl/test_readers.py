@@ -10,6 +10,8 @@ classification a string, value_usd a float). Readers that are not installed are 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -184,3 +186,37 @@ def test_the_synthetic_flag_is_in_the_manifest_and_every_file(real: Path, synthe
         for rel in manifest["dataset"]:
             meta = pq.read_metadata(processed / rel).metadata or {}
             assert (meta.get(b"ca_trade.synthetic") == b"true") is flag, rel
+
+
+def _shell(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``ca-trade ARGS`` in ``cwd`` as a shell would."""
+    exe = Path(sys.executable).with_name("ca-trade")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ca_trade.cli"]
+    return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.slow
+def test_the_documented_commands_give_a_folder_pandas_reads(tmp_path: Path) -> None:
+    """``ca-trade sample``, ``ca-trade ingest`` and ``pd.read_parquet`` with relative paths."""
+    for args in (
+        ("sample", "--out", "raw", "--years", "2018-2019"),
+        ("ingest", "raw", "processed"),
+    ):
+        proc = _shell(tmp_path, *args)
+        assert proc.returncode == 0, proc.stderr
+    script = (
+        "import pandas as pd, pyarrow.dataset as ds\n"
+        "for part in ('flows', 'controls'):\n"
+        "    frame = pd.read_parquet(f'processed/{part}')\n"
+        "    table = ds.dataset(f'processed/{part}', partitioning='hive').to_table()\n"
+        "    assert len(frame) == table.num_rows > 0, part\n"
+        "    print(part, len(frame), sorted(frame['year'].astype(int).unique().tolist()))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["flows", "controls"]
+    assert all(line.endswith("[2018, 2019]") for line in lines)
+    assert int(lines[0].split()[1]) == _manifest_rows(tmp_path / "processed", "flows")
