@@ -1,7 +1,7 @@
 """SYNTHETIC travels with the data: every artefact built from the sample says so, none else.
 
 The chain runs through the command line's entry point (``ca_trade.cli.main``, relative
-paths, no ``--synthetic`` flag; the documentation tests run the same commands in a shell):
+paths, no ``--synthetic`` flag), as the quick start's commands do:
 sample -> ingest -> reconcile -> panel -> estimate -> report -> simulate, and the same chain
 on real-layout files (the sample's Comtrade, production and tariff files copied under
 neutral names, without the marker), where nothing may say SYNTHETIC.
@@ -36,7 +36,8 @@ from ca_trade.etl import ingest
 from ca_trade.exceptions import DataValidationWarning
 from tests.pipeline.helpers import write_config
 
-CLI = [sys.executable, "-m", "ca_trade.cli"]
+_EXE = Path(sys.executable).with_name("ca-trade")
+CLI = [str(_EXE)] if _EXE.exists() else [sys.executable, "-m", "ca_trade.cli"]
 TEXT = {".md", ".tex", ".html", ".json"}
 
 
