@@ -19,7 +19,7 @@ The layers, top to bottom (docs/design.md shows them with the data flow)::
     estimate etl sample the engines and the data sources, independent of each other
     facts               the packaged facts (countries, agreements, covariates)
     _io                 the only writers
-    _typing             shared array types
+    _typing _synthetic  shared array types; the SYNTHETIC marker and flag
     _version exceptions the version string, warning and error classes
 
 A module may import its own subpackage and any layer below its own; two groups on one layer
@@ -46,7 +46,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("estimate", "etl", "sample"),
     ("facts",),
     ("_io",),
-    ("_typing",),
+    ("_typing", "_synthetic"),
     ("_version", "exceptions"),
 ]
 

@@ -43,6 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ca_trade._synthetic import frame_is_synthetic, parquet_metadata
 from ca_trade.exceptions import UnsafePathError
 
 __all__ = [
@@ -432,8 +433,10 @@ def write_parquet(
     path : path-like
         Destination; its parent directories are created.
     data : pandas.DataFrame or pyarrow.Table
-        A DataFrame is written without its index and without pandas' schema metadata; a
-        pyarrow Table is written as it is (with the schema metadata it carries).
+        A DataFrame is written without its index and without pandas' schema metadata, except
+        its SYNTHETIC flag (``attrs["synthetic"]``, see :mod:`ca_trade._synthetic`), which
+        ``pandas.read_parquet`` restores; a pyarrow Table is written as it is (with the
+        schema metadata it carries).
     root : path-like, optional
         Output root the destination must resolve into (see :func:`replace_atomically`).
 
@@ -450,7 +453,9 @@ def write_parquet(
     [1]
     """
     if isinstance(data, pd.DataFrame):
-        table = pa.Table.from_pandas(data, preserve_index=False).replace_schema_metadata(None)
+        table = pa.Table.from_pandas(data, preserve_index=False).replace_schema_metadata(
+            parquet_metadata(frame_is_synthetic(data)) or None
+        )
     else:
         table = data
     sink = io.BytesIO()

@@ -263,7 +263,12 @@ def _simulate_parser(sub: _Commands) -> None:
     s.add_argument("--theta", type=_positive, default=5.0, help="trade elasticity")
     s.add_argument("--draws", type=_draws, default=200, help="parametric draws for the CIs")
     s.add_argument("--seed", type=_seed, default=2024)
-    s.add_argument("--synthetic", action="store_true", help="label outputs SYNTHETIC")
+    s.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="label outputs SYNTHETIC even where the data do not say so (data built from the "
+        "sample are labelled automatically)",
+    )
     s.add_argument("--out", type=Path, required=True, help="output directory")
     s.set_defaults(command_fn=_simulate)
 

@@ -157,11 +157,16 @@ def test_everything_is_labelled_synthetic(info: sample.SampleInfo, truth: dict[s
     assert truth["synthetic"] is True
     names = [p.name for p in info.out_dir.rglob("*") if p.is_file()]
     for name in names:
-        assert name.startswith("SYNTHETIC_") or name in {"truth.json", "truth_flows.parquet"}
+        assert name.startswith("SYNTHETIC") or name in {"truth.json", "truth_flows.parquet"}
     assert "SYNTHETIC" in info.readme.read_text()
     import pyarrow.parquet as pq
 
     assert pq.read_schema(info.truth_flows).metadata[b"synthetic"] == b"true"
+    # The marker by which ingest knows the folder is the sample (its content, not its name).
+    assert info.marker == info.out_dir / "SYNTHETIC.json"
+    marker = json.loads(info.marker.read_text())
+    assert marker["synthetic"] is True and marker["generator"] == "ca_trade.sample.generate"
+    assert pd.read_parquet(info.truth_flows).attrs == {"synthetic": True}
 
 
 def test_reporters_tkm_never_uzb_from_2017(records: pd.DataFrame) -> None:

@@ -740,6 +740,8 @@ def fit_provenance(
     data: DataFingerprint,
     nobs: int,
     options: dict[str, Any],
+    *,
+    synthetic: bool = False,
 ) -> dict[str, Any]:
     """Step 5: what was estimated, on which data, with which options and package version.
 
@@ -751,12 +753,14 @@ def fit_provenance(
     nobs : int
     options : dict
         The options as given (``weights``/``offset`` arrays are recorded as ``"<array>"``).
+    synthetic : bool, default False
+        Whether the data say they are SYNTHETIC (``DataFrame.attrs["synthetic"]``).
 
     Returns
     -------
     dict
         ``model``, ``formula``, ``options``, ``data_sha256``, ``package_version``,
-        ``n_rows``, ``nobs``.
+        ``n_rows``, ``nobs``, ``synthetic``.
     """
     as_name = {
         k: (v if isinstance(v, str) or v is None else "<array>")
@@ -771,4 +775,5 @@ def fit_provenance(
         "package_version": __version__,
         "n_rows": data.n_rows,
         "nobs": nobs,
+        "synthetic": bool(synthetic),
     }

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ca_trade._synthetic import frame_is_synthetic
 from ca_trade._typing import IntArray
 from ca_trade.estimate.covariance import clusters_of, covariance, covariance_estimator
 from ca_trade.estimate.fit import (
@@ -301,6 +302,8 @@ def fit(
         dropped=Dropped(dropped | unidentified),
         collinear=list(part.collinear),
         tol=tol,
-        provenance=fit_provenance(model, formula, data_key, state.nobs, recorded),  # step 5
+        provenance=fit_provenance(  # step 5
+            model, formula, data_key, state.nobs, recorded, synthetic=frame_is_synthetic(data)
+        ),
         _state=state,
     )

@@ -93,12 +93,16 @@ class IngestReport:
         Why no row was written to ``flows/`` (no Comtrade file found, the files hold no data
         rows, or where every row went instead); None when rows were written. The CLI exits
         with status 1 when it is set.
+    synthetic : bool
+        True when ``raw_dir`` holds the SYNTHETIC sample (its marker, ``SYNTHETIC.json``):
+        the manifest and every Parquet file of the dataset say so.
     """
 
     files: list[FileReport]
     processed_dir: Path
     skipped: bool = False
     problem: str | None = None
+    synthetic: bool = False
 
     @property
     def rows_read(self) -> int:

@@ -54,6 +54,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ca_trade._io import write_json
+from ca_trade._synthetic import parquet_metadata, raw_is_synthetic
 from ca_trade.etl.countries import CodeTable, code_table
 from ca_trade.etl.counts import FileReport, IngestReport, explain_empty
 from ca_trade.etl.layouts import normalise_name, sniff_header
@@ -68,7 +69,7 @@ from ca_trade.etl.rawtext import (
     sniff_file,
     to_plain,
 )
-from ca_trade.etl.schema import FLOW_SCHEMA, QUARANTINE_SCHEMA
+from ca_trade.etl.schema import FILE_SCHEMA, QUARANTINE_SCHEMA
 from ca_trade.etl.sidecar import read_sidecar
 from ca_trade.etl.sources import detect_source
 from ca_trade.etl.staging import (
@@ -95,10 +96,13 @@ from ca_trade.exceptions import DataValidationWarning
 
 __all__ = ["ETL_VERSION", "FileReport", "IngestReport", "ingest"]
 
-#: Bumped when the per-file transform or the stage layout changes (invalidates the staging
+#: Bumped when the per-file transform or the stored layout changes (invalidates the staging
 #: cache). 3: ragged rows are quarantined (a new check), stages are checked against each
-#: file's independent line count, the manifest lists the dataset's files.
-ETL_VERSION = 3
+#: file's independent line count, the manifest lists the dataset's files. 4: the partition
+#: keys (classification, year) live in the hive folder names only, not inside the files, so
+#: pandas, pyarrow, polars, DuckDB and dask read the dataset with one type per column; the
+#: manifest and the files record whether the data are SYNTHETIC.
+ETL_VERSION = 4
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".gz"}
 # A header without a known layout but with one of these words is a damaged Comtrade file
 # (quarantined); other unrecognised files are listed as ignored.
@@ -423,9 +427,11 @@ def _ingest_locked(raw: Path, out: Path, codes: CodeTable, force: bool) -> Inges
     """Pass 1, then pass 2 and the swap (unless nothing changed); the caller holds the lock."""
     recover(out)
     old = read_manifest(out)
+    synthetic = raw_is_synthetic(raw, skip=[out])
     p1 = _stage(raw, out, codes, {} if force else old.get("files", {}))
-    cached = None if force else _cached_report(p1, old, out)
-    return cached if cached is not None else _publish(p1, out, codes)
+    same_flag = old.get("synthetic", False) == synthetic
+    cached = None if force or not same_flag else _cached_report(p1, old, out)
+    return cached if cached is not None else _publish(p1, out, codes, synthetic)
 
 
 def _stage(raw: Path, out: Path, codes: CodeTable, known: dict[str, Any]) -> _Pass1:
@@ -467,8 +473,11 @@ def _cached_report(p1: _Pass1, old: dict[str, Any], out: Path) -> IngestReport |
     return None
 
 
-def _publish(p1: _Pass1, out: Path, codes: CodeTable) -> IngestReport:
-    """Pass 2: build the dataset in a temporary folder, swap it in, drop stale stages."""
+def _publish(p1: _Pass1, out: Path, codes: CodeTable, synthetic: bool) -> IngestReport:
+    """Pass 2: build the dataset in a temporary folder, swap it in, drop stale stages.
+
+    Every file is written with the SYNTHETIC flag in its key-value metadata when `synthetic`.
+    """
     tmp = out / TMP_NAME
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -477,15 +486,19 @@ def _publish(p1: _Pass1, out: Path, codes: CodeTable) -> IngestReport:
     by_file = {r.file: r for r in reports}
     quarantine_parts = [empty_quarantine(), *p1.whole]
     if p1.stages:
-        quarantine_parts.append(_build(p1.stages, tmp, by_file))
+        quarantine_parts.append(_build(p1.stages, tmp, by_file, synthetic))
     qframe = pl.concat(quarantine_parts, how="vertical").sort(
         "file", "line", "reason", "column", nulls_last=False
     )
-    write_parquet(qframe.cast(QUARANTINE_SCHEMA), tmp / "quarantine" / "quarantine.parquet")  # type: ignore[arg-type]
+    write_parquet(
+        qframe.cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
+        tmp / "quarantine" / "quarantine.parquet",
+        metadata=parquet_metadata(synthetic),
+    )
     for name in ("flows", "controls"):
         (tmp / name).mkdir(exist_ok=True)
 
-    report = IngestReport(reports, out, problem=explain_empty(reports, qframe))
+    report = IngestReport(reports, out, problem=explain_empty(reports, qframe), synthetic=synthetic)
     write_json(tmp / "manifest.json", _manifest(report, codes, p1.entries, _input_keys(p1), tmp))
     swap_in(out, tmp)
     live = {s.name for _, s in p1.stages}
@@ -508,7 +521,13 @@ def _stored_report(reports: list[FileReport], old: dict[str, Any], out: Path) ->
         r.rows_written = p.get("rows_written", r.rows_written)
         r.rows_quarantined = p.get("rows_quarantined", r.rows_quarantined)
         r.rows_filtered = dict(p.get("rows_filtered", r.rows_filtered))
-    return IngestReport(reports, out, skipped=True, problem=old.get("problem"))
+    return IngestReport(
+        reports,
+        out,
+        skipped=True,
+        problem=old.get("problem"),
+        synthetic=bool(old.get("synthetic", False)),
+    )
 
 
 def _manifest(
@@ -525,6 +544,7 @@ def _manifest(
         "files": entries,
         "inputs": keys,
         "problem": report.problem,
+        "synthetic": report.synthetic,
         "reports": {
             r.file: {
                 "rows_read": r.rows_read,
@@ -544,7 +564,7 @@ def _manifest(
 
 
 def _build(
-    stages: list[tuple[str, Path]], tmp: Path, by_file: dict[str, FileReport]
+    stages: list[tuple[str, Path]], tmp: Path, by_file: dict[str, FileReport], synthetic: bool
 ) -> pl.DataFrame:
     """Pass 2: count, de-duplicate, place the partitions; return the quarantined rows.
 
@@ -578,7 +598,9 @@ def _build(
             else:
                 r.rows_filtered[st[2:]] = r.rows_filtered.get(st[2:], 0) + int(n)
 
-    drop, dq = _duplicates([f for (g, _, _), fs in parts.items() if g == "flows" for _, f in fs])
+    drop, dq = _duplicates(
+        {(c, y): [f for _, f in fs] for (g, c, y), fs in parts.items() if g == "flows"}
+    )
     for rel, n_conflict, n_repeat in _drop_counts(drop):
         r = by_file[rel]
         r.rows_written -= n_conflict + n_repeat
@@ -590,7 +612,7 @@ def _build(
     for (group, cls, year), files in sorted(parts.items()):
         folder = tmp / group / f"classification={cls}" / f"year={year}"
         lines = drop.get((cls, year), {}) if group == "flows" else {}
-        _write_partition(files, lines, folder)
+        _write_partition(files, lines, folder, synthetic)
 
     q = empty_quarantine()
     if rest_lf is not None:
@@ -620,13 +642,26 @@ def _build(
 _Drops = dict[tuple[str, int], dict[str, dict[int, bool]]]
 
 
-def _duplicates(files: list[Path]) -> tuple[_Drops, pl.DataFrame]:
-    """Find duplicate keys among the ok rows of ``files``; return drops and quarantine rows."""
+def _duplicates(parts: dict[tuple[str, int], list[Path]]) -> tuple[_Drops, pl.DataFrame]:
+    """Find duplicate keys among the ok rows of ``parts``; return drops and quarantine rows.
+
+    ``parts`` maps each partition (classification, year) to its staged files, whose rows
+    carry the partition keys in their folder names only: they are added back here.
+    """
     dq = empty_quarantine()
     drop: _Drops = {}
-    if not files:
+    if not parts:
         return drop, dq
-    lf = pl.scan_parquet(files, hive_partitioning=False).with_columns(_key=dup_key_hash())
+    lf = pl.concat(
+        [
+            pl.scan_parquet(files, hive_partitioning=False).with_columns(
+                pl.lit(cls, pl.String).alias("classification"),
+                pl.lit(year, pl.Int32).alias("year"),
+            )
+            for (cls, year), files in sorted(parts.items())
+        ],
+        how="vertical",
+    ).with_columns(_key=dup_key_hash())
     cand = lf.group_by("_key").len().filter(pl.col("len") > 1).select("_key").collect()
     if not cand.height:
         return drop, dq
@@ -671,16 +706,17 @@ def _drop_counts(drop: _Drops) -> list[tuple[str, int, int]]:
 
 
 def _write_partition(
-    files: list[tuple[str, Path]], drop: dict[str, dict[int, bool]], folder: Path
+    files: list[tuple[str, Path]], drop: dict[str, dict[int, bool]], folder: Path, synthetic: bool
 ) -> None:
     """Place one partition at ``folder/part-0.parquet``.
 
     A partition staged as one file with nothing to drop is already in its final form and is
-    hard-linked (copied where links are not supported); otherwise the staged files are
-    streamed, in (source file, line) order, without the dropped lines.
+    hard-linked (copied where links are not supported); otherwise (and for SYNTHETIC data,
+    whose files record the flag in their metadata) the staged files are streamed, in
+    (source file, line) order, without the dropped lines.
     """
     target = folder / "part-0.parquet"
-    if len(files) == 1 and not drop:
+    if len(files) == 1 and not drop and not synthetic:
         folder.mkdir(parents=True, exist_ok=True)
         try:
             os.link(files[0][1], target)
@@ -690,4 +726,4 @@ def _write_partition(
     lf = pl.scan_parquet([f for _, f in files], hive_partitioning=False)
     for f, lines in sorted(drop.items()):
         lf = lf.filter(~((pl.col("source_file") == f) & pl.col("source_line").is_in(list(lines))))
-    sink_parquet(lf.select(list(FLOW_SCHEMA)), target)
+    sink_parquet(lf.select(list(FILE_SCHEMA)), target, metadata=parquet_metadata(synthetic))

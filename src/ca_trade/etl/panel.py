@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade import facts
+from ca_trade._synthetic import frame_is_synthetic, mark, raw_is_synthetic
 from ca_trade.etl.covariates import cepii_overrides
 from ca_trade.etl.paths import resolve
 from ca_trade.etl.sources import find_sources, read_itpde, read_production, read_wits_tariffs
@@ -173,7 +174,9 @@ def build_panel(
     -------
     pandas.DataFrame
         Columns :data:`PANEL_COLUMNS` (docs/design.md, "Panel"), sorted by exporter,
-        importer, year.
+        importer, year. ``attrs["synthetic"]`` is True when `reconciled` says its flows are
+        SYNTHETIC or `raw_dir` holds the sample's marker; ca_trade's Parquet writers keep it
+        in the file, and ``pandas.read_parquet`` restores it.
 
     Raises
     ------
@@ -208,7 +211,9 @@ def build_panel(
     p = p.merge(cov, on=["exporter", "importer", "year"], how="left")
     tframe = _frame_or_files(tariffs, found.get("wits_tariffs", []), read_wits_tariffs)
     p = _with_tariffs(p, tframe)
-    return p[PANEL_COLUMNS].sort_values(["exporter", "importer", "year"]).reset_index(drop=True)
+    panel = p[PANEL_COLUMNS].sort_values(["exporter", "importer", "year"]).reset_index(drop=True)
+    synthetic = frame_is_synthetic(reconciled) or (raw is not None and raw_is_synthetic(raw))
+    return mark(panel, synthetic)
 
 
 def _check_reconciled(reconciled: pd.DataFrame, sector: str) -> None:

@@ -52,9 +52,11 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import lsqr
 
 from ca_trade import facts
+from ca_trade._synthetic import frame_is_synthetic, mark
 from ca_trade.etl.lock import dataset_lock
 from ca_trade.etl.paths import resolve
 from ca_trade.etl.sectors import LEVELS, sector_frame
+from ca_trade.etl.store import dataset_is_synthetic
 from ca_trade.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["METHODS", "RECONCILED_COLUMNS", "cif_margins", "reconcile", "reliability"]
@@ -294,6 +296,9 @@ def reconcile(
         Columns :data:`RECONCILED_COLUMNS`, sorted by exporter, importer, year, sector.
         ``value_exporter`` is the exporter's FOB report, ``value_importer_fob`` the importer's
         report net of the estimated CIF margin (NaN where a side did not report).
+        ``attrs["synthetic"]`` is True when the flows are the SYNTHETIC sample (the dataset's
+        manifest says so, or the input frame's own ``attrs``); it travels on to
+        :func:`ca_trade.etl.build_panel`, the estimates and every table built from them.
 
     Raises
     ------
@@ -318,10 +323,17 @@ def reconcile(
         raise SpecificationError(f"sector levels {bad} are not among {LEVELS}")
     if isinstance(processed, (pd.DataFrame, pl.DataFrame)):
         rep = _all_reports(_load(processed, classification), classification, levels, years)
+        synthetic = frame_is_synthetic(processed)
     else:
         root = resolve(processed)
         with dataset_lock(root, shared=True, purpose="ca_trade reconcile"):
             rep = _all_reports(_load(root, classification), classification, levels, years)
+            synthetic = dataset_is_synthetic(root)
+    return mark(_combine(rep, method, covariates), synthetic)
+
+
+def _combine(rep: pd.DataFrame, method: str, covariates: pd.DataFrame | None) -> pd.DataFrame:
+    """Mirror the reports into one value per exporter, importer, year and sector."""
     if rep.empty:
         return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in RECONCILED_COLUMNS})
     x = rep[rep["flow"] == "X"].rename(
@@ -366,8 +378,7 @@ def reconcile(
         value = combined.where(has_x & has_m, df["value_exporter"].where(has_x))
         value = value.where(has_x, df["value_importer_fob"])
     df["value_usd"] = value.astype(float)
-    out = df[RECONCILED_COLUMNS].sort_values(_KEY).reset_index(drop=True)
-    return out
+    return df[RECONCILED_COLUMNS].sort_values(_KEY).reset_index(drop=True)
 
 
 def _dtype(col: str) -> str:

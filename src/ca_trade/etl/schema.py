@@ -19,9 +19,11 @@ from __future__ import annotations
 import polars as pl
 
 __all__ = [
+    "FILE_SCHEMA",
     "FILTER_RULES",
     "FLOW_COLUMNS",
     "FLOW_SCHEMA",
+    "PARTITION_KEYS",
     "QUARANTINE_REASONS",
     "QUARANTINE_SCHEMA",
     "ROW_ORDER",
@@ -32,9 +34,9 @@ __all__ = [
 FLOW_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
     "classification": (
         pl.String(),
-        "classification family: HS, SITC, BEC, EBOPS (partition key)",
+        "classification family: HS, SITC, BEC, EBOPS (partition key: in the folder name)",
     ),
-    "year": (pl.Int32(), "calendar year of the flow (partition key)"),
+    "year": (pl.Int32(), "calendar year of the flow (partition key: in the folder name)"),
     "classification_version": (
         pl.String(),
         "revision as published: H0..H6, S1..S4, EB02, ... ('HS' where Comtrade+ gives none)",
@@ -64,6 +66,16 @@ FLOW_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
 }
 
 FLOW_SCHEMA: dict[str, pl.DataType] = {k: v[0] for k, v in FLOW_COLUMNS.items()}
+
+#: Partition keys of ``flows/`` and ``controls/``: stored in the hive folder names
+#: (``classification=HS/year=2019``) only, never inside the files, so every reader
+#: (pandas, pyarrow, polars, DuckDB, dask) reconstructs them with one type.
+PARTITION_KEYS: tuple[str, ...] = ("classification", "year")
+
+#: Columns stored inside each partition file: the flow schema less the partition keys.
+FILE_SCHEMA: dict[str, pl.DataType] = {
+    k: v for k, v in FLOW_SCHEMA.items() if k not in PARTITION_KEYS
+}
 
 #: Order of rows inside one partition: source file name, then line (deterministic, and
 #: it lets ingest stream partitions without a global sort).

@@ -8,7 +8,8 @@ sink splits the rows by status into a stage directory::
     controls/classification=HS/year=2019/part-00000.parquet  partner World (f:partner_world)
     rest/part-00000.parquet                                  every other row
 
-All files have the canonical flow schema (:data:`ca_trade.etl.schema.FLOW_SCHEMA`), zstd,
+All files have the canonical flow schema less the partition keys, which only the folder
+names carry (:data:`ca_trade.etl.schema.FILE_SCHEMA`), zstd,
 rows in source-line order, fixed row groups, so a partition that comes from one file only
 can be placed in the dataset as it is (pass 2 links it instead of rewriting it). In
 ``rest/``, two columns carry the validation outcome instead of their usual content:
@@ -52,7 +53,7 @@ import pyarrow.parquet as pq
 
 from ca_trade.etl.countries import CodeTable
 from ca_trade.etl.layouts import HeaderInfo, scan_layout
-from ca_trade.etl.schema import FLOW_SCHEMA
+from ca_trade.etl.schema import FILE_SCHEMA
 from ca_trade.etl.store import SINK_OPTIONS
 from ca_trade.etl.validate import CHECK_STATUS_WORLD, transform
 
@@ -79,7 +80,7 @@ def _staged(frame: pl.LazyFrame) -> pl.LazyFrame:
     ci = pl.col("_ci")
     rest = (ci != 0) & (ci != CHECK_STATUS_WORLD)
     cols: list[pl.Expr] = []
-    for c in FLOW_SCHEMA:
+    for c in FILE_SCHEMA:
         if c == REST_CHECK:
             cols.append(pl.when(rest).then(ci.cast(pl.Int32)).otherwise(pl.col(c)).alias(c))
         elif c == REST_VALUE:
@@ -102,7 +103,7 @@ def _staged(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _sink(frame: pl.LazyFrame, out: Path) -> None:
-    """Write a file's rows with a single partitioned sink."""
+    """Write a file's rows with a single partitioned sink (the keys go to the folder names)."""
 
     def path_of(args: Any) -> Path:  # relative to the sink's base folder ``out``
         group, cls, year = args.partition_keys.row(0)

@@ -2,11 +2,13 @@
 
 Layout of ``processed_dir``::
 
-    flows/classification=HS/year=2019/part-0.parquet   canonical flow records (zstd)
+    flows/classification=HS/year=2019/part-0.parquet   canonical flow records (zstd; the
+                                                       partition keys in the folder names only)
     controls/classification=HS/year=2019/part-0.parquet partner World rows (control totals)
     quarantine/quarantine.parquet                      refused rows and files, with reasons
     manifest.json                                      sha256 and counts per source file,
-                                                       size and rows of every dataset file
+                                                       size and rows of every dataset file,
+                                                       whether the data are SYNTHETIC
     _staging/<sha256>-<name>-<codes>-v<N>-pl<ver>/     per-file cache (reused on re-run)
 
 A run builds the new ``flows``, ``controls``, ``quarantine`` and ``manifest.json`` in
@@ -39,6 +41,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ca_trade._io import replace_atomically
+from ca_trade._synthetic import file_is_synthetic
 from ca_trade.etl.rawtext import LineCounter, file_blocks
 
 __all__ = [
@@ -48,6 +51,7 @@ __all__ = [
     "SINK_OPTIONS",
     "TMP_NAME",
     "dataset_files",
+    "dataset_is_synthetic",
     "read_manifest",
     "recover",
     "sha256_file",
@@ -95,7 +99,9 @@ def sha256_file(path: Path, counter: LineCounter | None = None) -> str:
     return h.hexdigest()
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+def write_parquet(
+    frame: pl.DataFrame, path: Path, *, metadata: dict[str, str] | None = None
+) -> None:
     """Write a frame to Parquet deterministically (zstd, no timestamps), via a temp file.
 
     Parameters
@@ -104,6 +110,8 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
         Rows already in their final order.
     path : Path
         Destination; parent folders are created.
+    metadata : dict of str to str, optional
+        File-level key-value metadata (the SYNTHETIC flag).
 
     Examples
     --------
@@ -116,7 +124,7 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     replace_atomically(
         path,
         lambda tmp: frame.write_parquet(
-            tmp, compression="zstd", compression_level=3, statistics=True
+            tmp, compression="zstd", compression_level=3, statistics=True, metadata=metadata or None
         ),
     )
 
@@ -137,7 +145,9 @@ SINK_OPTIONS: dict[str, Any] = {
 }
 
 
-def sink_parquet(frame: pl.LazyFrame, path: Path) -> None:
+def sink_parquet(
+    frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str] | None = None
+) -> None:
     """Stream a lazy frame to Parquet deterministically (zstd, fixed row groups, in order).
 
     Parameters
@@ -146,6 +156,8 @@ def sink_parquet(frame: pl.LazyFrame, path: Path) -> None:
         Rows in their final order.
     path : Path
         Destination; parent folders are created; written via a temporary name.
+    metadata : dict of str to str, optional
+        File-level key-value metadata (the SYNTHETIC flag).
 
     Examples
     --------
@@ -157,7 +169,7 @@ def sink_parquet(frame: pl.LazyFrame, path: Path) -> None:
     """
     replace_atomically(
         path,
-        lambda tmp: frame.sink_parquet(tmp, **SINK_OPTIONS),
+        lambda tmp: frame.sink_parquet(tmp, metadata=metadata or None, **SINK_OPTIONS),
     )
 
 
@@ -186,6 +198,36 @@ def read_manifest(processed_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def dataset_is_synthetic(processed_dir: Path) -> bool:
+    """Return whether a processed dataset was ingested from the SYNTHETIC sample.
+
+    Parameters
+    ----------
+    processed_dir : Path
+        The processed directory.
+
+    Returns
+    -------
+    bool
+        The manifest's ``synthetic`` flag; without a manifest, whether any Parquet file of
+        the dataset says so in its key-value metadata.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> dataset_is_synthetic(pathlib.Path(tempfile.mkdtemp()))
+    False
+    """
+    manifest = read_manifest(processed_dir)
+    if manifest:
+        return manifest.get("synthetic") is True
+    return any(
+        file_is_synthetic(path)
+        for name in ("flows", "controls")
+        for path in sorted((processed_dir / name).rglob("*.parquet"))
+    )
 
 
 def recover(processed_dir: Path) -> None:

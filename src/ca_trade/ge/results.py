@@ -11,12 +11,21 @@ counterfactual removes an existing policy; that is baseline relative to counterf
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import pandas as pd
 
-__all__ = ["OUTCOMES", "RATIO_COLUMNS", "GEComparison", "GEResult", "UncertaintyResult"]
+from ca_trade._synthetic import frame_is_synthetic
+
+__all__ = [
+    "OUTCOMES",
+    "RATIO_COLUMNS",
+    "GEComparison",
+    "GEResult",
+    "UncertaintyResult",
+    "labelled",
+]
 
 #: Per-country ratios reported by the solver (new/old).
 RATIO_COLUMNS: tuple[str, ...] = (
@@ -61,6 +70,9 @@ class GEResult:
         ``theta``, ``psi``, ``closure``, ``conditional``, ``numeraire``, ``method``.
     description : str
         Scenario description, if any.
+    synthetic : bool
+        True when the baseline flows said they are SYNTHETIC (``attrs["synthetic"]``, set by
+        :func:`ca_trade.etl.build_panel` on the sample); tables and figures then say so.
 
     Examples
     --------
@@ -69,8 +81,8 @@ class GEResult:
     >>> f = pd.DataFrame({"exporter": list("AABB"), "importer": list("ABAB"),
     ...                   "value": [8.0, 2.0, 2.0, 8.0]})
     >>> r = ge.solve(f, pd.DataFrame({"exporter": ["A"], "importer": ["B"], "effect": [0.1]}), 4)
-    >>> bool(r.countries.loc["A", "welfare"] > 1)
-    True
+    >>> bool(r.countries.loc["A", "welfare"] > 1), r.synthetic
+    (True, False)
     """
 
     countries: pd.DataFrame
@@ -80,6 +92,7 @@ class GEResult:
     residuals: dict[str, float]
     settings: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    synthetic: bool = False
 
     def policy_effect(self) -> pd.DataFrame:
         """Percent changes in the book's 'effect of the policy' direction (baseline vs new).
@@ -238,6 +251,11 @@ class UncertaintyResult:
     alpha: float = 0.05
     seed: int = 0
 
+    @property
+    def synthetic(self) -> bool:
+        """Whether the baseline flows were SYNTHETIC (those of :attr:`point`)."""
+        return self.point.synthetic
+
     def summary(self) -> str:
         """Return a one-paragraph account of the draws and the welfare intervals.
 
@@ -263,3 +281,32 @@ class UncertaintyResult:
         )
         cols = ["welfare_pct", "welfare_pct_lo", "welfare_pct_hi"]
         return head + "\n" + self.countries[cols].round(4).to_string()
+
+
+_R = TypeVar("_R", bound=GEResult)
+
+
+def labelled(result: _R, flows: Any) -> _R:
+    """Return `result` marked SYNTHETIC when its baseline `flows` say they are.
+
+    Parameters
+    ----------
+    result : GEResult
+        A solution.
+    flows : object
+        The baseline flows it was solved from (a frame with ``attrs``).
+
+    Returns
+    -------
+    GEResult
+        `result`, or a copy with ``synthetic=True``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> flows = pd.DataFrame({"value": [1.0]})
+    >>> flows.attrs["synthetic"] = True
+    >>> labelled(GEResult(pd.DataFrame(), pd.DataFrame(), True, 0, {}), flows).synthetic
+    True
+    """
+    return replace(result, synthetic=True) if frame_is_synthetic(flows) else result

@@ -32,7 +32,7 @@ import pandas as pd
 from ca_trade.exceptions import GEError, SpecificationError
 from ca_trade.ge._fixed_point import FixedPointOutcome, fixed_point
 from ca_trade.ge._inputs import flow_matrix, pair_matrix
-from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult
+from ca_trade.ge.results import RATIO_COLUMNS, GEComparison, GEResult, labelled
 from ca_trade.ge.scenario import Scenario
 from ca_trade.ge.sectoral import solve as solve_sectoral
 
@@ -634,7 +634,7 @@ def solve(
     _validate_iteration(tol, maxiter)  # before any work (solve_problem checks again)
     if "sector" in getattr(flows, "columns", ()):
         _only_one_sector(closure=closure, psi=psi, conditional=conditional, method=method)
-        return solve_sectoral(
+        sectoral = solve_sectoral(
             flows,
             partial_effects,
             theta,
@@ -647,6 +647,7 @@ def solve(
             tol=tol,
             maxiter=maxiter,
         )
+        return labelled(sectoral, flows)
     _only_sectoral(theta, partial_effects, production, inputs, deficits)
     theta_one = float(theta)  # type: ignore[arg-type]  # mappings were refused above
     _validate_scalars(theta_one, float(psi), closure, method)
@@ -672,7 +673,7 @@ def solve(
     sol = solve_problem(problem, log_b, tol=tol, maxiter=maxiter, method=method)
     if not sol.converged:
         raise GEError(sol.failure())
-    return to_result(problem, sol, method, description)
+    return labelled(to_result(problem, sol, method, description), flows)
 
 
 def _only_one_sector(**options: Any) -> None:

@@ -27,7 +27,7 @@ import pandas as pd
 from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import CaTradeError, ConvergenceWarning, GEError, SpecificationError
 from ca_trade.ge._inputs import pair_matrix
-from ca_trade.ge.results import RATIO_COLUMNS, GEResult, UncertaintyResult
+from ca_trade.ge.results import RATIO_COLUMNS, GEResult, UncertaintyResult, labelled
 from ca_trade.ge.scenario import Scenario
 from ca_trade.ge.sectoral.uncertainty import parametric_draws as sectoral_parametric_draws
 from ca_trade.ge.solver import Problem, prepare, solve_problem, to_result
@@ -418,7 +418,7 @@ def parametric_draws(
                 "theta_from ties one trade elasticity to a coefficient (one-sector model); the "
                 "multi-sector model draws its sector elasticities from `theta_se`."
             )
-        return sectoral_parametric_draws(
+        drawn_sectors = sectoral_parametric_draws(
             flows,
             scenario,
             theta,
@@ -433,6 +433,7 @@ def parametric_draws(
             maxiter=maxiter,
             **solve_kwargs,
         )
+        return replace(drawn_sectors, point=labelled(drawn_sectors.point, flows))
     if theta_se is not None:
         raise SpecificationError(
             "theta_se draws the sector elasticities of the multi-sector model: give the flows "
@@ -460,7 +461,15 @@ def parametric_draws(
         maxiter=maxiter,
         x0=x0,
     )
-    return _summarise(point, problem, outcomes, coefs, method="parametric", alpha=alpha, seed=seed)
+    return _summarise(
+        labelled(point, flows),
+        problem,
+        outcomes,
+        coefs,
+        method="parametric",
+        alpha=alpha,
+        seed=seed,
+    )
 
 
 class PpmlEstimator:
@@ -625,7 +634,7 @@ def pairs_bootstrap(
     )
     remapped = [(ok_rows[i][0], r, f, m) for i, r, f, m in outcomes]
     return _summarise(
-        point,
+        labelled(point, flows),
         problem,
         remapped,
         coef_rows,

@@ -19,7 +19,8 @@ for a full example)::
     name = "demo"                 # used in titles
     root = "reports/demo"         # outputs and intermediate data go under here
     allow_outside_project = false
-    synthetic = false             # label outputs SYNTHETIC (implied by source.kind = "sample")
+    synthetic = false             # force the SYNTHETIC label (data built from the sample,
+                                  # source.kind = "sample" or its folder, are labelled anyway)
     record_git_commit = false     # a commit in artefacts would make `--check` fail after commits
 
     [source]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,8 @@ def report_estimates(
         Tables and figures written (sidecars not listed).
     """
     out = cfg.artefacts
+    if any(bool(r.provenance.get("synthetic")) for r in results.values()):
+        out = replace(out, synthetic=True)  # estimated on the SYNTHETIC sample
     specs = [
         {
             "name": s.name,
@@ -192,6 +195,8 @@ def report_scenario(
     list of pathlib.Path
         Tables and figures written (sidecars not listed).
     """
+    if outcome.synthetic:  # built from the SYNTHETIC sample: say so, whatever `out` says
+        out = replace(out, synthetic=True)
     record = _scenario_record(sc, ge, inputs, extra)
     title = sc.description or sc.name
 

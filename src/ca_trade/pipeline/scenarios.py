@@ -50,11 +50,15 @@ class ScenarioOutcome:
     record : dict
         Provenance: GE convergence, residuals, draws (successful and failed), the
         estimates used and the description.
+    synthetic : bool
+        Whether the baseline flows or the estimates were SYNTHETIC (then every artefact
+        built from the outcome says so).
     """
 
     countries: pd.DataFrame
     flows: pd.DataFrame
     record: dict[str, Any]
+    synthetic: bool = False
 
 
 def baseline_year(panel: pd.DataFrame, ge: GESettings) -> pd.DataFrame:
@@ -210,7 +214,8 @@ def simulate(
     record["ge_solution"] = _solution_record(point, ge, scenario)
     countries = countries.sort_index()
     countries.index = countries.index.astype(str)
-    return ScenarioOutcome(countries, point.flows, record)
+    synthetic = point.synthetic or bool(result.provenance.get("synthetic"))
+    return ScenarioOutcome(countries, point.flows, record, synthetic)
 
 
 def _theta(spec: ScenarioSpec, ge: GESettings, scenario: Scenario) -> float:

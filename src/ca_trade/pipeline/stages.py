@@ -17,13 +17,14 @@ Examples
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypedDict
 
 import pandas as pd
 
 from ca_trade._io import confine, output_root, write_parquet
+from ca_trade._synthetic import frame_is_synthetic
 from ca_trade.estimate import GravityResults, ols, ppml
 from ca_trade.etl import IngestReport, build_panel, download, ingest, reconcile
 from ca_trade.exceptions import ConfigError
@@ -207,6 +208,8 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
     _raw_files(cfg, progress)
     counts = _ingest(cfg, progress)
     panel = _panel(cfg, progress)
+    if frame_is_synthetic(panel):  # the data say SYNTHETIC: so does every artefact
+        cfg = replace(cfg, synthetic=True)
     inputs = {"raw_dir": _dir_fingerprint(cfg.raw_dir), "panel": frame_fingerprint(panel)}
     extra: dict[str, Any] = {
         "run": cfg.name,

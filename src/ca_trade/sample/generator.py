@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ca_trade._io import atomic_write, confine, output_root, write_json, write_parquet
+from ca_trade._synthetic import MARKER, marker_record, parquet_metadata
 from ca_trade.exceptions import ConfigError
 from ca_trade.facts import CENTRAL_ASIA
 from ca_trade.sample.layouts import (
@@ -49,8 +50,11 @@ imitates the layouts of UN Comtrade downloads (legacy API/bulk, Comtrade+ API/bu
 WITS-like tariff file so that the ca_trade pipeline can be run and tested offline.
 
 Do not cite, publish or interpret any number from these files as a statement about real trade.
-Results estimated from them must be labelled SYNTHETIC.
+Results estimated from them must be labelled SYNTHETIC: ca_trade does so by itself, from
+the marker file SYNTHETIC.json (ingest records it in the dataset it writes, and every table,
+figure and result built from that dataset says SYNTHETIC).
 
+SYNTHETIC.json      the marker: this folder holds the SYNTHETIC sample
 truth.json          parameters, reporting rules, injected anomalies (per file)
 truth_flows.parquet true FOB flows (exporter, importer, year, sector, value_usd), incl. domestic
 comtrade/           SYNTHETIC_comtrade_<layout>_... files
@@ -69,6 +73,8 @@ class SampleInfo:
         Comtrade-layout files, sorted.
     tariffs, production, gdp, readme, truth_json, truth_flows : Path
         The other files.
+    marker : Path
+        ``SYNTHETIC.json``, the marker by which ingest knows the folder is SYNTHETIC.
     years : tuple of int
         Years generated.
     countries : tuple of str
@@ -99,6 +105,7 @@ class SampleInfo:
     n_records: int
     n_anomalies: int
     n_truth_flows: int
+    marker: Path
 
 
 def _check_years(years: Iterable[int]) -> list[int]:
@@ -181,6 +188,7 @@ def _write_truth_flows(truth: Truth, path: Path, seed: int) -> int:
     table = pa.Table.from_pandas(truth.flows, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta.update({b"synthetic": b"true", b"ca_trade.sample.seed": str(seed).encode()})
+    meta.update({k.encode(): v.encode() for k, v in parquet_metadata(True).items()})
     table = table.replace_schema_metadata(meta)
     write_parquet(path, table)
     return table.num_rows
@@ -344,6 +352,7 @@ def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
     truth_json = out / "truth.json"
     doc = _truth_document(seed, yrs, truth, comtrade)
     write_json(truth_json, doc)
+    marker = write_json(out / MARKER, marker_record(seed=seed, years=yrs))
     return SampleInfo(
         out_dir=out,
         comtrade_files=tuple(sorted(comtrade.paths)),
@@ -358,4 +367,5 @@ def _write_sample(out: Path, seed: int, yrs: list[int]) -> SampleInfo:
         n_records=comtrade.n_records,
         n_anomalies=len(comtrade.anomalies),
         n_truth_flows=n_truth,
+        marker=marker,
     )
