@@ -21,10 +21,11 @@ name = "s"
 formula = "value_usd ~ ln_dist + contig + ln_tariff | exporter + importer"
 international_only = true
 [ge]
-draws = 5
+n_draws = 5
 [[scenarios]]
 name = "cu"
-kind = "remove_internal_tariffs"
+kind = "tariff_harmonization"
+cet = "keep"
 members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
 specification = "s"
 [outputs]
