@@ -114,6 +114,10 @@ def test_heatmap_labels_the_domestic_diagonal_and_figures_carry_their_caption() 
     caption = " ".join(t.get_text() for t in fig.texts)
     assert "Outlined diagonal: change in domestic sales (exporter = importer)." in caption
     assert "Baseline: 2019." in caption
+    # a long title (a scenario in words) wraps instead of running off the figure's edges
+    long = "Change in bilateral trade (%): " + "a railway cutting transit times by 40% " * 3
+    title = trade_heatmap(FLOWS, countries=["KAZ", "KGZ", "UZB"], title=long).axes[0].get_title()
+    assert "\n" in title and " ".join(title.split()) == " ".join(long.split())
     note = "95% intervals: percentiles of 200 parametric draws; theta = 4.38 = -b - 1."
     fig = outcome_plot(OUTCOMES, note=note, synthetic=True)
     caption = " ".join(t.get_text() for t in fig.texts)

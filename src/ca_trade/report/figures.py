@@ -92,9 +92,17 @@ def _new_figure(width: float, height: float) -> Any:
     return fig
 
 
+#: Size of title text (points, as ``axes.titlesize``).
+_TITLE_PT = 10.0
 #: Size of caption text (points) and its line height.
 _CAPTION_PT = 7.0
 _LINE_PT = 1.35 * _CAPTION_PT
+
+
+def _wrapped(fig: Any, text: str, size_pt: float) -> str:
+    """Wrap a title to the figure's width (a long scenario name would run off its edges)."""
+    width = int(0.85 * fig.get_figwidth() * 72 / (0.6 * size_pt))
+    return "\n".join(textwrap.wrap(text, width=max(width, 20))) or text
 
 
 def _caption(fig: Any, note: str | None, synthetic: bool) -> None:
@@ -214,7 +222,7 @@ def coefplot(
         ax.set_yticks(ypos, [labels.get(v, v) for v in variables])
         ax.set_xlabel(f"Coefficient ({100 * (1 - float(alpha)):.0f}% confidence interval)")
         if title:
-            ax.set_title(title)
+            ax.set_title(_wrapped(fig, title, _TITLE_PT))
         ax.legend(loc="best", fontsize=8, frameon=False)
         _caption(fig, None, synthetic)
     return fig
@@ -292,7 +300,7 @@ def outcome_plot(
             ax.set_title(labels.get(o, OUTCOME_LABELS.get(o, o)) + " (%)")
             ax.set_yticks(ypos, [labels.get(c, c) for c in rows])
         if title:
-            fig.suptitle(title)
+            fig.suptitle(_wrapped(fig, title, 1.2 * _TITLE_PT))
         _caption(fig, note, synthetic)
     return fig
 
@@ -385,7 +393,7 @@ def trade_heatmap(
         ax.set_ylabel("Exporter")
         fig.colorbar(im, ax=ax, label="Change in trade (%)")
         if title:
-            ax.set_title(title)
+            ax.set_title(_wrapped(fig, title, _TITLE_PT))
         diagonal = "Outlined diagonal: change in domestic sales (exporter = importer)."
         _caption(fig, f"{diagonal} {note}" if note else diagonal, synthetic)
     return fig
