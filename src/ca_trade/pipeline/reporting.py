@@ -541,7 +541,9 @@ def welfare_summary(
     notes = []
     if unc:
         level = 100 * (1 - float(unc.get("alpha", 0.05)))
-        notes.append(f"{level:g}% interval of {unc.get('n_draws')} parametric draws")
+        n, failed = int(unc.get("n_draws", 0)), int(unc.get("n_failed", 0))
+        used = f"the {n - failed} successful of {n}" if failed else f"{n}"
+        notes.append(f"{level:g}% interval of {used} parametric draws")
     if "theta" in solution:
         tie = solution.get("theta_from")
         rule = f" = -b - 1 from the {tie} coefficient" if tie else " (given)"
