@@ -11,7 +11,8 @@ imports the submodule, is a circle).
 
 The layers, top to bottom (docs/design.md shows them with the data flow)::
 
-    ca_trade            the package facade (lazy attributes only; nothing imports it)
+    ca_trade __main__   the package facade (lazy attributes only; nothing imports it) and
+                        ``python -m ca_trade`` (the command line)
     cli                 the command line
     pipeline            config-driven runs, the demo
     report              tables, figures, provenance (reads results of ge and estimate)
@@ -38,7 +39,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "ca_trade"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("ca_trade",),
+    ("ca_trade", "__main__"),
     ("cli",),
     ("pipeline",),
     ("report",),
@@ -195,7 +196,7 @@ def test_the_graph_sees_imports_at_every_depth() -> None:
     # module level
     assert "ca_trade.pipeline.config" in graph["ca_trade.pipeline.parse"]
     # inside a function (the CLI imports the library when a command runs)
-    assert "ca_trade.pipeline.demo" in graph["ca_trade.cli"]
+    assert "ca_trade.pipeline.demo" in graph["ca_trade.cli.commands"]
     # `from package import name` is an edge to the package
     assert "ca_trade.estimate" in graph["ca_trade.pipeline.stages"]
     # the root's TYPE_CHECKING imports and lazy attributes are not edges

@@ -151,7 +151,14 @@ def test_simulate_cet_takes_the_values_of_tariff_harmonization(
 ) -> None:
     args = ["simulate", str(tmp_path / "p.parquet"), "--estimates", str(tmp_path / "e.json")]
     got, _, err = _run(
-        capsys, *args, "--scenario", "customs_union", "--cet", cet, "--out", str(tmp_path / "o")
+        capsys,
+        *args,
+        "--scenario",
+        "tariff_harmonization",
+        "--cet",
+        cet,
+        "--out",
+        str(tmp_path / "o"),
     )
     assert got == code, err
     assert message in err
@@ -220,18 +227,18 @@ def test_run_then_check_passes_then_fails_after_a_modification(
         "--estimates",
         str(root / "estimates" / "twoway.json"),
         "--scenario",
-        "customs_union",
-        "--draws",
+        "tariff_harmonization",
+        "--n-draws",
         "20",
         "--synthetic",
         "--out",
         str(sim),
     )
     assert code == EXIT_OK, err
-    table = (sim / "tables" / "scenario_customs_union.md").read_text()
+    table = (sim / "tables" / "scenario_tariff_harmonization.md").read_text()
     assert "| KAZ |" in table and "\\[" in table and "SYNTHETIC" in table
-    side = json.loads((sim / "tables" / "scenario_customs_union.md.json").read_text())
-    assert side["uncertainty"]["draws"] == 20
+    side = json.loads((sim / "tables" / "scenario_tariff_harmonization.md.json").read_text())
+    assert side["uncertainty"]["n_draws"] == 20
     assert side["inputs"]["estimates"]["path"] == "twoway.json"
     code, _, err = _run(
         capsys,
@@ -372,7 +379,7 @@ def test_every_stage_command_with_relative_paths_from_the_shell(tmp_path: Path) 
          "--json", "reports/est.json", "--table", "reports/./est.md"],
         ["report", "reports/est.json", "--out", "reports/t.tex"],
         ["simulate", "data/panel.parquet", "--estimates", "reports/est.json", "--scenario",
-         "customs_union", "--draws", "5", "--synthetic", "--out", "reports/cu"],
+         "tariff_harmonization", "--n-draws", "5", "--synthetic", "--out", "reports/cu"],
     ]  # fmt: skip
     for step in steps:
         proc = _shell(work, *step)
@@ -381,7 +388,7 @@ def test_every_stage_command_with_relative_paths_from_the_shell(tmp_path: Path) 
     assert rows > 100
     assert (work / "data" / "rec.parquet").is_file()
     assert (work / "data" / "panel.parquet").is_file()
-    assert (work / "reports" / "cu" / "tables" / "scenario_customs_union.md").is_file()
+    assert (work / "reports" / "cu" / "tables" / "scenario_tariff_harmonization.md").is_file()
     assert not (work / "d" / "d").exists() and not (tmp_path / "reports").exists()
 
     # the same estimate with absolute paths gives the same bytes
@@ -408,13 +415,13 @@ def test_every_stage_command_with_relative_paths_from_the_shell(tmp_path: Path) 
     ("args", "option"),
     [
         (["sample", "--out", "x", "--seed", "-1"], "--seed"),
-        (["simulate", "p", "--estimates", "e", "--scenario", "customs_union", "--out", "o",
-          "--draws", "1"], "--draws"),
-        (["simulate", "p", "--estimates", "e", "--scenario", "customs_union", "--out", "o",
+        (["simulate", "p", "--estimates", "e", "--scenario", "tariff_harmonization", "--out", "o",
+          "--n-draws", "1"], "--n-draws"),
+        (["simulate", "p", "--estimates", "e", "--scenario", "tariff_harmonization", "--out", "o",
           "--theta", "inf"], "--theta"),
-        (["simulate", "p", "--estimates", "e", "--scenario", "customs_union", "--out", "o",
+        (["simulate", "p", "--estimates", "e", "--scenario", "tariff_harmonization", "--out", "o",
           "--theta", "nan"], "--theta"),
-        (["simulate", "p", "--estimates", "e", "--scenario", "customs_union", "--out", "o",
+        (["simulate", "p", "--estimates", "e", "--scenario", "tariff_harmonization", "--out", "o",
           "--seed", "-4"], "--seed"),
         (["simulate", "p", "--estimates", "e", "--scenario", "corridor", "--links", "CHN-KGZ",
           "--out", "o", "--days-saved", "nan"], "--days-saved"),

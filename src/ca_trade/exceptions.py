@@ -28,6 +28,7 @@ __all__ = [
     "DatasetBusyError",
     "DatasetBusyWarning",
     "DownloadError",
+    "ElasticityWarning",
     "GEError",
     "MissingDomesticFlowsError",
     "MissingValuesWarning",
@@ -69,6 +70,10 @@ class MissingValuesWarning(DataValidationWarning):
 
 class DatasetBusyWarning(CaTradeWarning):
     """Another process is writing the dataset; this one waits until it has finished."""
+
+
+class ElasticityWarning(CaTradeWarning):
+    """A trade elasticity given by hand contradicts the estimates a scenario is built from."""
 
 
 class ProvenanceWarning(CaTradeWarning):

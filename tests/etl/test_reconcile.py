@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from ca_trade import facts
-from ca_trade.etl import RECONCILED_COLUMNS, reconcile
+from ca_trade.etl import RECONCILED_COLUMNS, ingest, reconcile
 from ca_trade.etl.reconcile import cif_margins, reliability
-from ca_trade.exceptions import SpecificationError
+from ca_trade.exceptions import DataValidationError, DataValidationWarning, SpecificationError
+from tests.etl.helpers import plus_row, write_plus
 
 ISOS = ["CHN", "DEU", "KAZ", "KGZ", "RUS", "TJK", "TUR", "USA", "UZB", "IND", "IRN", "AFG"]
 
@@ -177,3 +180,23 @@ def test_bad_inputs_are_named() -> None:
         reconcile(flows, covariates=pd.DataFrame({"exporter": ["KAZ"], "importer": ["CHN"]}))
     with pytest.raises(DataValidationError, match=r"run ca_trade\.etl\.ingest"):
         reconcile("/nonexistent/processed")
+
+
+def test_no_flows_says_whether_ingest_ran(tmp_path: Path) -> None:
+    # never ingested: the hint to run ingest first
+    with pytest.raises(DataValidationError, match=r"no ingest has written .* run ca_trade\.etl"):
+        reconcile(tmp_path / "empty")
+    # ingested, but every row had partner World: say what the ingest did, not "run ingest"
+    write_plus(tmp_path / "raw" / "w.csv", [plus_row(398, 0, "X", 7)])
+    with pytest.warns(DataValidationWarning):
+        ingest(tmp_path / "raw", tmp_path / "out")
+    with pytest.raises(DataValidationError) as info:
+        reconcile(tmp_path / "out")
+    message = str(info.value)
+    assert "the last ingest into" in message and "partner_world 1" in message
+    assert "run ca_trade.etl.ingest" not in message
+    # ingested HS flows, asked for another classification: name the ones there are
+    write_plus(tmp_path / "raw2" / "f.csv", [plus_row(398, 156, "X", 7)])
+    ingest(tmp_path / "raw2", tmp_path / "out2")
+    with pytest.raises(DataValidationError, match="the last ingest wrote HS flows"):
+        reconcile(tmp_path / "out2", classification="SITC")

@@ -307,3 +307,13 @@ def test_bad_tariffs_name_the_row(bad: float) -> None:
     ).assign(counterfactual=[0.0, bad])
     with pytest.raises(SpecificationError, match=r"row 1, B -> A"):
         ge.solve(_two(), None, 4, tariffs=tariffs)
+
+
+def test_repr_names_the_solution_not_the_frames() -> None:
+    flows = pd.DataFrame(
+        {"exporter": list("AABB"), "importer": list("ABAB"), "value": [8.0, 2.0, 2.0, 8.0]}
+    )
+    res = ge.solve(flows, ge.agreement(["A", "B"], 0.3), 4.0)
+    text = repr(res)
+    assert text.startswith("GEResult(countries=2, flows=4, theta=4.0, closure=")
+    assert "converged=True" in text and "welfare" not in text

@@ -57,7 +57,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
             assert path.is_file(), rel
             side = json.loads(path.with_name(path.name + ".json").read_text())
             assert side["synthetic"] is True
-            assert side["uncertainty"]["draws"] == 200
+            assert side["uncertainty"]["n_draws"] == 200
             assert side["ge_solution"]["converged"] is True
         table = (out / f"tables/scenario_{name}.md").read_text()
         assert "SYNTHETIC DATA" in table
@@ -81,6 +81,50 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
             b, se = res["params"][i], res["vcov"][i][i] ** 0.5
             assert abs(b - truth[name]) < 1.96 * se, (spec, name, b, se, truth[name])
     assert "ln_tariff" in stdout and "yes" in stdout
+    _check_bias_corrected_column(out, stdout, truth)
+    _check_scenario_outputs_say_what_they_are(out)
+
+
+def _check_bias_corrected_column(out: Path, stdout: str, truth: dict[str, float]) -> None:
+    """Issue 13 item 7: the three-way table reports Weidner & Zylkin's corrected estimates."""
+    assert "threeway_bias_corrected: Weidner & Zylkin (2021) analytical" in stdout
+    plain = json.loads((out / "estimates/threeway.json").read_text())
+    fixed = json.loads((out / "estimates/threeway_bias_corrected.json").read_text())
+    assert fixed["names"] == plain["names"]
+    for i, name in enumerate(plain["names"]):
+        # corrected = estimate - bias, with a different (de-biased) variance beside it
+        assert fixed["params"][i] != plain["params"][i], name
+        assert fixed["vcov"][i][i] != plain["vcov"][i][i], name
+    rta = fixed["names"].index("rta")
+    assert abs(fixed["params"][rta] - truth["rta"]) < 1.96 * fixed["vcov"][rta][rta] ** 0.5
+    md = (out / "tables/estimates.md").read_text()
+    assert "| threeway | threeway, bias-corrected |" in md
+    assert "| Standard errors | Clustered by pair | Clustered by pair | " in md
+    assert "Clustered by pair (de-biased) |" in md
+    assert "| Sample | International pairs | International pairs | International pairs |" in md
+    assert "| Exporter × year | Yes | Yes | Yes |" in md and "FE:" not in md
+    assert "Weidner & Zylkin (2021) analytical bias correction" in md
+    # the scenarios are still built from the uncorrected estimates
+    side = json.loads((out / "tables/scenario_customs_union.md.json").read_text())
+    assert side["scenario"]["specification"] == "threeway"
+
+
+def _check_scenario_outputs_say_what_they_are(out: Path) -> None:
+    """Issue 12 item 6: level, draws, theta and the scenario in words, in table and sidecar."""
+    md = (out / "tables/scenario_customs_union.md").read_text()
+    assert "**Central Asian customs union: no internal tariffs, a common external tariff**" in md
+    assert "95% intervals in brackets: the 2.5th and 97.5th percentiles" in md
+    assert "over 200 parametric draws" in md
+    side = json.loads((out / "tables/scenario_customs_union.md.json").read_text())
+    theta = side["ge_solution"]["theta"]
+    b = json.loads((out / "estimates/threeway.json").read_text())
+    assert theta == pytest.approx(-b["params"][b["names"].index("ln_tariff")] - 1, rel=1e-12)
+    assert f"θ = {theta:.2f} = −b − 1" in md
+    assert side["ge_solution"]["theta_from"] == "ln_tariff"
+    assert side["scenario"]["members"] == ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
+    assert len(side["inputs"]["panel"]["sha256"]) == 64
+    rail = json.loads((out / "tables/scenario_rail_corridor.md.json").read_text())
+    assert rail["scenario"]["kind"] == "corridor"
 
 
 @pytest.mark.parametrize("link", ["tables", "data", "data/raw"])

@@ -51,7 +51,9 @@ def test_choices_years_and_codes() -> None:
     with pytest.raises(ConfigError, match="increasing years"):
         r.years("b", None)
     assert iso3_list(["UZB", "KAZ", "UZB"], "w") == ["KAZ", "UZB"]
-    with pytest.raises(ConfigError, match=r"w: not ISO3 codes: \['kz'\]"):
+    with pytest.raises(ConfigError, match=r"w: not ISO3 codes: 'kz'; countries are written"):
         iso3_list(["kz"], "w")
+    with pytest.raises(ConfigError, match=r"'kaz' \(did you mean 'KAZ'\?\)"):
+        iso3_list(["KGZ", "kaz"], "w")
     with pytest.raises(ConfigError, match="w must be a simple identifier"):
         identifier("1 bad", "w")

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ca_trade.exceptions import GEError
-from ca_trade.pipeline import Progress, load_config
+from ca_trade.exceptions import DataValidationError, DataValidationWarning, GEError
+from ca_trade.pipeline import Progress, load_config, run
+from tests.etl.helpers import plus_row, write_plus
 from tests.pipeline.helpers import write_config
 
 SMALL_GE = """
@@ -21,10 +22,11 @@ name = "s"
 formula = "value_usd ~ ln_dist + contig + ln_tariff | exporter + importer"
 international_only = true
 [ge]
-draws = 5
+n_draws = 5
 [[scenarios]]
 name = "cu"
-kind = "remove_internal_tariffs"
+kind = "tariff_harmonization"
+cet = "keep"
 members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
 specification = "s"
 [outputs]
@@ -108,3 +110,21 @@ def test_a_symlinked_output_file_is_refused_and_its_target_kept(tmp_path: Path) 
         run(cfg, progress=Progress(quiet=True))
     assert victim.read_text() == "keep me"
     assert not (tmp_path / "victim.md.json").exists()
+
+
+def test_a_run_whose_ingest_writes_no_flow_stops_and_says_why(tmp_path: Path) -> None:
+    # like the real Comtrade sample files: every row has partner World, so all go to
+    # controls/ and no bilateral flow is written; the run stops there instead of estimating
+    # on nothing
+    write_plus(tmp_path / "data" / "raw" / "w.csv", [plus_row(398, 0, "X", i) for i in (1, 2)])
+    cfg = write_config(
+        tmp_path,
+        '[run]\nroot = "out"\n[source]\nkind = "raw"\nraw_dir = "data/raw"\n'
+        '[[specifications]]\nname = "s"\nformula = "value_usd ~ ln_dist | exporter^year"\n',
+    )
+    with pytest.warns(DataValidationWarning), pytest.raises(DataValidationError) as info:
+        run(load_config(cfg), progress=Progress(quiet=True))
+    message = str(info.value)
+    assert "wrote no bilateral flow, so the run stops" in message and "partner_world 2" in message
+    assert str(cfg) in message
+    assert not (tmp_path / "out" / "estimates").exists()

@@ -105,6 +105,25 @@ def test_heatmap_values_and_missing_pairs() -> None:
         trade_heatmap(FLOWS.drop(columns="baseline_value"))
 
 
+def test_heatmap_labels_the_domestic_diagonal_and_figures_carry_their_caption() -> None:
+    fig = trade_heatmap(FLOWS, countries=["KAZ", "KGZ", "UZB"], note="Baseline: 2019.")
+    ax = fig.axes[0]
+    # one "domestic" mark and one outline per diagonal cell
+    assert [t.get_text() for t in ax.texts].count("domestic") == 3
+    assert len(ax.patches) == 3
+    caption = " ".join(t.get_text() for t in fig.texts)
+    assert "Outlined diagonal: change in domestic sales (exporter = importer)." in caption
+    assert "Baseline: 2019." in caption
+    # a long title (a scenario in words) wraps instead of running off the figure's edges
+    long = "Change in bilateral trade (%): " + "a railway cutting transit times by 40% " * 3
+    title = trade_heatmap(FLOWS, countries=["KAZ", "KGZ", "UZB"], title=long).axes[0].get_title()
+    assert "\n" in title and " ".join(title.split()) == " ".join(long.split())
+    note = "95% intervals: percentiles of 200 parametric draws; theta = 4.38 = -b - 1."
+    fig = outcome_plot(OUTCOMES, note=note, synthetic=True)
+    caption = " ".join(t.get_text() for t in fig.texts)
+    assert "200 parametric draws" in caption and "SYNTHETIC" in caption
+
+
 def test_interval_not_containing_the_estimate_is_drawn() -> None:
     df = pd.DataFrame(
         {"welfare_pct": [0.5], "welfare_pct_lo": [0.6], "welfare_pct_hi": [0.9]}, index=["TJK"]

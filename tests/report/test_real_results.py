@@ -38,10 +38,11 @@ def test_etable_on_real_results(panel: pd.DataFrame, tmp_path: Path) -> None:
         )
         o = ct.ols("log_value ~ ln_dist + rta | exporter^year", data=panel, vcov="hetero")
     md = ct.etable({"PPML": p, "OLS": o}, "md", git=False)
-    assert "| FE: exporter^year | Yes | Yes |" in md
-    assert "| FE: importer^year | Yes | No |" in md
+    assert "| Fixed effects |  |  |" in md
+    assert "| Exporter × year | Yes | Yes |" in md
+    assert "| Importer × year | Yes | No |" in md
     assert f"| Observations | {p.nobs:,} | {o.nobs:,} |" in md
-    assert f"| Std. errors | {p.vcov_type} | {o.vcov_type} |" in md
+    assert "| Standard errors | Clustered by exporter | Robust |" in md
     assert f"{p.params['ln_dist']:.3f}" in md
     assert "Pseudo R²" in md and "| R² |" in md
     tex = ct.etable([p, o], "tex", se="ci", git=False)

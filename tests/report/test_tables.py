@@ -114,7 +114,9 @@ def test_escaped_tex_has_no_unescaped_specials(text: str) -> None:
     # Remove every escape sequence the escaper produces; nothing special may remain.
     stripped = re.sub(
         r"\\textasciitilde\{\}|\\textasciicircum\{\}|\\textbackslash\{\}|\\textless\{\}"
-        r"|\\textgreater\{\}|\\[&%$#_{}]",
+        r"|\\textgreater\{\}|\\[&%$#_{}]"
+        # the math-mode commands of the non-ASCII characters tables use (× θ σ β − ± ²)
+        r"|\$\\(?:times|theta|sigma|beta|pm)\$|\$-\$|\$\^2\$",
         "",
         out,
     )
@@ -167,12 +169,12 @@ def test_ci_instead_of_se() -> None:
 
 def test_fe_rows_nobs_fit_and_se_type() -> None:
     md = ct.etable([*two_models(), ols_model()], "md", provenance=False)
-    assert "| FE: pair | No | Yes | No |" in md
+    assert "| Pair | No | Yes | No |" in md
     assert "| Observations | 28,152 | 28,482 | 1,000 |" in md
     assert "| Pseudo R² | 0.912 | 0.999 |  |" in md
     assert "| R² |  |  | 0.710 |" in md
-    assert "| Std. errors | CRV1: pair | hetero | iid |" in md
-    assert "FE:" not in ct.etable(two_models(), "md", fe_rows=False, provenance=False)
+    assert "| Standard errors | Clustered by pair | Robust | IID |" in md
+    assert "Fixed effects" not in ct.etable(two_models(), "md", fe_rows=False, provenance=False)
 
 
 def test_mapping_gives_model_names_and_vcov_recomputes() -> None:
@@ -279,3 +281,43 @@ def test_scenario_table_accepts_result_objects_and_no_ci() -> None:
 
     with pytest.raises(SpecificationError, match="GE result with a 'countries' DataFrame"):
         scenario_table(NotGE(), outcomes=["welfare"])
+
+
+def test_extra_rows_say_what_sample_each_column_used() -> None:
+    md = ct.etable(
+        two_models(), "md", extra_rows={"Sample": ["International pairs", "All pairs"]},
+        provenance=False,
+    )  # fmt: skip
+    lines = md.splitlines()
+    sample = lines.index("| Sample | International pairs | All pairs |")
+    # after the fixed effects, before the statistics
+    assert (
+        lines.index("| Pair | No | Yes |")
+        < sample
+        < lines.index("| Observations | 28,152 | 28,482 |")
+    )
+    with pytest.raises(SpecificationError, match=r"extra_rows\['Sample'\] must have one value"):
+        ct.etable(two_models(), "md", extra_rows={"Sample": ["International pairs"]})
+    with pytest.raises(SpecificationError, match="extra_rows must map"):
+        ct.etable(two_models(), "md", extra_rows=["x"])  # type: ignore[arg-type]
+
+
+def test_bounds_on_their_estimate_are_explained() -> None:
+    df = pd.DataFrame(
+        {
+            "welfare_pct": [1.601, 0.5, 0.001],
+            "welfare_pct_lo": [1.598, 0.2, 0.0],
+            "welfare_pct_hi": [1.79, 0.9, 0.002],
+        },
+        index=["UZB", "KGZ", "DEU"],
+    )
+    md = scenario_table(
+        df, outcomes=["welfare"], interval_note="90% intervals of 50 draws.", provenance=False
+    )
+    assert "| UZB | 1.60 \\[1.60, 1.79\\] |" in md
+    assert "90% intervals of 50 draws." in md and "Confidence intervals" not in md
+    assert "In 1 cell one bound equals the estimate at the precision shown" in md
+    assert "In 1 cell the whole interval equals the estimate at the precision shown" in md
+    # with no bound on its estimate there is nothing to explain
+    md = scenario_table(df.loc[["KGZ"]], outcomes=["welfare"], provenance=False)
+    assert "precision shown" not in md and "Confidence intervals in brackets." in md

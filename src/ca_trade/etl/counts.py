@@ -77,9 +77,12 @@ class FileReport:
         )
 
 
-@dataclass
+@dataclass(repr=False)
 class IngestReport:
     """What :func:`ingest` did, per file and in total.
+
+    ``print(report)`` is one line of totals (``str``); ``repr`` names the counts, not every
+    file: the per-file counts are in ``files`` and :meth:`to_frame`.
 
     Attributes
     ----------
@@ -127,6 +130,39 @@ class IngestReport:
             for k, v in f.rows_filtered.items():
                 out[k] = out.get(k, 0) + v
         return dict(sorted(out.items()))
+
+    def __str__(self) -> str:
+        """Return one line: what was ingested (or that nothing changed), and the row totals.
+
+        Examples
+        --------
+        >>> rep = IngestReport([FileReport("a.csv", "plus_api", "", "ingested", 3, 2, 1)],
+        ...                    Path("/data/processed"))
+        >>> print(rep)
+        ingested 1 file into /data/processed: rows read 3, written 2, quarantined 1, filtered: none
+        """
+        filtered = ", ".join(f"{k} {v}" for k, v in self.rows_filtered.items()) or "none"
+        counts = (
+            f"rows read {self.rows_read}, written {self.rows_written}, quarantined "
+            f"{self.rows_quarantined}, filtered: {filtered}"
+        )
+        n = len(self.files)
+        files = f"{n} file{'' if n == 1 else 's'}"
+        if self.skipped:
+            return (
+                f"unchanged since the last ingest: {files} in {self.processed_dir} left as "
+                f"they were (nothing re-read; {counts})"
+            )
+        return f"ingested {files} into {self.processed_dir}: {counts}"
+
+    def __repr__(self) -> str:
+        """Return the totals, not every file (those are in ``files``)."""
+        return (
+            f"IngestReport(files={len(self.files)}, rows_read={self.rows_read}, "
+            f"rows_written={self.rows_written}, rows_quarantined={self.rows_quarantined}, "
+            f"rows_filtered={self.rows_filtered!r}, skipped={self.skipped}, "
+            f"problem={self.problem!r}, processed_dir={str(self.processed_dir)!r})"
+        )
 
     def balanced(self) -> bool:
         """Return whether every file's counts reconcile exactly.

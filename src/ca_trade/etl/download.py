@@ -154,6 +154,16 @@ class DownloadReport:
     pieces: tuple[PieceResult, ...]
     requests: int
 
+    def __repr__(self) -> str:
+        """Return the counts by status, not every piece (those are in ``pieces``)."""
+        statuses = sorted({p.status for p in self.pieces})
+        counts = ", ".join(f"{s} {self.count(s)}" for s in statuses) or "none"
+        return (
+            f"DownloadReport(out={str(self.out)!r}, access={self.access!r}, "
+            f"pieces={len(self.pieces)} ({counts}), records={self.records}, "
+            f"requests={self.requests})"
+        )
+
     def count(self, status: str) -> int:
         """Return the number of pieces with a status.
 

@@ -57,6 +57,7 @@ from ca_trade.etl.lock import dataset_lock
 from ca_trade.etl.paths import resolve
 from ca_trade.etl.sectors import LEVELS, sector_frame
 from ca_trade.etl.store import dataset_is_synthetic
+from ca_trade.etl.store import read_manifest
 from ca_trade.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["METHODS", "RECONCILED_COLUMNS", "cif_margins", "reconcile", "reliability"]
@@ -103,11 +104,32 @@ def _load(flows: str | Path | pd.DataFrame | pl.DataFrame, classification: str) 
     root = Path(flows)
     part = root / "flows" / f"classification={classification}"
     if not part.is_dir():
-        raise DataValidationError(
-            f"no {classification} flows under {root / 'flows'}; run ca_trade.etl.ingest first"
-        )
+        raise DataValidationError(_no_flows(root, classification))
     return pl.scan_parquet(part / "**" / "*.parquet", hive_partitioning=True).with_columns(
         pl.lit(classification).alias("classification")
+    )
+
+
+def _no_flows(root: Path, classification: str) -> str:
+    """Why `root` holds no flows of `classification`: no ingest yet, or what the last one did."""
+    manifest = read_manifest(root)
+    if not manifest:
+        return (
+            f"no {classification} flows under {root / 'flows'}: no ingest has written {root} "
+            f"(it has no manifest.json); run ca_trade.etl.ingest (ca-trade ingest RAW_DIR {root}) "
+            "first"
+        )
+    if manifest.get("problem"):
+        return (
+            f"no {classification} flows under {root / 'flows'}: the last ingest into {root} "
+            f"wrote none ({manifest['problem']})"
+        )
+    present = sorted(
+        p.name.split("=", 1)[1] for p in (root / "flows").glob("classification=*") if p.is_dir()
+    )
+    return (
+        f"no {classification} flows under {root / 'flows'}; the last ingest wrote "
+        f"{', '.join(present) or 'no'} flows: pass classification= one of them"
     )
 
 

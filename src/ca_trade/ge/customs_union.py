@@ -67,17 +67,17 @@ def cet_label(cet: Any) -> str:
     }[str(cet)]
 
 
-def _check_rule(cet: Any, group: Sequence[str]) -> None:
+def _check_rule(cet: Any, members: Sequence[str]) -> None:
     if isinstance(cet, pd.DataFrame):
         return
     if isinstance(cet, tuple):
-        if len(cet) == 2 and cet[0] == "adopt" and cet[1] in group:
+        if len(cet) == 2 and cet[0] == "adopt" and cet[1] in members:
             return
         raise SpecificationError(
             f"cet={cet!r}: to adopt one member's schedule pass ('adopt', ISO3) with a member "
-            f"of {list(group)}."
+            f"of {list(members)}."
         )
-    if cet in group:
+    if cet in members:
         raise SpecificationError(
             f"cet={cet!r}: to adopt {cet}'s schedule pass cet=('adopt', {cet!r})."
         )
@@ -120,7 +120,7 @@ def _schedule(cet: pd.DataFrame, ext: pd.DataFrame, keys: list[str]) -> pd.Serie
 
 def common_external_tariff(
     ext: pd.DataFrame,
-    group: Sequence[str],
+    members: Sequence[str],
     cet: Any,
     *,
     keys: list[str],
@@ -133,8 +133,8 @@ def common_external_tariff(
     ext : pandas.DataFrame
         Members' imports from outsiders: ``exporter, importer[, sector], baseline`` and, for
         the weighted mean, the `weight` column.
-    group : sequence of str
-        Members.
+    members : sequence of str
+        Members (ISO3).
     cet : str, tuple or pandas.DataFrame
         The rule (module docstring).
     keys : list of str
@@ -156,7 +156,7 @@ def common_external_tariff(
     ...                        weight="w").tolist()
     [0.3, 0.3]
     """
-    _check_rule(cet, group)
+    _check_rule(cet, members)
     if isinstance(cet, pd.DataFrame):
         return _schedule(cet, ext, keys)
     if cet == "keep":
@@ -178,14 +178,14 @@ def common_external_tariff(
     return looked.set_axis(ext.index)
 
 
-def revenue_pool(shares: Mapping[str, float], group: Sequence[str]) -> RevenuePool:
+def revenue_pool(shares: Mapping[str, float], members: Sequence[str]) -> RevenuePool:
     """Validate the quotas of a revenue pool against the members of the union.
 
     Parameters
     ----------
     shares : Mapping[str, float]
         Each member's share of the pooled revenue.
-    group : sequence of str
+    members : sequence of str
         Members of the union.
 
     Returns
@@ -209,19 +209,19 @@ def revenue_pool(shares: Mapping[str, float], group: Sequence[str]) -> RevenuePo
             f"revenue_shares must be a mapping {{member: share}}, got {type(shares).__name__}."
         )
     given = {str(k): v for k, v in shares.items()}
-    outsiders = sorted(set(given) - set(group))
+    outsiders = sorted(set(given) - set(members))
     if outsiders:
         raise SpecificationError(
-            f"revenue_shares names countries outside the union {list(group)}: {outsiders}."
+            f"revenue_shares names countries outside the union {list(members)}: {outsiders}."
         )
-    lacking = sorted(set(group) - set(given))
+    lacking = sorted(set(members) - set(given))
     if lacking:
         raise SpecificationError(
             f"revenue_shares lacks member(s) {lacking}; give every member its quota (0 if it "
             "receives nothing)."
         )
     try:
-        quotas = tuple(float(given[m]) for m in sorted(group))
+        quotas = tuple(float(given[m]) for m in sorted(members))
     except (TypeError, ValueError):
         raise SpecificationError(f"revenue shares must be numbers, got {given}.") from None
-    return RevenuePool(tuple(sorted(group)), quotas)
+    return RevenuePool(tuple(sorted(members)), quotas)

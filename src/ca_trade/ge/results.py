@@ -119,6 +119,15 @@ class GEResult:
         cols = [c for c in RATIO_COLUMNS if c in self.countries.columns]
         return 100.0 * (1.0 / self.countries[cols] - 1.0)
 
+    def __repr__(self) -> str:
+        """Return what was solved, not the frames (``summary()`` prints the changes)."""
+        s = self.settings
+        return (
+            f"{type(self).__name__}(countries={len(self.countries)}, flows={len(self.flows)}, "
+            f"theta={s.get('theta')!r}, closure={s.get('closure')!r}, "
+            f"converged={self.converged}, n_iter={self.n_iter})"
+        )
+
     def summary(self) -> str:
         """Return a short text table of the main percent changes.
 
@@ -255,6 +264,14 @@ class UncertaintyResult:
     def synthetic(self) -> bool:
         """Whether the baseline flows were SYNTHETIC (those of :attr:`point`)."""
         return self.point.synthetic
+
+    def __repr__(self) -> str:
+        """Return the draws and the level, not the frames (``summary()`` prints them)."""
+        return (
+            f"UncertaintyResult(method={self.method!r}, n_draws={self.n_draws}, "
+            f"n_failed={self.n_failed}, alpha={self.alpha}, seed={self.seed}, "
+            f"countries={len(self.countries)}, point={self.point!r})"
+        )
 
     def summary(self) -> str:
         """Return a one-paragraph account of the draws and the welfare intervals.

@@ -27,7 +27,7 @@ from ca_trade.ge.customs_union import (
 from ca_trade.ge.routes import RouteGraph, load_routes
 from ca_trade.ge.scenario import Scenario
 
-__all__ = ["agreement", "coefficient_of", "corridor", "tariff_harmonization"]
+__all__ = ["agreement", "check_members", "coefficient_of", "corridor", "tariff_harmonization"]
 
 _KEYS = ["exporter", "importer"]
 
@@ -74,6 +74,49 @@ def coefficient_of(source: float | EstimationResult, name: str) -> float:
     if not np.isfinite(number):
         raise SpecificationError(f"coefficient for {name!r} is not finite: {number}.")
     return number
+
+
+def check_members(members: Sequence[str], countries: set[str], where: str) -> None:
+    """Refuse members that are not countries of the data (they would change nothing).
+
+    Parameters
+    ----------
+    members : sequence of str
+        The scenario's members.
+    countries : set of str
+        The countries of the data.
+    where : str
+        What the data are, for the message (``"tariffs"``, ``"the panel"``).
+
+    Raises
+    ------
+    SpecificationError
+        Naming each unknown code (the upper-case one where only the case differs) and the
+        valid codes.
+
+    Examples
+    --------
+    >>> check_members(["KAZ", "kgz"], {"KAZ", "KGZ", "UZB"}, "tariffs")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ca_trade.exceptions.SpecificationError: member 'kgz' (did you mean 'KGZ'? ...) is not a ...
+    """
+    unknown = [str(m) for m in members if str(m) not in countries]
+    if not unknown:
+        return
+    parts = []
+    for code in unknown:
+        upper = code.strip().upper()
+        hint = (
+            f" (did you mean {upper!r}? codes are ISO3, upper case)" if upper in countries else ""
+        )
+        parts.append(f"{code!r}{hint}")
+    noun = "member" if len(unknown) == 1 else "members"
+    verb = "is not a country" if len(unknown) == 1 else "are not countries"
+    raise SpecificationError(
+        f"{noun} {', '.join(parts)} {verb} of the {where}; the {len(countries)} countries "
+        f"are: {', '.join(sorted(countries))}"
+    )
 
 
 def _one_pair_per_row(frame: pd.DataFrame, what: str) -> None:
@@ -142,7 +185,7 @@ def _one_sector(tariffs: pd.DataFrame) -> pd.DataFrame:
 
 def tariff_harmonization(
     tariffs: pd.DataFrame,
-    group: Sequence[str],
+    members: Sequence[str],
     coefficient: float | EstimationResult | None = None,
     *,
     cet: str | tuple[str, str] | pd.DataFrame = "simple",
@@ -153,10 +196,10 @@ def tariff_harmonization(
     weight: str = "value_usd",
     name: str | None = None,
 ) -> Scenario:
-    r"""Build a customs union / tariff harmonization scenario among `group`.
+    r"""Build a customs union / tariff harmonization scenario among `members`.
 
     Tariffs :math:`t_{ij}` are those importer *j* applies to exporter *i*, by sector when the
-    frame has a ``sector`` column. Inside the group they are removed (``internal="remove"``);
+    frame has a ``sector`` column. Between members they are removed (``internal="remove"``);
     on members' imports from outsiders a common external tariff replaces each member's own
     (:mod:`ca_trade.ge.customs_union`): the ``"simple"`` mean of members' tariffs on that
     exporter (and sector), the import-``"weighted"`` mean (weights: members' imports from it),
@@ -177,15 +220,15 @@ def tariff_harmonization(
         (fraction, finite, in [0, 10)) and, for the weighted mean, the weight column (finite
         and >= 0; a missing weight counts as no imports). Panel frames of one year
         qualify.
-    group : sequence of str
-        Members (ISO3).
+    members : sequence of str
+        Members (ISO3), each among the exporters or importers of `tariffs`.
     coefficient : float or estimation result, optional
         One-sector scenario: coefficient of ``ln(1+t)``, or a result whose
         ``params[regressor]`` holds it. None: tariffs by sector for the multi-sector model.
     cet : {"simple", "weighted", "max", "keep"}, ("adopt", ISO3) or DataFrame, default "simple"
         Common external tariff rule.
     internal : {"remove", "keep"}, default "remove"
-        Whether tariffs inside the group are removed.
+        Whether tariffs between members are removed.
     revenue_shares : Mapping[str, float], optional
         Tariffs by sector: each member's quota of the pooled import duties (every member,
         non-negative, summing to one), e.g. ``{"RUS": 0.8521, "KAZ": 0.0711, ...}``.
@@ -219,9 +262,9 @@ def tariff_harmonization(
     >>> row["importer"], float(row["counterfactual"]), u.revenue_pools[0].quotas
     ('UZB', 0.05, (0.7, 0.3))
     """
-    group = sorted({str(g) for g in group})
-    if len(group) < 2:
-        raise SpecificationError(f"a tariff union needs at least two members, got {group}.")
+    members = sorted({str(m) for m in members})
+    if len(members) < 2:
+        raise SpecificationError(f"a tariff union needs at least two members, got {members}.")
     if internal not in ("remove", "keep"):
         raise SpecificationError(f"internal must be 'remove' or 'keep', got {internal!r}.")
     by_sector = coefficient is None
@@ -240,19 +283,20 @@ def tariff_harmonization(
             )
         tariffs = _one_sector(tariffs)
     keys = [*_KEYS, "sector"] if by_sector else list(_KEYS)
-    pools = () if revenue_shares is None else (revenue_pool(revenue_shares, group),)
+    pools = () if revenue_shares is None else (revenue_pool(revenue_shares, members),)
     weighted = isinstance(cet, str) and cet == "weighted"
     frame = _tariff_frame(tariffs, keys, tariff, [weight] if weighted else [])
-    in_exp = frame["exporter"].isin(group)
-    in_imp = frame["importer"].isin(group)
+    check_members(members, set(frame["exporter"]) | set(frame["importer"]), "tariffs")
+    in_exp = frame["exporter"].isin(members)
+    in_imp = frame["importer"].isin(members)
     if internal == "remove":
         frame.loc[in_exp & in_imp, "counterfactual"] = 0.0
     outside = ~in_exp & in_imp
-    new = common_external_tariff(frame[outside], group, cet, keys=keys, weight=weight)
+    new = common_external_tariff(frame[outside], members, cet, keys=keys, weight=weight)
     if new is not None:
         frame.loc[outside, "counterfactual"] = new.fillna(frame.loc[outside, "baseline"])
     tariff_frame = frame[[*keys, "baseline", "counterfactual"]].sort_values(keys)
-    label = name or "-".join(group)
+    label = name or "-".join(members)
     inner = "internal tariffs removed" if internal == "remove" else "internal tariffs kept"
     pooled = ""
     if pools:
@@ -500,6 +544,12 @@ def corridor(
                 delta[sector] = np.log1p(a * d1) - np.log1p(a * d0)
     delta = {k: np.where(ok, v, 0.0) for k, v in delta.items()}
     changes = _corridor_changes(nodes, delta, reg, beta)
+    if changes.empty:
+        raise SpecificationError(
+            f"the corridor shortens no route between the {len(set(countries))} countries "
+            f"given (of them on the route graph: {', '.join(nodes) or 'none'}); check the links "
+            f"{[f'{a}-{b}' for a, b in zip(links['from'], links['to'])]} and the countries."
+        )
     parts = []
     for row in links.to_dict("records"):
         what = next(

@@ -50,26 +50,32 @@ for a full example)::
     years = [2000, 2023]          # optional year window
     international_only = false    # drop domestic pairs
     tol = 1e-8                    # optional estimator tolerance
+    bias_corrected = "analytical" # optional (PPML): also Weidner & Zylkin's corrected
+                                  # estimates, "analytical" or "jackknife", as a column
+                                  # "<name>, bias-corrected" (estimates/<name>_bias_corrected)
 
     [ge]
     year = 2019                   # baseline year of the flow matrix
-    theta = 5.0                   # trade elasticity, or instead:
-    theta_from = "ln_tariff"      # theta = -beta - 1 from the scenario's ln(1+t) coefficient
+    theta = 5.0                   # trade elasticity as given (warned when the estimates
+                                  # contradict it), or instead:
+    theta_from = "ln_tariff"      # theta = -beta - 1 from the scenario's ln(1+t) coefficient,
+                                  # redrawn with it; the default when neither is given
     closure = "additive"
-    draws = 200                   # parametric draws for the confidence intervals
+    n_draws = 200                 # parametric draws for the confidence intervals
     seed = 2024
     alpha = 0.05
 
     [[scenarios]]
     name = "ca_customs_union"
-    kind = "customs_union"        # "customs_union" | "remove_internal_tariffs" | "corridor"
+    kind = "tariff_harmonization" # "tariff_harmonization" | "corridor": the builders of ca_trade.ge
     members = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
-    cet = "simple"                # customs_union: "simple" | "weighted" | "max" | "keep" |
-                                  # ["adopt", ISO3]: the cet of ca_trade.ge.tariff_harmonization
+    cet = "simple"                # "simple" | "weighted" | "max" | "keep" (internal tariffs
+                                  # removed, external ones kept) | ["adopt", ISO3]: the cet of
+                                  # ca_trade.ge.tariff_harmonization
     specification = "threeway"    # whose coefficients build the partial effects
     # corridor: links = [["CHN", "KGZ"], ["KGZ", "UZB"]] with days_saved = 2.0 or
     # cost_reduction = 0.4 (share of transit time), ave_per_day = 0.01 (Hummels & Schaur 2013);
-    # any kind: elasticity = -5.0 overrides the estimated ln(1+t) coefficient
+    # any kind: coefficient = -5.0 replaces the estimated ln(1+t) coefficient
 
     [outputs]
     tables = ["tex", "md", "html"]

@@ -49,6 +49,18 @@ class CheckReport:
     extra: list[str] = field(default_factory=list)
     kept: Path | None = None
 
+    def __repr__(self) -> str:
+        """Return the counts and the first paths of each kind of difference."""
+
+        def first(paths: list[str]) -> str:
+            more = f", ... {len(paths) - 3} more" if len(paths) > 3 else ""
+            return f"{len(paths)} {paths[:3]!r}{more}"
+
+        return (
+            f"CheckReport(ok={self.ok}, changed={first(self.changed)}, "
+            f"missing={first(self.missing)}, extra={first(self.extra)})"
+        )
+
     @property
     def ok(self) -> bool:
         """Whether the outputs on disk equal the regenerated ones."""

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Literal, TypedDict
 
 __all__ = [
+    "BIAS_CORRECTIONS",
+    "CORRECTED_SUFFIX",
     "FIGURE_FORMATS",
     "MODELS",
     "RECONCILE_METHODS",
@@ -39,18 +41,22 @@ __all__ = [
 
 Model = Literal["ppml", "ols"]
 ReconcileMethod = Literal["baci", "importer_first", "exporter_first"]
-ScenarioKind = Literal["customs_union", "remove_internal_tariffs", "corridor"]
+ScenarioKind = Literal["tariff_harmonization", "corridor"]
 SourceKind = Literal["sample", "raw"]
 Closure = Literal["additive", "multiplicative"]
 Ssc = Literal["stata", "fixest"]
+BiasCorrection = Literal["analytical", "jackknife"]
 #: ``"iid"``, ``"hetero"`` or ``{"CRV1": "cluster"}`` (``"a+b"`` for two-way clustering).
 Vcov = str | dict[str, str]
 #: A common external tariff rule, as :func:`ca_trade.ge.tariff_harmonization` takes it.
 Cet = Literal["simple", "weighted", "max", "keep"] | tuple[Literal["adopt"], str]
 
 MODELS: tuple[Model, ...] = ("ppml", "ols")
+BIAS_CORRECTIONS: tuple[BiasCorrection, ...] = ("analytical", "jackknife")
+#: The name of a specification's bias-corrected result: its own name and this suffix.
+CORRECTED_SUFFIX = "_bias_corrected"
 RECONCILE_METHODS: tuple[ReconcileMethod, ...] = ("baci", "importer_first", "exporter_first")
-SCENARIO_KINDS: tuple[ScenarioKind, ...] = ("customs_union", "remove_internal_tariffs", "corridor")
+SCENARIO_KINDS: tuple[ScenarioKind, ...] = ("tariff_harmonization", "corridor")
 TABLE_FORMATS: tuple[str, ...] = ("tex", "md", "html")
 FIGURE_FORMATS: tuple[str, ...] = ("png", "pdf")
 
@@ -77,6 +83,10 @@ class Specification:
         Drop domestic pairs.
     tol : float, optional
         Estimator tolerance.
+    bias_corrected : {"analytical", "jackknife"}, optional
+        Also report Weidner & Zylkin's bias-corrected estimates with de-biased standard
+        errors (PPML; the ``method`` of ``GravityResults.bias_corrected``), as a result
+        named :attr:`corrected_name` beside the uncorrected one.
     """
 
     name: str
@@ -87,6 +97,12 @@ class Specification:
     years: tuple[int, int] | None = None
     international_only: bool = False
     tol: float | None = None
+    bias_corrected: BiasCorrection | None = None
+
+    @property
+    def corrected_name(self) -> str:
+        """Name of the bias-corrected result (saved as ``estimates/<name>.json``)."""
+        return f"{self.name}{CORRECTED_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -97,12 +113,14 @@ class ScenarioSpec:
     ----------
     name : str
         Identifier.
-    kind : {"customs_union", "remove_internal_tariffs", "corridor"}
-        Which builder makes the scenario.
+    kind : {"tariff_harmonization", "corridor"}
+        The builder that makes the scenario: :func:`ca_trade.ge.tariff_harmonization` (a
+        customs union; with ``cet = "keep"`` the removal of internal tariffs only) or
+        :func:`ca_trade.ge.corridor`.
     specification : str
         Name of the specification whose coefficients build the partial effects.
     members : tuple of str
-        Members of the union (tariff kinds), ISO3.
+        Members of the union (``tariff_harmonization``), ISO3.
     cet : str or tuple, optional
         Common external tariff rule of a customs union: ``"simple"``, ``"weighted"``,
         ``"max"``, ``"keep"`` or ``("adopt", ISO3)``, the values of
@@ -113,8 +131,9 @@ class ScenarioSpec:
         A corridor's time saving: days, or a share of transit time.
     ave_per_day : float, optional
         Ad valorem equivalent of one day in transit (corridor; default 0.01).
-    elasticity : float, optional
-        Overrides the estimated ``ln(1+t)`` coefficient.
+    coefficient : float, optional
+        The ``ln(1+t)`` coefficient, instead of the specification's estimate (the builders'
+        ``coefficient``).
     description : str
         Human description (default generated).
     """
@@ -128,7 +147,7 @@ class ScenarioSpec:
     days_saved: float | None = None
     cost_reduction: float | None = None
     ave_per_day: float | None = None
-    elasticity: float | None = None
+    coefficient: float | None = None
     description: str = ""
 
     @property
@@ -141,7 +160,7 @@ class ScenarioSpec:
             "days_saved": self.days_saved,
             "cost_reduction": self.cost_reduction,
             "ave_per_day": self.ave_per_day,
-            "elasticity": self.elasticity,
+            "coefficient": self.coefficient,
         }
         return {k: v for k, v in given.items() if v is not None and v != []}
 
@@ -154,16 +173,18 @@ class GESettings:
     ----------
     year : int, optional
         Baseline year (default: the panel's last year with domestic flows).
-    theta : float
-        Trade elasticity (used when ``theta_from`` is not set).
+    theta : float, optional
+        Trade elasticity, used as given (a warning when it contradicts the estimates).
     theta_from : str, optional
-        Tie the trade elasticity to the scenario's estimated ``ln(1+t)`` coefficient:
-        ``theta = -beta - 1`` (the coefficient is ``-sigma`` with duty-exclusive flows), in
-        the point solution and in every draw.
+        Tie the trade elasticity to a coefficient of the scenario: ``theta = -beta - 1``
+        (the ``ln(1+t)`` coefficient is ``-sigma`` with duty-exclusive flows), in the point
+        solution and in every draw. With neither ``theta`` nor ``theta_from``, theta is tied
+        to ``ln_tariff`` (:func:`ca_trade.pipeline.scenarios.scenario_theta`).
     closure : {"additive", "multiplicative"}
         Trade imbalances.
-    draws : int
-        Parametric draws for confidence intervals (0: none).
+    n_draws : int
+        Parametric draws for confidence intervals (0: none); the ``n_draws`` of
+        :func:`ca_trade.ge.parametric_draws`.
     seed : int
         Seed of the draws.
     alpha : float
@@ -171,10 +192,10 @@ class GESettings:
     """
 
     year: int | None = None
-    theta: float = 5.0
+    theta: float | None = None
     theta_from: str | None = None
     closure: Closure = "additive"
-    draws: int = 200
+    n_draws: int = 200
     seed: int = 2024
     alpha: float = 0.05
 

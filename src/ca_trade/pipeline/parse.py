@@ -25,11 +25,13 @@ from typing import Literal
 from ca_trade.estimate.formula import parse_formula
 from ca_trade.exceptions import ConfigError, SpecificationError
 from ca_trade.pipeline.config import (
+    BIAS_CORRECTIONS,
     FIGURE_FORMATS,
     MODELS,
     RECONCILE_METHODS,
     SCENARIO_KINDS,
     TABLE_FORMATS,
+    BiasCorrection,
     Cet,
     Config,
     DownloadSettings,
@@ -44,6 +46,7 @@ from ca_trade.pipeline.paths import check_layout, find_project_root, resolve_pat
 from ca_trade.pipeline.reader import ISO3, TableReader, identifier, iso3_list
 
 __all__ = [
+    "RENAMED_KINDS",
     "check_formula",
     "load_config",
     "parse_cet",
@@ -60,15 +63,19 @@ _TOP_KEYS = {
 }  # fmt: skip
 _SCENARIO_KEYS: dict[ScenarioKind, tuple[set[str], set[str]]] = {
     # kind: (required keys, optional keys) besides name/kind/description/specification
-    "customs_union": ({"members"}, {"cet", "elasticity"}),
-    "remove_internal_tariffs": ({"members"}, {"elasticity"}),
-    "corridor": ({"links"}, {"days_saved", "cost_reduction", "ave_per_day", "elasticity"}),
+    "tariff_harmonization": ({"members"}, {"cet", "coefficient"}),
+    "corridor": ({"links"}, {"days_saved", "cost_reduction", "ave_per_day", "coefficient"}),
+}
+#: Scenario kinds of earlier configs and what each is now.
+RENAMED_KINDS: dict[str, str] = {
+    "customs_union": "'tariff_harmonization'",
+    "remove_internal_tariffs": "'tariff_harmonization' with cet = \"keep\"",
 }
 _SCENARIO_NUMBERS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "days_saved": ("a finite number of days > 0", lambda v: v > 0),
     "cost_reduction": ("a share of transit time in (0, 1)", lambda v: 0 < v < 1),
     "ave_per_day": ("an ad valorem equivalent per day in (0, 1)", lambda v: 0 < v < 1),
-    "elasticity": ("a finite number", lambda v: True),
+    "coefficient": ("a finite number", lambda v: True),
 }
 _DOWNLOAD_KEYS = {
     "reporters", "years", "partners", "flows", "classification", "level", "frequency",
@@ -144,22 +151,42 @@ def parse_specification(table: object, where: str) -> Specification:
     r = TableReader(
         table,
         where,
-        {"name", "model", "formula", "vcov", "ssc", "years", "international_only", "tol"},
-    )
+        {
+            "name", "model", "formula", "vcov", "ssc", "years", "international_only", "tol",
+            "bias_corrected",
+        },
+    )  # fmt: skip
     name = identifier(r.text("name"), f"{where}.name")
     tol = r.real("tol")
     if tol is not None and not 0 < tol < 1:
         raise ConfigError(f"{where}.tol must lie in (0, 1); got {r.table['tol']!r}")
+    model = r.choice("model", MODELS, "ppml")
     return Specification(
         name=name,
-        model=r.choice("model", MODELS, "ppml"),
+        model=model,
         formula=check_formula(r.text("formula"), where=f"{where}.formula"),
         vcov=_vcov(r, where),
         ssc=r.choice("ssc", ("stata", "fixest"), "stata"),
         years=r.years("years", None),
         international_only=r.flag("international_only", False),
         tol=tol,
+        bias_corrected=_bias_correction(r, where, model),
     )
+
+
+def _bias_correction(r: TableReader, where: str, model: str) -> BiasCorrection | None:
+    """Read ``bias_corrected``: the method of Weidner & Zylkin's correction (PPML only)."""
+    method = r.text("bias_corrected")
+    if method is None:
+        return None
+    if method not in BIAS_CORRECTIONS:
+        raise ConfigError(
+            f"{where}.bias_corrected must be {' or '.join(map(repr, BIAS_CORRECTIONS))} (the "
+            f"method of GravityResults.bias_corrected); got {method!r}"
+        )
+    if model != "ppml":
+        raise ConfigError(f"{where}.bias_corrected corrects PPML estimates; model is {model!r}")
+    return next(m for m in BIAS_CORRECTIONS if m == method)
 
 
 def _vcov(r: TableReader, where: str) -> Vcov:
@@ -199,7 +226,7 @@ def parse_scenario(table: object, where: str, spec_names: set[str]) -> ScenarioS
 
     Examples
     --------
-    >>> t = {"name": "cu", "kind": "remove_internal_tariffs", "specification": "s",
+    >>> t = {"name": "cu", "kind": "tariff_harmonization", "specification": "s",
     ...      "members": ["UZB", "KAZ"]}
     >>> parse_scenario(t, "cli", {"s"}).members
     ('KAZ', 'UZB')
@@ -207,9 +234,16 @@ def parse_scenario(table: object, where: str, spec_names: set[str]) -> ScenarioS
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table")
     kind = next((k for k in SCENARIO_KINDS if k == table.get("kind")), None)
+    if table.get("kind") in RENAMED_KINDS:
+        raise ConfigError(
+            f"{where}.kind {table['kind']!r} is now {RENAMED_KINDS[str(table['kind'])]}: "
+            "rename it (the scenario builders of ca_trade.ge name the kinds)"
+        )
     if kind is None:
         raise ConfigError(
-            f"{where}.kind must be one of {sorted(SCENARIO_KINDS)}; got {table.get('kind')!r}"
+            f"{where}.kind must be one of {sorted(SCENARIO_KINDS)} (the scenario builders of "
+            "ca_trade.ge: a customs union is tariff_harmonization, the removal of internal "
+            f'tariffs tariff_harmonization with cet = "keep"); got {table.get("kind")!r}'
         )
     required, optional = _SCENARIO_KEYS[kind]
     r = TableReader(
@@ -236,7 +270,7 @@ def parse_scenario(table: object, where: str, spec_names: set[str]) -> ScenarioS
         days_saved=r.number("days_saved", None, *_SCENARIO_NUMBERS["days_saved"]),
         cost_reduction=r.number("cost_reduction", None, *_SCENARIO_NUMBERS["cost_reduction"]),
         ave_per_day=r.number("ave_per_day", None, *_SCENARIO_NUMBERS["ave_per_day"]),
-        elasticity=r.number("elasticity", None, *_SCENARIO_NUMBERS["elasticity"]),
+        coefficient=r.number("coefficient", None, *_SCENARIO_NUMBERS["coefficient"]),
         description=r.text("description", ""),
     )
 
@@ -347,20 +381,26 @@ def parse_ge(table: object, where: str) -> GESettings:
     4.0
     """
     r = TableReader(
-        table, where, {"year", "theta", "theta_from", "closure", "draws", "seed", "alpha"}
+        table, where, {"year", "theta", "theta_from", "closure", "n_draws", "seed", "alpha"}
     )
     theta_from = r.text("theta_from")
     if theta_from is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", theta_from):
         raise ConfigError(f"{where}.theta_from must name a coefficient; got {theta_from!r}")
+    theta = r.number(
+        "theta", None, "> 0 and finite (the trade elasticity, sigma - 1)", lambda v: v > 0
+    )
+    if theta is not None and theta_from is not None:
+        raise ConfigError(
+            f"{where}: give theta (used as it is) or theta_from (theta = -b - 1 from that "
+            "coefficient), not both"
+        )
     return GESettings(
         year=r.integer("year", None, "a year in 1900-2100", lambda v: 1900 <= v <= 2100),
-        theta=r.number(
-            "theta", 5.0, "> 0 and finite (the trade elasticity, sigma - 1)", lambda v: v > 0
-        ),
+        theta=theta,
         theta_from=theta_from,
         closure=r.choice("closure", ("additive", "multiplicative"), "additive"),
-        draws=r.integer(
-            "draws",
+        n_draws=r.integer(
+            "n_draws",
             200,
             "0 (no intervals) or an integer in 2-100000",
             lambda v: v == 0 or 2 <= v <= 100_000,

@@ -6,8 +6,8 @@ value.
 
 Examples
 --------
->>> r = TableReader({"theta": 4.0}, "c.toml [ge]", {"theta", "draws"})
->>> r.number("theta", 5.0, "> 0", lambda v: v > 0), r.integer("draws", 200, "> 1", bool)
+>>> r = TableReader({"theta": 4.0}, "c.toml [ge]", {"theta", "n_draws"})
+>>> r.number("theta", 5.0, "> 0", lambda v: v > 0), r.integer("n_draws", 200, "> 1", bool)
 (4.0, 200)
 """
 
@@ -20,7 +20,17 @@ from typing import TypeVar, overload
 
 from ca_trade.exceptions import ConfigError
 
-__all__ = ["ISO3", "NAME", "TableReader", "identifier", "iso3_list"]
+__all__ = ["ISO3", "NAME", "RENAMED_KEYS", "TableReader", "identifier", "iso3_list"]
+
+#: Keys of earlier configs and the key each is now, the name the library uses for the same
+#: thing (``n_draws`` of :func:`ca_trade.ge.parametric_draws`, ``members`` and
+#: ``coefficient`` of the scenario builders of :mod:`ca_trade.ge`). A config that still uses
+#: one gets an error naming the new key, never a silent default.
+RENAMED_KEYS: dict[str, str] = {
+    "draws": "n_draws",
+    "group": "members",
+    "elasticity": "coefficient",
+}
 
 #: An ISO 3166 alpha-3 code as configs write it.
 ISO3 = re.compile(r"^[A-Z]{3}$")
@@ -48,7 +58,8 @@ def iso3_list(value: object, where: str) -> list[str]:
     Raises
     ------
     ConfigError
-        When `value` is not a non-empty list of ISO3 codes.
+        When `value` is not a non-empty list of ISO3 codes (a lower-case code is named with
+        its upper-case spelling).
 
     Examples
     --------
@@ -59,7 +70,16 @@ def iso3_list(value: object, where: str) -> list[str]:
         raise ConfigError(f"{where} must be a non-empty list of ISO3 codes; got {value!r}")
     bad = [x for x in value if not ISO3.match(x)]
     if bad:
-        raise ConfigError(f"{where}: not ISO3 codes: {bad}")
+        hints = [
+            f"{x!r} (did you mean {x.strip().upper()!r}?)"
+            if ISO3.match(x.strip().upper())
+            else repr(x)
+            for x in bad
+        ]
+        raise ConfigError(
+            f"{where}: not ISO3 codes: {', '.join(hints)}; countries are written as three "
+            "upper-case letters, as in the panel's exporter and importer columns (KAZ, KGZ, ...)"
+        )
     return sorted(set(value))
 
 
@@ -108,13 +128,28 @@ class TableReader:
     Raises
     ------
     ConfigError
-        When `table` is not a table or has a key outside `allowed`.
+        When `table` is not a table or has a key outside `allowed` (a key of earlier configs,
+        :data:`RENAMED_KEYS`, is named with its new spelling).
+
+    Examples
+    --------
+    >>> TableReader({"draws": 50}, "c.toml [ge]", {"n_draws", "seed"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ca_trade.exceptions.ConfigError: c.toml [ge]: key 'draws' is now 'n_draws': rename it ...
     """
 
     def __init__(self, table: object, where: str, allowed: Collection[str]) -> None:
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table; got {type(table).__name__}")
         unknown = sorted(set(table) - set(allowed))
+        renamed = [k for k in unknown if RENAMED_KEYS.get(k) in allowed]
+        if renamed:
+            raise ConfigError(
+                f"{where}: "
+                + "; ".join(f"key {k!r} is now {RENAMED_KEYS[k]!r}" for k in renamed)
+                + ": rename it (one vocabulary with the library's functions)"
+            )
         if unknown:
             raise ConfigError(
                 f"{where}: unknown key(s) {', '.join(unknown)}; allowed: "

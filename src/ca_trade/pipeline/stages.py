@@ -27,7 +27,7 @@ from ca_trade._io import confine, output_root, write_parquet
 from ca_trade._synthetic import frame_is_synthetic
 from ca_trade.estimate import GravityResults, ols, ppml
 from ca_trade.etl import IngestReport, build_panel, download, ingest, reconcile
-from ca_trade.exceptions import ConfigError
+from ca_trade.exceptions import ConfigError, DataValidationError
 from ca_trade.pipeline.config import Config, Specification
 from ca_trade.pipeline.progress import Progress
 from ca_trade.pipeline.reporting import report_estimates, report_scenario
@@ -40,6 +40,7 @@ __all__ = [
     "IngestCounts",
     "RunOutcome",
     "check_output_folders",
+    "estimate_specification",
     "estimation_data",
     "execute",
     "ingest_counts",
@@ -81,6 +82,14 @@ class RunOutcome:
     results: dict[str, GravityResults]
     scenarios: dict[str, pd.DataFrame]
     written: list[Path]
+
+    def __repr__(self) -> str:
+        """Return what the run made, not the frames (they are in the attributes)."""
+        return (
+            f"RunOutcome(config={str(self.config.path)!r}, panel={len(self.panel)} rows, "
+            f"results={list(self.results)}, scenarios={list(self.scenarios)}, "
+            f"written={len(self.written)} files under {str(self.config.root)!r})"
+        )
 
 
 def ingest_counts(report: IngestReport) -> IngestCounts:
@@ -130,8 +139,25 @@ def estimation_data(panel: pd.DataFrame, spec: Specification) -> pd.DataFrame:
     return data.reset_index(drop=True)
 
 
-def _estimate(spec: Specification, panel: pd.DataFrame) -> GravityResults:
-    """Estimate one specification; formulas from a configuration are materialised safely."""
+def estimate_specification(spec: Specification, panel: pd.DataFrame) -> GravityResults:
+    """Estimate one specification on its rows of a panel (its years, its pairs).
+
+    Formulas from a configuration or the command line are materialised safely (parsed,
+    never evaluated).
+
+    Parameters
+    ----------
+    spec : Specification
+        The specification (``model``, ``formula``, ``vcov``, ``ssc``, ``tol``, ``years``,
+        ``international_only``).
+    panel : pandas.DataFrame
+        The panel.
+
+    Returns
+    -------
+    GravityResults
+        The fit.
+    """
     data = estimation_data(panel, spec)
     if spec.model == "ols":
         return ols(spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, safe_formula=True)
@@ -221,16 +247,19 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
     written: list[Path] = []
     for spec in cfg.specifications:
         with progress.stage(f"estimate: {spec.name} ({spec.model.upper()})"):
-            results[spec.name] = _estimate(spec, panel)
-            written.append(
-                save_results(results[spec.name], cfg.root / "estimates" / f"{spec.name}.json")
-            )
+            results[spec.name] = estimate_specification(spec, panel)
+            written.append(_save(cfg, spec.name, results[spec.name], spec))
+        if spec.bias_corrected is not None:
+            with progress.stage(f"estimate: {spec.name}, bias correction ({spec.bias_corrected})"):
+                corrected = results[spec.name].bias_corrected(method=spec.bias_corrected)
+                results[spec.corrected_name] = corrected
+                written.append(_save(cfg, spec.corrected_name, corrected, spec))
     if results:
         with progress.stage("report: estimation tables and coefficient plot"):
             written += report_estimates(cfg, results, inputs, extra)
     scenarios: dict[str, pd.DataFrame] = {}
     for sc in cfg.scenarios:
-        with progress.stage(f"simulate: {sc.name} ({cfg.ge.draws} draws)"):
+        with progress.stage(f"simulate: {sc.name} ({cfg.ge.n_draws} draws)"):
             outcome = simulate(sc, cfg.ge, panel, results)
             scenarios[sc.name] = outcome.countries
         with progress.stage(f"report: {sc.name} table and figures"):
@@ -238,6 +267,13 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
                 cfg.artefacts, sc, cfg.ge, outcome, inputs, {**extra, **outcome.record}
             )
     return RunOutcome(cfg, panel, counts, results, scenarios, written)
+
+
+def _save(cfg: Config, name: str, result: GravityResults, spec: Specification) -> Path:
+    """Save a result as ``estimates/<name>.json``, with the sample it was estimated on."""
+    return save_results(
+        result, cfg.root / "estimates" / f"{name}.json", international_only=spec.international_only
+    )
 
 
 def _raw_files(cfg: Config, progress: Progress) -> None:
@@ -260,14 +296,27 @@ def _raw_files(cfg: Config, progress: Progress) -> None:
 
 
 def _ingest(cfg: Config, progress: Progress) -> IngestCounts:
+    """Ingest the raw files; stop the run, saying why, when no flow row was written."""
     with progress.stage("ingest: Comtrade files -> validated Parquet"):
-        return ingest_counts(ingest(cfg.raw_dir, cfg.data_dir / "processed"))
+        report = ingest(cfg.raw_dir, cfg.data_dir / "processed")
+    if report.problem is not None:
+        raise DataValidationError(
+            f"{cfg.path}: the ingest of {cfg.raw_dir} into {cfg.data_dir / 'processed'} wrote "
+            f"no bilateral flow, so the run stops: {report.problem}"
+        )
+    return ingest_counts(report)
 
 
 def _panel(cfg: Config, progress: Progress) -> pd.DataFrame:
     """Reconcile the mirror flows, build the panel and write it to ``data/panel.parquet``."""
     with progress.stage(f"reconcile: mirror flows ({cfg.reconcile_method})"):
         reconciled = reconcile(cfg.data_dir / "processed", method=cfg.reconcile_method)
+    if reconciled.empty:
+        raise DataValidationError(
+            f"{cfg.path}: no flow between two distinct countries to reconcile in "
+            f"{cfg.data_dir / 'processed'} (only reports with themselves, 'nes' areas or other "
+            "frequencies), so the run stops"
+        )
     with progress.stage("panel: square panel with covariates"):
         panel = build_panel(reconciled, raw_dir=cfg.raw_dir, sector=cfg.sector)
         write_parquet(cfg.data_dir / "panel.parquet", panel)

@@ -34,6 +34,16 @@ _TEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
+    # characters a plain pdflatex document cannot typeset from UTF-8 input
+    "×": r"$\times$",
+    "θ": r"$\theta$",
+    "σ": r"$\sigma$",
+    "β": r"$\beta$",
+    "−": r"$-$",
+    "±": r"$\pm$",
+    "²": r"$^2$",
+    "–": "--",
+    "—": "---",
 }
 _TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX_SPECIAL))
 _MD_RE = re.compile(r"([\\`*_{}\[\]<>|#])")
@@ -41,6 +51,10 @@ _MD_RE = re.compile(r"([\\`*_{}\[\]<>|#])")
 
 def escape_tex(text: str) -> str:
     r"""Escape every LaTeX special character (``& % $ # _ { } ~ ^ \`` and ``< >``).
+
+    The few non-ASCII characters tables use (``×``, ``θ``, ``σ``, ``β``, ``−``, ``±``, ``²``,
+    en and em dashes) become their LaTeX commands, so the output compiles with pdflatex
+    and no extra package.
 
     Parameters
     ----------
@@ -56,6 +70,8 @@ def escape_tex(text: str) -> str:
     --------
     >>> print(escape_tex("50% of R&D_1"))
     50\% of R\&D\_1
+    >>> print(escape_tex("Exporter × year, θ = 4"))
+    Exporter $\times$ year, $\theta$ = 4
     """
     return _TEX_RE.sub(lambda m: _TEX_SPECIAL[m.group(0)], text)
 
@@ -186,7 +202,8 @@ def render_tex(t: Table) -> str:
     Returns
     -------
     str
-        LaTeX source; needs ``\usepackage{booktabs}``.
+        LaTeX source; needs ``\usepackage{booktabs}``. The notes follow the tabular as
+        footnote-size paragraphs as wide as the text (long notes wrap).
     """
     n = t.ncol
     out = ["\\begin{table}[htbp]", "\\centering"]
@@ -201,9 +218,13 @@ def render_tex(t: Table) -> str:
         out.append("\\midrule")
         out.extend(_tex_row(row, n) for row in section)
     out.append("\\bottomrule")
-    for note in t.notes:
-        out.append(f"\\multicolumn{{{n}}}{{l}}{{\\footnotesize {escape_tex(note)}}} \\\\")
     out.append("\\end{tabular}")
+    if t.notes:
+        # under the tabular, as wide as the text and wrapped: notes of any length fit
+        out.append("\\par\\smallskip")
+        out.append("{\\footnotesize\\raggedright")
+        out.extend(f"{escape_tex(note)}\\par" for note in t.notes)
+        out.append("}")
     out.append("\\end{table}")
     return "\n".join(out) + "\n"
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,9 +92,42 @@ def _new_figure(width: float, height: float) -> Any:
     return fig
 
 
-def _mark_synthetic(fig: Any, synthetic: bool) -> None:
+#: Size of title text (points, as ``axes.titlesize``).
+_TITLE_PT = 10.0
+#: Size of caption text (points) and its line height.
+_CAPTION_PT = 7.0
+_LINE_PT = 1.35 * _CAPTION_PT
+
+
+def _wrapped(fig: Any, text: str, size_pt: float) -> str:
+    """Wrap a title to the figure's width (a long scenario name would run off its edges)."""
+    width = int(0.85 * fig.get_figwidth() * 72 / (0.6 * size_pt))
+    return "\n".join(textwrap.wrap(text, width=max(width, 20))) or text
+
+
+def _caption(fig: Any, note: str | None, synthetic: bool) -> None:
+    """Write a caption under the plots: the note (wrapped), then the SYNTHETIC mark.
+
+    The figure grows by the caption's height and the plots keep theirs: the layout is
+    confined to the band above it.
+    """
+    lines = (
+        textwrap.wrap(note, width=int(fig.get_figwidth() * 72 / (0.5 * _CAPTION_PT)))
+        if note
+        else []
+    )
+    marks = [(line, "#333333") for line in lines]
     if synthetic:
-        fig.supxlabel(_SYNTHETIC_MARK, fontsize=7, color="#a00")
+        marks.append((_SYNTHETIC_MARK, "#aa0000"))
+    if not marks:
+        return
+    band_in = (len(marks) * _LINE_PT + 6.0) / 72
+    height = fig.get_figheight() + band_in
+    fig.set_figheight(height)
+    fig.get_layout_engine().set(rect=(0.0, band_in / height, 1.0, 1.0 - band_in / height))
+    for k, (line, color) in enumerate(marks):
+        y = (band_in - (3.0 + (k + 0.8) * _LINE_PT) / 72) / height
+        fig.text(0.01, y, line, fontsize=_CAPTION_PT, color=color, ha="left", va="baseline")
 
 
 def coefplot(
@@ -188,9 +222,9 @@ def coefplot(
         ax.set_yticks(ypos, [labels.get(v, v) for v in variables])
         ax.set_xlabel(f"Coefficient ({100 * (1 - float(alpha)):.0f}% confidence interval)")
         if title:
-            ax.set_title(title)
+            ax.set_title(_wrapped(fig, title, _TITLE_PT))
         ax.legend(loc="best", fontsize=8, frameon=False)
-        _mark_synthetic(fig, synthetic)
+        _caption(fig, None, synthetic)
     return fig
 
 
@@ -201,6 +235,7 @@ def outcome_plot(
     countries: Sequence[str] | None = None,
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
+    note: str | None = None,
     synthetic: bool = False,
 ) -> Any:
     """Plot GE outcomes by country (percent change) with confidence intervals.
@@ -217,7 +252,10 @@ def outcome_plot(
     labels : mapping, optional
         Display names of outcomes and countries.
     title : str, optional
-        Figure title.
+        Figure title: the scenario in words.
+    note : str, optional
+        Caption under the plots (wrapped): what the intervals are (level, draws), theta,
+        the baseline.
     synthetic : bool, default False
         Mark the figure as SYNTHETIC data.
 
@@ -262,8 +300,8 @@ def outcome_plot(
             ax.set_title(labels.get(o, OUTCOME_LABELS.get(o, o)) + " (%)")
             ax.set_yticks(ypos, [labels.get(c, c) for c in rows])
         if title:
-            fig.suptitle(title)
-        _mark_synthetic(fig, synthetic)
+            fig.suptitle(_wrapped(fig, title, 1.2 * _TITLE_PT))
+        _caption(fig, note, synthetic)
     return fig
 
 
@@ -286,6 +324,7 @@ def trade_heatmap(
     *,
     countries: Sequence[str] = CENTRAL_ASIA,
     title: str | None = None,
+    note: str | None = None,
     synthetic: bool = False,
     digits: int = 1,
 ) -> Any:
@@ -300,6 +339,8 @@ def trade_heatmap(
         Rows (exporters) and columns (importers).
     title : str, optional
         Axes title.
+    note : str, optional
+        Caption under the plot (wrapped), after the line on the diagonal.
     synthetic : bool, default False
         Mark the figure as SYNTHETIC data.
     digits : int, default 1
@@ -308,7 +349,8 @@ def trade_heatmap(
     Returns
     -------
     matplotlib.figure.Figure
-        The figure; the diagonal shows the change in domestic trade.
+        The figure; the diagonal (outlined, each cell marked "domestic") shows the change
+        in domestic sales, and the caption says so.
 
     Examples
     --------
@@ -317,6 +359,8 @@ def trade_heatmap(
     ...                    "change_pct": [5.0, 3.0]})
     >>> fig = trade_heatmap(fl, countries=["KAZ", "KGZ"])
     """
+    from matplotlib.patches import Rectangle
+
     frame = _flows_frame(result)
     cs = [str(c) for c in countries]
     sub = frame[frame["exporter"].isin(cs) & frame["importer"].isin(cs)]
@@ -337,23 +381,21 @@ def trade_heatmap(
                 v = mat[i, j]
                 txt = "n/a" if not math.isfinite(v) else f"{v:+.{digits}f}"
                 dark = math.isfinite(v) and abs(v) > 0.6 * vmax
-                ax.text(
-                    j,
-                    i,
-                    txt,
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if dark else "black",
-                )
+                color = "white" if dark else "black"
+                ax.text(j, i, txt, ha="center", va="center", fontsize=8, color=color)
+                if i == j:
+                    ax.text(j, i + 0.3, "domestic", ha="center", va="center", fontsize=6,
+                            color=color)  # fmt: skip
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=1.2))
         ax.set_xticks(range(len(cs)), cs)
         ax.set_yticks(range(len(cs)), cs)
         ax.set_xlabel("Importer")
         ax.set_ylabel("Exporter")
         fig.colorbar(im, ax=ax, label="Change in trade (%)")
         if title:
-            ax.set_title(title)
-        _mark_synthetic(fig, synthetic)
+            ax.set_title(_wrapped(fig, title, _TITLE_PT))
+        diagonal = "Outlined diagonal: change in domestic sales (exporter = importer)."
+        _caption(fig, f"{diagonal} {note}" if note else diagonal, synthetic)
     return fig
 
 

@@ -103,7 +103,9 @@ class StoredResults(NormalInference):
     provenance : dict
         The original result's provenance.
     correction : str
-        Always empty: saved files do not record a bias correction's description.
+        The bias correction applied (empty for a plain fit).
+    international_only : bool or None
+        Whether the estimation sample was international pairs only (None: not recorded).
     """
 
     params: pd.Series
@@ -123,6 +125,7 @@ class StoredResults(NormalInference):
     dropped: StoredDropped = field(default_factory=StoredDropped)
     provenance: dict[str, Any] = field(default_factory=dict)
     correction: str = ""
+    international_only: bool | None = None
 
     def with_vcov(self, vcov: Any, ssc: Any = None, *, data: Any = None) -> StoredResults:
         """Not available: a saved result keeps its covariance, not the fit's arrays.
@@ -156,7 +159,12 @@ def _opt_float(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def save_results(result: EstimationResult, path: str | os.PathLike[str]) -> Path:
+def save_results(
+    result: EstimationResult,
+    path: str | os.PathLike[str],
+    *,
+    international_only: bool | None = None,
+) -> Path:
     """Save an estimation result's coefficients, covariance and diagnostics as JSON.
 
     Parameters
@@ -165,6 +173,9 @@ def save_results(result: EstimationResult, path: str | os.PathLike[str]) -> Path
         The result.
     path : path-like
         Destination (written atomically).
+    international_only : bool, optional
+        Record whether the estimation sample was international pairs only (tables built
+        from the file then say so).
 
     Returns
     -------
@@ -200,6 +211,10 @@ def save_results(result: EstimationResult, path: str | os.PathLike[str]) -> Path
         "dropped": dropped_counts(result.dropped),
         "provenance": dict(result.provenance or {}),
     }
+    if result.correction:
+        record["correction"] = str(result.correction)
+    if international_only is not None:
+        record["international_only"] = bool(international_only)
     return write_json(path, record)
 
 
@@ -257,6 +272,10 @@ def load_results(path: str | os.PathLike[str]) -> StoredResults:
                 {str(k): int(v) for k, v in dict(rec.get("dropped", {})).items()}
             ),
             provenance=dict(rec.get("provenance", {})),
+            correction=str(rec.get("correction", "")),
+            international_only=(
+                None if rec.get("international_only") is None else bool(rec["international_only"])
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataValidationError(f"{p}: malformed saved results ({exc!r})") from exc

@@ -39,6 +39,7 @@ import pandas as pd
 from ca_trade._typing import EstimationResult, ScenarioOutcomes
 from ca_trade.exceptions import SpecificationError
 from ca_trade.report._render import Cell, Format, Table, render
+from ca_trade.report.labels import fixef_label, vcov_label
 from ca_trade.report.provenance import (
     build_provenance,
     comment_block,
@@ -54,7 +55,7 @@ from ca_trade.report.results import (
     select_terms,
 )
 
-__all__ = ["etable", "scenario_table"]
+__all__ = ["bounds_at_estimate", "etable", "scenario_frame", "scenario_table"]
 
 _FORMATS = ("tex", "md", "html")
 _ETABLE_OPTIONS = (
@@ -74,6 +75,7 @@ _ETABLE_OPTIONS = (
     "model_names",
     "vcov",
     "fe_rows",
+    "extra_rows",
     "provenance",
     "synthetic",
     "git",
@@ -88,6 +90,7 @@ _SCENARIO_OPTIONS = (
     "labels",
     "countries",
     "title",
+    "interval_note",
     "notes",
     "label",
     "provenance",
@@ -207,6 +210,7 @@ def etable(
     model_names: Sequence[str] | None = None,
     vcov: Any = None,
     fe_rows: bool = True,
+    extra_rows: Mapping[str, Sequence[str]] | None = None,
     provenance: bool = True,
     synthetic: bool | None = None,
     git: bool = True,
@@ -235,7 +239,12 @@ def etable(
     fit_digits : int, default 3
         Decimal places of (pseudo-)R².
     labels : mapping, optional
-        Display names for regressors, fixed effects and dependent variables.
+        Display names for regressors, fixed effects (keyed as in the formula, e.g.
+        ``{"exporter^year": "Origin × time"}``), standard-error types (keyed by the
+        result's ``vcov_type``, e.g. ``{"CRV1: pair": "Clustered by country pair"}``) and
+        dependent variables. Fixed effects and standard errors not listed read as in a
+        paper, "Exporter × year" and "Clustered by pair"
+        (:mod:`ca_trade.report.labels`).
     se : {"se", "ci"}, default "se"
         Under each coefficient: its standard error in parentheses, or its ``1 - alpha``
         confidence interval in brackets.
@@ -256,7 +265,11 @@ def etable(
         Recompute every result's covariance with ``result.with_vcov(vcov)`` first
         (e.g. ``{"CRV1": "pair"}``).
     fe_rows : bool, default True
-        Add one indicator row per fixed effect (``Yes`` / ``No``).
+        Add one indicator row per fixed effect (``Yes`` / ``No``), under a "Fixed effects"
+        heading.
+    extra_rows : mapping of str to sequence of str, optional
+        Further rows after the fixed effects, one value per result, e.g.
+        ``{"Sample": ["International pairs", "All pairs"]}`` (fixest's ``extralines``).
     provenance : bool, default True
         Prefix the table with provenance comment lines.
     synthetic : bool, optional
@@ -315,9 +328,10 @@ def etable(
         all_vars.extend(v for v in map(str, m.params.index) if v not in all_vars)
     sections = [cells.coefficient_rows(models, select_terms(all_vars, keep, drop, order))]
     fe_section = _fixed_effect_rows(models, labels) if fe_rows else []
+    fe_section += _extra_rows(extra_rows, len(models))
     if fe_section:
         sections.append(fe_section)
-    sections.append(_statistic_rows(models, fit_digits))
+    sections.append(_statistic_rows(models, fit_digits, labels))
     if synthetic is None:
         synthetic = is_synthetic(models)
     note_lines = cells.notes(names, models, notes, bool(synthetic))
@@ -427,18 +441,40 @@ class _Cells:
 def _fixed_effect_rows(
     models: Sequence[EstimationResult], labels: Mapping[str, str]
 ) -> list[list[Cell]]:
-    """One ``Yes``/``No`` row per fixed effect of any model."""
+    """Return a "Fixed effects" heading, then a ``Yes``/``No`` row per fixed effect of any model."""
     fe_lists = [[str(f) for f in m.fixef_vars or []] for m in models]
     fes: list[str] = []
     for fl in fe_lists:
         fes.extend(f for f in fl if f not in fes)
-    return [
-        [Cell(f"FE: {labels.get(fe, fe)}")] + [Cell("Yes" if fe in fl else "No") for fl in fe_lists]
+    if not fes:
+        return []
+    return [[Cell("Fixed effects", tex=r"\textit{Fixed effects}")]] + [
+        [Cell(fixef_label(fe, labels))] + [Cell("Yes" if fe in fl else "No") for fl in fe_lists]
         for fe in fes
     ]
 
 
-def _statistic_rows(models: Sequence[EstimationResult], fit_digits: int) -> list[list[Cell]]:
+def _extra_rows(rows: Mapping[str, Sequence[str]] | None, n: int) -> list[list[Cell]]:
+    """Return the user's further rows, one value per result."""
+    if rows is None:
+        return []
+    if not isinstance(rows, Mapping):
+        raise SpecificationError(
+            f"extra_rows must map a row label to one value per result; got {rows!r}"
+        )
+    out = []
+    for label, values in rows.items():
+        if isinstance(values, str) or len(values) != n:
+            raise SpecificationError(
+                f"extra_rows[{label!r}] must have one value per result ({n}); got {values!r}"
+            )
+        out.append([Cell(str(label))] + [Cell(str(v)) for v in values])
+    return out
+
+
+def _statistic_rows(
+    models: Sequence[EstimationResult], fit_digits: int, labels: Mapping[str, str]
+) -> list[list[Cell]]:
     """Observations, (pseudo-)R² and the standard-error type."""
     stats = [[Cell("Observations")] + [Cell(f"{int(m.nobs):,}") for m in models]]
     ols = [model_label(m) == "OLS" for m in models]
@@ -458,7 +494,9 @@ def _statistic_rows(models: Sequence[EstimationResult], fit_digits: int) -> list
             )
     vtypes = [str(m.vcov_type or "") for m in models]
     if any(vtypes):
-        stats.append([Cell("Std. errors")] + [Cell(v) for v in vtypes])
+        stats.append(
+            [Cell("Standard errors")] + [Cell(vcov_label(v, labels) if v else "") for v in vtypes]
+        )
     return stats
 
 
@@ -545,6 +583,50 @@ def scenario_frame(
     return out
 
 
+def bounds_at_estimate(
+    frame: pd.DataFrame, outcomes: Sequence[str], digits: int
+) -> tuple[int, int]:
+    """Count the cells whose interval bounds read as the estimate at the precision shown.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`scenario_frame`'s columns ``(outcome, "est" | "lo" | "hi")``.
+    outcomes : sequence of str
+        The outcomes shown.
+    digits : int
+        Decimal places shown.
+
+    Returns
+    -------
+    one_side : int
+        Cells with one bound that reads as the estimate and one that does not: the
+        outcome moves on one side of the estimate only (a turning point in the drawn
+        coefficients, or a bound on the outcome).
+    both : int
+        Cells whose whole interval reads as the estimate: the outcome moves less across
+        the draws than the precision shown.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"welfare_pct": [1.601, 0.5, 0.001], "welfare_pct_lo": [1.598, 0.2, 0.0],
+    ...                    "welfare_pct_hi": [1.79, 0.9, 0.002]}, index=["UZB", "KGZ", "DEU"])
+    >>> bounds_at_estimate(scenario_frame(df, ["welfare"]), ["welfare"], 2)
+    (1, 1)
+    """
+    one_side = both = 0
+    for o in outcomes:
+        est, lo, hi = (frame[(o, s)].to_numpy(dtype=float) for s in ("est", "lo", "hi"))
+        for e, a, b in zip(est, lo, hi):
+            if not (math.isfinite(a) and math.isfinite(b)):
+                continue
+            shown = _fmt(e, digits)
+            same = (_fmt(a, digits) == shown, _fmt(b, digits) == shown)
+            both += all(same)
+            one_side += any(same) and not all(same)
+    return one_side, both
+
+
 def scenario_table(
     result: pd.DataFrame | ScenarioOutcomes,
     format: str = "md",
@@ -554,6 +636,7 @@ def scenario_table(
     labels: Mapping[str, str] | None = None,
     countries: Sequence[str] | None = None,
     title: str | None = None,
+    interval_note: str | None = None,
     notes: str | Sequence[str] | None = None,
     label: str | None = None,
     provenance: bool = True,
@@ -581,8 +664,13 @@ def scenario_table(
         Display names of outcomes and countries.
     countries : sequence of str, optional
         Countries (rows) in this order; by default all, sorted.
-    title, notes, label
-        Caption, extra notes and LaTeX label.
+    title : str, optional
+        Caption: the scenario in words.
+    interval_note : str, optional
+        What the brackets are, e.g. "95% intervals in brackets: percentiles of 200
+        parametric draws" (default "Confidence intervals in brackets.").
+    notes, label
+        Further notes (theta, the baseline, the scenario's details) and the LaTeX label.
     provenance : bool, default True
         Prefix the table with provenance comment lines.
     synthetic : bool, default False
@@ -600,7 +688,9 @@ def scenario_table(
     -------
     str
         The table; each cell reads ``estimate [lower, upper]`` (percent change,
-        counterfactual vs baseline).
+        counterfactual vs baseline). Where a bound equals its estimate at the precision
+        shown, a note says how many cells and why that happens
+        (:func:`bounds_at_estimate`).
 
     Examples
     --------
@@ -627,6 +717,7 @@ def scenario_table(
     ]
     body: list[list[Cell]] = []
     any_ci = False
+    at_estimate = bounds_at_estimate(frame.loc[rows_index], outcomes, digits)
     for c in rows_index:
         row = [Cell(labels.get(c, c))]
         for o in outcomes:
@@ -639,7 +730,20 @@ def scenario_table(
         body.append(row)
     note_lines = ["Percent change, counterfactual vs baseline."]
     if any_ci:
-        note_lines.append("Confidence intervals in brackets.")
+        note_lines.append(interval_note or "Confidence intervals in brackets.")
+    one_side, both = at_estimate
+    if one_side:
+        note_lines.append(
+            f"In {one_side} cell{'s' if one_side > 1 else ''} one bound equals the estimate "
+            "at the precision shown: across the draws the outcome moves to one side of it "
+            "only, at a turning point in the drawn coefficients (percentile intervals need "
+            "not be centred on the estimate)."
+        )
+    if both:
+        note_lines.append(
+            f"In {both} cell{'s' if both > 1 else ''} the whole interval equals the estimate "
+            "at the precision shown: the outcome varies less than that across the draws."
+        )
     if isinstance(notes, str):
         note_lines.append(notes)
     elif notes is not None:

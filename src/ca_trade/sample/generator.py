@@ -107,6 +107,16 @@ class SampleInfo:
     n_truth_flows: int
     marker: Path
 
+    def __repr__(self) -> str:
+        """Return the counts, not every path (those are in the attributes)."""
+        years = f"{self.years[0]}-{self.years[-1]}" if self.years else "none"
+        return (
+            f"SampleInfo(out_dir={str(self.out_dir)!r}, comtrade_files="
+            f"{len(self.comtrade_files)}, years={years}, countries={len(self.countries)}, "
+            f"n_records={self.n_records}, n_anomalies={self.n_anomalies}, "
+            f"n_truth_flows={self.n_truth_flows}; SYNTHETIC)"
+        )
+
 
 def _check_years(years: Iterable[int]) -> list[int]:
     try:

@@ -47,7 +47,7 @@ SECTOR_RATIO_COLUMNS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SectoralGEResult(GEResult):
     """Solution of one multi-sector general-equilibrium counterfactual.
 
