@@ -18,6 +18,7 @@ The layers, top to bottom (docs/design.md shows them with the data flow)::
     ge                  general equilibrium (uncertainty re-estimates with estimate)
     estimate etl sample the engines and the data sources, independent of each other
     facts               the packaged facts (countries, agreements, covariates)
+    executors           where independent tasks run (serial, processes, a Dask cluster)
     _io                 the only writers
     _typing             shared array types
     _version exceptions the version string, warning and error classes
@@ -45,6 +46,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ge",),
     ("estimate", "etl", "sample"),
     ("facts",),
+    ("executors",),
     ("_io",),
     ("_typing",),
     ("_version", "exceptions"),

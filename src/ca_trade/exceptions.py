@@ -35,6 +35,7 @@ __all__ = [
     "SeparationWarning",
     "SingletonWarning",
     "SpecificationError",
+    "SplitWarning",
     "UnsafePathError",
 ]
 
@@ -73,6 +74,10 @@ class DatasetBusyWarning(CaTradeWarning):
 
 class ProvenanceWarning(CaTradeWarning):
     """Provenance could not be fully recorded (e.g. no git commit known)."""
+
+
+class SplitWarning(CaTradeWarning):
+    """Some groups of a split estimation could not be estimated (see ``.failures``)."""
 
 
 class CaTradeError(Exception):

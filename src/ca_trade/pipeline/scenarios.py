@@ -189,7 +189,7 @@ def simulate(
             n_draws=ge.draws,
             alpha=ge.alpha,
             seed=ge.seed,
-            n_jobs=1,
+            executor=None,
             theta_from=ge.theta_from,
             closure=ge.closure,
         )
