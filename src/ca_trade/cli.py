@@ -5,11 +5,11 @@ Commands::
     ca-trade sample --out DIR [--seed N] [--years 2000-2023]
     ca-trade download OUT --reporters KAZ,KGZ --years 2015-2022 [--partners ISO3,...]
                       [--level total|section|chapter|hs6|CODES] [--access preview|api|bulk] ...
-    ca-trade ingest RAW_DIR PROCESSED_DIR [--force] [--no-wait]
+    ca-trade ingest RAW_DIR PROCESSED_DIR [--force] [--no-wait] [--executor E]
     ca-trade reconcile PROCESSED_DIR --out FILE.parquet [--method baci]
     ca-trade panel RECONCILED.parquet --out PANEL.parquet [--raw-dir DIR] [--sector TOTAL]
     ca-trade estimate PANEL.parquet --formula F [--model ppml|ols] [--vcov V] [--json FILE]
-                      [--table FILE.{tex,md,html}]
+                      [--table FILE.{tex,md,html}] [--split COLUMN [--executor E]]
     ca-trade simulate PANEL.parquet --estimates EST.json --scenario customs_union
                       [--members KAZ,...] [--cet simple] [--links A-B,...] --out DIR
     ca-trade report ESTIMATES.json... --out FILE.{tex,md,html}
@@ -22,6 +22,10 @@ arguments, invalid configuration or specification); 3 ``run --check`` found outp
 differ from those on disk. Errors are one line on stderr (``ca-trade: error: ...``);
 ``--debug`` adds the traceback. Progress goes to stderr only when it is a terminal and
 ``--quiet`` is not given.
+
+``--executor`` is ``serial``, ``processes`` (one local process per core) or a Dask scheduler
+address (``tcp://host:8786``): where the files of an ingest or the groups of a split
+estimation run (:mod:`ca_trade.executors`); outputs do not depend on it.
 
 Each command is one function calling the library's public functions; it imports the library
 modules it calls when it runs, so ``--help`` and ``--version`` start at once.
@@ -206,6 +210,11 @@ def _etl_parsers(sub: _Commands) -> None:
         action="store_true",
         help="fail instead of waiting when another ingest is writing PROCESSED_DIR",
     )
+    s.add_argument(
+        "--executor",
+        default="serial",
+        help="where files are staged: serial (default), processes or tcp://HOST:PORT (Dask)",
+    )
     s.set_defaults(command_fn=_ingest)
 
     s = sub.add_parser("reconcile", help="mirror flows -> one value per pair/year/sector")
@@ -224,13 +233,28 @@ def _etl_parsers(sub: _Commands) -> None:
 
 def _estimate_parser(sub: _Commands) -> None:
     s = sub.add_parser("estimate", help="PPML / OLS with fixed effects on a panel")
-    s.add_argument("panel", type=Path, help="Parquet panel")
+    s.add_argument(
+        "panel",
+        type=Path,
+        help="Parquet panel (with --split, also a folder COLUMN=VALUE/*.parquet)",
+    )
     s.add_argument("--formula", required=True, help="e.g. 'value_usd ~ ln_dist | exporter^year'")
     s.add_argument("--model", choices=["ppml", "ols"], default="ppml")
     s.add_argument("--vcov", type=_vcov, default="hetero", help="iid, hetero or CRV1:pair")
     s.add_argument("--ssc", choices=["stata", "fixest"], default="stata")
     s.add_argument("--json", type=Path, default=None, help="save the estimates (for `report`)")
     s.add_argument("--table", type=Path, default=None, help="write a .tex/.md/.html table")
+    s.add_argument(
+        "--split",
+        default=None,
+        metavar="COLUMN",
+        help="estimate once per value of COLUMN, e.g. sector (--json then names a folder)",
+    )
+    s.add_argument(
+        "--executor",
+        default=None,
+        help="with --split: serial, processes (default: one per core) or tcp://HOST:PORT (Dask)",
+    )
     s.set_defaults(command_fn=_estimate)
 
     s = sub.add_parser("report", help="table of saved estimates")
@@ -371,11 +395,15 @@ def _download(args: argparse.Namespace, progress: Progress) -> int:
 
 def _ingest(args: argparse.Namespace, progress: Progress) -> int:
     from ca_trade.etl import ingest
+    from ca_trade.pipeline import parse_executor
 
     # Paths are resolved once, here: relative, `..` and symlinked spellings are one folder.
     raw_dir, processed_dir = args.raw_dir.resolve(), args.processed_dir.resolve()
-    with progress.stage("ingest"):
-        rep = ingest(raw_dir, processed_dir, force=args.force, wait=not args.no_wait)
+    executor = parse_executor(args.executor, "--executor")
+    with progress.stage(f"ingest ({args.executor})"):
+        rep = ingest(
+            raw_dir, processed_dir, force=args.force, wait=not args.no_wait, executor=executor
+        )
     filtered = ", ".join(f"{k} {v}" for k, v in sorted(rep.rows_filtered.items()))
     print(
         f"ingested {len(rep.files)} files into {processed_dir}: rows read "
@@ -417,6 +445,10 @@ def _estimate(args: argparse.Namespace, progress: Progress) -> int:
     from ca_trade.report.stored import save_results
 
     check_formula(args.formula, where="--formula")
+    if args.split is not None:
+        return _estimate_split(args, progress)
+    if args.executor is not None:
+        raise SpecificationError("--executor says where the groups of --split run; add --split")
     data = _read_parquet(args.panel)
     fit = ppml if args.model == "ppml" else ols
     with progress.stage(f"estimate ({args.model})"):
@@ -428,6 +460,42 @@ def _estimate(args: argparse.Namespace, progress: Progress) -> int:
     if args.table is not None:
         with output_root(args.table.parent):
             etable([res], _table_format(args.table), file=args.table)
+    return EXIT_OK
+
+
+def _estimate_split(args: argparse.Namespace, progress: Progress) -> int:
+    """``estimate --split COLUMN``: one fit per group, a line of progress per finished group."""
+    from ca_trade.estimate import SplitProgress, ols, ppml
+    from ca_trade.pipeline import parse_executor
+    from ca_trade.report import etable
+    from ca_trade.report.stored import save_split
+
+    where = args.executor if args.executor is not None else "processes"
+    executor = parse_executor(where, "--executor")
+    data = args.panel if args.panel.is_dir() else _read_parquet(args.panel)
+    fit = ppml if args.model == "ppml" else ols
+
+    def note(p: SplitProgress) -> None:
+        progress.note(f"  {args.split} {p.line()}")
+
+    with progress.stage(f"estimate ({args.model}) by {args.split} on {where}"):
+        coll = fit(
+            args.formula,
+            data,
+            split=args.split,
+            executor=executor,
+            progress=note,
+            vcov=args.vcov,
+            ssc=args.ssc,
+            safe_formula=True,
+        )
+    print(coll.summary())
+    if args.json is not None:
+        with output_root(args.json):
+            save_split(coll, args.json)
+    if args.table is not None:
+        with output_root(args.table.parent):
+            etable(coll, _table_format(args.table), file=args.table)
     return EXIT_OK
 
 

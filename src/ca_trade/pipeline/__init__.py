@@ -21,6 +21,9 @@ for a full example)::
     allow_outside_project = false
     synthetic = false             # label outputs SYNTHETIC (implied by source.kind = "sample")
     record_git_commit = false     # a commit in artefacts would make `--check` fail after commits
+    executor = "processes"        # where the ingest's files, split groups and GE draws run:
+                                  # "serial" (default; split specifications: "auto"),
+                                  # "processes", "auto" or a Dask address "tcp://host:8786"
 
     [source]
     kind = "sample"               # "sample" (generate the SYNTHETIC data) or "raw" (your files)
@@ -49,6 +52,8 @@ for a full example)::
     years = [2000, 2023]          # optional year window
     international_only = false    # drop domestic pairs
     tol = 1e-8                    # optional estimator tolerance
+    split = "sector"              # optional: estimate once per value of this panel column
+                                  # (tables/<name>_by_<split>.*, estimates/<name>/<group>.json)
 
     [ge]
     year = 2019                   # baseline year of the flow matrix
@@ -105,7 +110,7 @@ from ca_trade.pipeline.config import (
     ScenarioSpec,
     Specification,
 )
-from ca_trade.pipeline.parse import check_formula, load_config, parse_config
+from ca_trade.pipeline.parse import check_formula, load_config, parse_config, parse_executor
 from ca_trade.pipeline.paths import find_project_root
 from ca_trade.pipeline.progress import Progress
 from ca_trade.pipeline.runner import run
@@ -126,5 +131,6 @@ __all__ = [
     "find_project_root",
     "load_config",
     "parse_config",
+    "parse_executor",
     "run",
 ]

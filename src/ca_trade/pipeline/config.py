@@ -77,6 +77,10 @@ class Specification:
         Drop domestic pairs.
     tol : float, optional
         Estimator tolerance.
+    split : str, optional
+        Estimate once per value of this panel column (``"sector"``): the ``split`` of
+        :func:`ca_trade.ppml`. A split specification's results are tabled by group and
+        cannot feed a scenario.
     """
 
     name: str
@@ -87,6 +91,7 @@ class Specification:
     years: tuple[int, int] | None = None
     international_only: bool = False
     tol: float | None = None
+    split: str | None = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +325,12 @@ class Config:
         Output formats.
     download : DownloadSettings, optional
         The ``[download]`` table: fetch UN Comtrade data into ``raw_dir/comtrade`` first.
+    executor : str, optional
+        ``[run].executor``: where independent tasks run -- the files of the ingest, the
+        groups of split specifications, the GE draws -- ``"processes"``, ``"auto"`` or a Dask
+        scheduler address ``"tcp://host:port"`` (:mod:`ca_trade.executors`); None (or
+        ``"serial"`` in the file): here, one after another, except split specifications,
+        which use ``"auto"``. Outputs do not depend on it.
     """
 
     path: Path
@@ -341,6 +352,7 @@ class Config:
     table_formats: tuple[str, ...] = TABLE_FORMATS
     figure_formats: tuple[str, ...] = FIGURE_FORMATS
     download: DownloadSettings | None = None
+    executor: str | None = None
 
     @property
     def data_dir(self) -> Path:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ca_trade.estimate import GravityResults
+from ca_trade.estimate import GravityResults, SplitResults
 from ca_trade.facts import CENTRAL_ASIA
 from ca_trade.ge import OUTCOMES as GE_OUTCOMES
-from ca_trade.pipeline.config import Artefacts, Config, GESettings, ScenarioSpec
+from ca_trade.pipeline.config import Artefacts, Config, GESettings, ScenarioSpec, Specification
 from ca_trade.pipeline.scenarios import ScenarioOutcome
 from ca_trade.report import (
     build_provenance,
@@ -27,7 +27,13 @@ from ca_trade.report import (
     trade_heatmap,
 )
 
-__all__ = ["TABLE_OUTCOMES", "report_estimates", "report_scenario", "sample_truth"]
+__all__ = [
+    "TABLE_OUTCOMES",
+    "report_estimates",
+    "report_scenario",
+    "report_split",
+    "sample_truth",
+]
 
 #: Outcomes in scenario tables (domestic sales stay in the frame, untabulated).
 TABLE_OUTCOMES = GE_OUTCOMES
@@ -95,18 +101,7 @@ def report_estimates(
         Tables and figures written (sidecars not listed).
     """
     out = cfg.artefacts
-    specs = [
-        {
-            "name": s.name,
-            "model": s.model,
-            "formula": s.formula,
-            "vcov": s.vcov,
-            "ssc": s.ssc,
-            "years": list(s.years) if s.years else None,
-            "international_only": s.international_only,
-        }
-        for s in cfg.specifications
-    ]
+    specs = [_spec_record(s) for s in cfg.specifications if s.name in results]
     record = {**extra, "inputs": inputs, "specifications": specs}
 
     def render(fmt: str, path: Path, rec: Mapping[str, Any]) -> str:
@@ -135,6 +130,69 @@ def report_estimates(
             fig, out.root / "figures" / "coefficients", fig_record, formats=out.figure_formats
         )
     return written
+
+
+def _spec_record(s: Specification) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "model": s.model,
+        "formula": s.formula,
+        "vcov": s.vcov,
+        "ssc": s.ssc,
+        "years": list(s.years) if s.years else None,
+        "international_only": s.international_only,
+        **({"split": s.split} if s.split is not None else {}),
+    }
+
+
+def report_split(
+    cfg: Config,
+    spec: Specification,
+    results: SplitResults,
+    inputs: Mapping[str, Any],
+    extra: Mapping[str, Any],
+) -> list[Path]:
+    """Write the table of a split specification: one column per group; return its paths.
+
+    Written to ``tables/<name>_by_<split>.<fmt>``; groups that could not be estimated are
+    named in a note, and the split (groups, failures) is in the provenance.
+
+    Parameters
+    ----------
+    cfg : Config
+        The run.
+    spec : Specification
+        The split specification.
+    results : SplitResults
+        Its results.
+    inputs, extra : mapping
+        As in :func:`report_estimates`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Tables written (sidecars not listed).
+    """
+    out = cfg.artefacts
+    record = {
+        **extra,
+        "inputs": inputs,
+        "specifications": [_spec_record(spec)],
+        "split": dict(results.provenance["split"]),
+    }
+
+    def render(fmt: str, path: Path, rec: Mapping[str, Any]) -> str:
+        return etable(
+            results,
+            fmt,
+            title=f"Gravity estimates by {results.by}: {spec.name} ({cfg.name})",
+            synthetic=out.synthetic,
+            git=out.record_git_commit,
+            extra_provenance=rec,
+            file=path,
+        )
+
+    return _write_tables(out, f"{spec.name}_by_{results.by}", render, record)
 
 
 def _scenario_record(

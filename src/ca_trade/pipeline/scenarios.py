@@ -25,6 +25,7 @@ import pandas as pd
 
 from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import ConfigError, GEError
+from ca_trade.executors import ExecutorLike
 from ca_trade.ge import OUTCOMES as GE_OUTCOMES
 from ca_trade.ge import GEResult, Scenario, corridor, parametric_draws, solve, tariff_harmonization
 from ca_trade.pipeline.config import Cet, GESettings, ScenarioSpec
@@ -155,6 +156,8 @@ def simulate(
     ge: GESettings,
     panel: pd.DataFrame,
     results: Mapping[str, EstimationResult],
+    *,
+    executor: ExecutorLike = None,
 ) -> ScenarioOutcome:
     """Solve one scenario with confidence intervals.
 
@@ -168,6 +171,8 @@ def simulate(
         The estimation panel.
     results : mapping
         Estimation results by specification name.
+    executor : None, str, distributed.Client or Executor, default None
+        Where the draws run (:mod:`ca_trade.executors`); the intervals do not depend on it.
 
     Returns
     -------
@@ -189,7 +194,7 @@ def simulate(
             n_draws=ge.draws,
             alpha=ge.alpha,
             seed=ge.seed,
-            executor=None,
+            executor=executor,
             theta_from=ge.theta_from,
             closure=ge.closure,
         )

@@ -17,22 +17,22 @@ Examples
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
 import pandas as pd
 
 from ca_trade._io import confine, output_root, write_parquet
-from ca_trade.estimate import GravityResults, ols, ppml
+from ca_trade.estimate import GravityResults, SplitProgress, SplitResults, ols, ppml
 from ca_trade.etl import IngestReport, build_panel, download, ingest, reconcile
 from ca_trade.exceptions import ConfigError
 from ca_trade.pipeline.config import Config, Specification
 from ca_trade.pipeline.progress import Progress
-from ca_trade.pipeline.reporting import report_estimates, report_scenario
+from ca_trade.pipeline.reporting import report_estimates, report_scenario, report_split
 from ca_trade.pipeline.scenarios import simulate
 from ca_trade.report.provenance import file_fingerprint, frame_fingerprint
-from ca_trade.report.stored import save_results
+from ca_trade.report.stored import save_results, save_split
 from ca_trade.sample import generate
 
 __all__ = [
@@ -67,11 +67,13 @@ class RunOutcome:
     ingest_counts : IngestCounts
         Rows read, written, quarantined and filtered (by rule) by the ingest stage.
     results : dict
-        Estimation results by specification name.
+        Estimation results by specification name (specifications without ``split``).
     scenarios : dict
         Per-country outcome frames (percent changes with interval bounds) by scenario name.
     written : list of pathlib.Path
         Artefacts written (tables, figures, saved estimates; sidecars not listed).
+    splits : dict
+        Results of the split specifications by name (:class:`ca_trade.estimate.SplitResults`).
     """
 
     config: Config
@@ -80,6 +82,7 @@ class RunOutcome:
     results: dict[str, GravityResults]
     scenarios: dict[str, pd.DataFrame]
     written: list[Path]
+    splits: dict[str, SplitResults] = field(default_factory=dict)
 
 
 def ingest_counts(report: IngestReport) -> IngestCounts:
@@ -139,6 +142,41 @@ def _estimate(spec: Specification, panel: pd.DataFrame) -> GravityResults:
             spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, tol=spec.tol, safe_formula=True
         )
     return ppml(spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, safe_formula=True)
+
+
+def _estimate_split(
+    spec: Specification, panel: pd.DataFrame, cfg: Config, progress: Progress
+) -> SplitResults:
+    """Estimate a split specification, one line of progress per finished group."""
+    data = estimation_data(panel, spec)
+    by = str(spec.split)
+    executor = cfg.executor if cfg.executor is not None else "auto"
+
+    def note(p: SplitProgress) -> None:
+        progress.note(f"  {by} {p.line()}")
+
+    if spec.model == "ols":
+        return ols(
+            spec.formula,
+            data,
+            split=by,
+            executor=executor,
+            progress=note,
+            vcov=spec.vcov,
+            ssc=spec.ssc,
+            safe_formula=True,
+        )
+    return ppml(
+        spec.formula,
+        data,
+        split=by,
+        executor=executor,
+        progress=note,
+        vcov=spec.vcov,
+        ssc=spec.ssc,
+        tol=spec.tol if spec.tol is not None else 1e-8,
+        safe_formula=True,
+    )
 
 
 def check_output_folders(cfg: Config, *, data: bool) -> None:
@@ -215,8 +253,14 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
     if cfg.source_kind == "sample":
         extra["seeds"] = {"sample": cfg.seed}
     results: dict[str, GravityResults] = {}
+    splits: dict[str, SplitResults] = {}
     written: list[Path] = []
     for spec in cfg.specifications:
+        if spec.split is not None:
+            with progress.stage(f"estimate: {spec.name} ({spec.model.upper()} by {spec.split})"):
+                splits[spec.name] = _estimate_split(spec, panel, cfg, progress)
+                written += save_split(splits[spec.name], cfg.root / "estimates" / spec.name)
+            continue
         with progress.stage(f"estimate: {spec.name} ({spec.model.upper()})"):
             results[spec.name] = _estimate(spec, panel)
             written.append(
@@ -225,16 +269,20 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
     if results:
         with progress.stage("report: estimation tables and coefficient plot"):
             written += report_estimates(cfg, results, inputs, extra)
+    for spec in cfg.specifications:
+        if spec.name in splits:
+            with progress.stage(f"report: {spec.name} by {spec.split}"):
+                written += report_split(cfg, spec, splits[spec.name], inputs, extra)
     scenarios: dict[str, pd.DataFrame] = {}
     for sc in cfg.scenarios:
         with progress.stage(f"simulate: {sc.name} ({cfg.ge.draws} draws)"):
-            outcome = simulate(sc, cfg.ge, panel, results)
+            outcome = simulate(sc, cfg.ge, panel, results, executor=cfg.executor)
             scenarios[sc.name] = outcome.countries
         with progress.stage(f"report: {sc.name} table and figures"):
             written += report_scenario(
                 cfg.artefacts, sc, cfg.ge, outcome, inputs, {**extra, **outcome.record}
             )
-    return RunOutcome(cfg, panel, counts, results, scenarios, written)
+    return RunOutcome(cfg, panel, counts, results, scenarios, written, splits)
 
 
 def _raw_files(cfg: Config, progress: Progress) -> None:
@@ -258,7 +306,8 @@ def _raw_files(cfg: Config, progress: Progress) -> None:
 
 def _ingest(cfg: Config, progress: Progress) -> IngestCounts:
     with progress.stage("ingest: Comtrade files -> validated Parquet"):
-        return ingest_counts(ingest(cfg.raw_dir, cfg.data_dir / "processed"))
+        report = ingest(cfg.raw_dir, cfg.data_dir / "processed", executor=cfg.executor)
+        return ingest_counts(report)
 
 
 def _panel(cfg: Config, progress: Progress) -> pd.DataFrame:
