@@ -35,7 +35,7 @@ Examples
 ...                    "g": np.tile(np.arange(10), 40)})
 >>> df["y"] = rng.poisson(np.exp(1 + np.where(df.sector == "A", 0.2, 0.6) * df.x))
 >>> coll = ct.ppml("y ~ x | g", df, split="sector", executor=None)
->>> sorted(coll), coll.failures
+>>> sorted(coll), dict(coll.failures)
 (['A', 'B'], {})
 >>> list(coll.to_frame().columns[:5])
 ['sector', 'term', 'estimate', 'std_error', 'statistic']
