@@ -342,6 +342,8 @@ class Dask(Executor):
     client : distributed.Client or str
         A client (it stays open) or a scheduler address such as ``"tcp://10.0.0.5:8786"``
         (a client is opened here and closed by :meth:`close`).
+    timeout : float, default 30
+        Seconds to wait for the scheduler at an address.
 
     Notes
     -----
@@ -359,7 +361,7 @@ class Dask(Executor):
     [1, 2]
     """
 
-    def __init__(self, client: Client | str) -> None:
+    def __init__(self, client: Client | str, *, timeout: float = 30.0) -> None:
         try:
             from distributed import Client
         except ImportError as exc:
@@ -369,7 +371,7 @@ class Dask(Executor):
             ) from exc
         self._owned = isinstance(client, str)
         try:
-            self.client = Client(client) if isinstance(client, str) else client
+            self.client = Client(client, timeout=timeout) if isinstance(client, str) else client
         except (OSError, TimeoutError) as exc:
             raise SpecificationError(
                 f"executor={client!r}: no Dask scheduler answers at that address ({exc}); "
