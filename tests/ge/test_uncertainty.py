@@ -88,6 +88,8 @@ def test_parametric_errors() -> None:
         ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=10, sigma=3)
     with pytest.raises(SpecificationError, match="n_draws"):
         ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=1)
+    with pytest.raises(SpecificationError, match=r"n_jobs.* executor='processes'"):
+        ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=10, n_jobs=2)
 
 
 def _with_vcov() -> StoredResults:

@@ -298,7 +298,13 @@ def _solve_options(solve_kwargs: Mapping[str, Any], scenario: Scenario) -> dict[
     allowed = {"closure", "psi", "tariffs", "conditional", "numeraire", "value"}
     unknown = sorted(set(solve_kwargs) - allowed)
     if unknown:
-        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.")
+        hint = (
+            " n_jobs= was replaced by executor=: executor='processes' (one process per core) "
+            "or executor=ca_trade.executors.Processes(max_workers=N)."
+            if "n_jobs" in unknown
+            else ""
+        )
+        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.{hint}")
     out = dict(solve_kwargs)
     if "tariffs" not in out and scenario.tariffs is not None:
         out["tariffs"] = scenario.tariffs

@@ -71,6 +71,8 @@ def test_bad_requests() -> None:
         ge.parametric_draws(f.flows, s, theta, vcov=[[0.01]], theta_from="rta", n_draws=5)  # type: ignore[attr-defined]
     with pytest.raises(SpecificationError, match="unknown keyword"):
         ge.parametric_draws(f.flows, s, theta, vcov=[[0.01]], closure="additive", n_draws=5)  # type: ignore[attr-defined]
+    with pytest.raises(SpecificationError, match=r"n_jobs.* executor='processes'"):
+        ge.parametric_draws(f.flows, s, theta, vcov=[[0.01]], n_jobs=2, n_draws=5)  # type: ignore[attr-defined]
     with pytest.raises(SpecificationError, match="parametric_draws"):
         ge.pairs_bootstrap(
             pd.DataFrame({"pair": [1]}), f.flows, s, theta, estimator=lambda d: {}, n_draws=5

@@ -247,7 +247,13 @@ def parametric_draws(
     allowed = {"tariffs", "production", "inputs", "deficits", "numeraire", "value"}
     unknown = sorted(set(solve_kwargs) - allowed)
     if unknown:
-        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.")
+        hint = (
+            " n_jobs= was replaced by executor=: executor='processes' (one process per core) "
+            "or executor=ca_trade.executors.Processes(max_workers=N)."
+            if "n_jobs" in unknown
+            else ""
+        )
+        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.{hint}")
     problem = prepare(flows, scenario, theta, **solve_kwargs)
     names = scenario.regressors
     v = _covariance(result, vcov, names)
