@@ -27,6 +27,7 @@ Usage::
 
     python benchmarks/sectors.py                       # 21 sectors, 60 countries, 15 years
     python benchmarks/sectors.py --sectors 4 --countries 20 --years 5 --json out.json
+    python benchmarks/sectors.py --parquet /tmp/panel   # tasks read their own partitions
 
 Examples
 --------
@@ -85,8 +86,8 @@ def sector_panel(n_sectors: int, n_countries: int, n_years: int) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
-def fit_ca_trade(panel: pd.DataFrame, executor: Any) -> Params:
-    """Split PPML with ca_trade on `executor`; the estimates by sector."""
+def fit_ca_trade(panel: pd.DataFrame | Path, executor: Any) -> Params:
+    """Split PPML with ca_trade on `executor` (a frame, or a partitioned folder); by sector."""
     import ca_trade as ct
 
     with warnings.catch_warnings():
@@ -104,6 +105,11 @@ def fit_ca_trade(panel: pd.DataFrame, executor: Any) -> Params:
     if coll.failures:
         raise RuntimeError(f"sectors not estimated: {dict(coll.failures)}")
     return {str(s): {k: float(coll[s].params[k]) for k in REGRESSORS} for s in coll}
+
+
+def warm_up() -> None:
+    """Fit a tiny split panel here (numba compilation, imports); run on each Dask worker."""
+    fit_ca_trade(sector_panel(2, 12, 3), None)
 
 
 def fit_pyfixest(panel: pd.DataFrame) -> Params:
@@ -128,6 +134,15 @@ def fit_pyfixest(panel: pd.DataFrame) -> Params:
         coef = res.coef()
         out[str(res._sample_split_value)] = {k: float(coef[k]) for k in REGRESSORS}
     return out
+
+
+def write_partitions(panel: pd.DataFrame, folder: Path) -> Path:
+    """Write ``folder/sector=<code>/part-0.parquet`` (the sector in the folder name only)."""
+    for sector, rows in panel.groupby("sector"):
+        part = folder / f"sector={sector}"
+        part.mkdir(parents=True, exist_ok=True)
+        rows.drop(columns="sector").to_parquet(part / "part-0.parquet", index=False)
+    return folder
 
 
 def largest_difference(a: Params, b: Params) -> float:
@@ -179,14 +194,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from ca_trade.executors import Processes, available_cores
 
     panel = sector_panel(args.sectors, args.countries, args.years)
+    data: pd.DataFrame | Path = panel
+    if args.parquet is not None:  # ca_trade reads partitions where the tasks run
+        data = write_partitions(panel, args.parquet)
     warm = sector_panel(2, 12, 3)
-    fit_ca_trade(warm, None)  # numba compilation here; forked workers inherit it
+    warm_up()  # numba compilation here; forked workers inherit it
     fit_pyfixest(warm)
     cores = available_cores()
     runs: dict[str, dict[str, Any]] = {}
     timed: dict[str, Callable[[], Params]] = {
-        "serial": lambda: fit_ca_trade(panel, None),
-        "processes": lambda: fit_ca_trade(panel, Processes(args.workers)),
+        "serial": lambda: fit_ca_trade(data, None),
+        "processes": lambda: fit_ca_trade(data, Processes(args.workers)),
         "pyfixest": lambda: fit_pyfixest(panel),
     }
     for name, fn in timed.items():
@@ -207,16 +225,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ) as cluster,
             Client(cluster) as client,
         ):
-            fit_ca_trade(sector_panel(2 * args.workers, 12, 3), client)  # warm the workers
+            client.run(warm_up)  # on every worker: compilation is not timed
 
             def cluster_cpu() -> float:
                 return cpu_here() + sum(client.run(cpu_of_process).values())
 
+            c0 = cluster_cpu()
+            time.sleep(5.0)  # the cluster idle: the CPU its event loops use anyway
+            idle_cpu_per_second = (cluster_cpu() - c0) / 5.0
+
             seconds, cpu, params = best_time(
-                lambda: fit_ca_trade(panel, client), args.repeat, cluster_cpu
+                lambda: fit_ca_trade(data, client), args.repeat, cluster_cpu
             )
             runs["dask"] = {"seconds": seconds, "cpu": cpu, "params": params}
             runs["dask"]["workers"] = args.workers
+            runs["dask"]["idle_cpu_per_second"] = idle_cpu_per_second
     serial = runs["serial"]
     for r in runs.values():
         ideal = min(r["workers"], cores, args.sectors)
@@ -230,6 +253,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "countries": args.countries,
         "years": args.years,
         "rows": len(panel),
+        "source": "frame" if args.parquet is None else "partitioned parquet",
         "cores": cores,
         "load_average": os.getloadavg()[0],
         "ratio_serial_to_pyfixest": serial["seconds"] / runs["pyfixest"]["seconds"],
@@ -241,7 +265,8 @@ def report(result: dict[str, Any]) -> str:
     """Format the result as a table (one line per run) with the peer ratio."""
     lines = [
         f"{result['sectors']} sectors x {result['countries']} countries x {result['years']} "
-        f"years ({result['rows']:,} rows); {result['cores']} cores, load average "
+        f"years ({result['rows']:,} rows, ca_trade from a {result['source']}); "
+        f"{result['cores']} cores, load average "
         f"{result['load_average']:.1f} at the end",
         f"{'run':<10} {'workers':>7} {'wall s':>8} {'fits/min':>9} {'speed-up':>8} "
         f"{'efficiency':>10} {'CPU s':>7} {'CPU +%':>7} {'max diff':>9}",
@@ -252,6 +277,9 @@ def report(result: dict[str, Any]) -> str:
             f"{r['speedup']:>8.2f} {r['efficiency']:>10.2f} {r['cpu']:>7.2f} "
             f"{100 * r['cpu_overhead']:>+7.1f} {r['max_diff']:>9.1e}"
         )
+    if "dask" in result["runs"]:
+        idle = result["runs"]["dask"]["idle_cpu_per_second"]
+        lines.append(f"dask cluster idle: {idle:.3f} CPU s per second (workers, scheduler, client)")
     lines.append(
         "ratio ca_trade serial / pyfixest split: "
         f"{result['ratio_serial_to_pyfixest']:.2f} (below 1: ca_trade faster)"
@@ -268,6 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes / Dask workers")
     parser.add_argument("--repeat", type=int, default=1, help="runs per executor (best kept)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--parquet",
+        type=Path,
+        default=None,
+        help="write the panel here as sector=<code>/part-0.parquet; ca_trade reads it there",
+    )
     args = parser.parse_args(argv)
     result = run(args)
     print(report(result))
