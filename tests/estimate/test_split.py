@@ -108,6 +108,9 @@ def test_ols_by_sector_equals_ols_alone(panel: pd.DataFrame) -> None:
     assert coll.model == "ols"
 
 
+@pytest.mark.filterwarnings("ignore::ca_trade.exceptions.SeparationWarning")
+@pytest.mark.filterwarnings("ignore::ca_trade.exceptions.SingletonWarning")
+@pytest.mark.filterwarnings("ignore::ca_trade.exceptions.CollinearityWarning")
 def test_sectors_that_cannot_be_estimated_are_failures_with_reasons(panel: pd.DataFrame) -> None:
     with pytest.warns(SplitWarning, match=r"3 of 6 sector groups could not be estimated"):
         coll = ct.ppml(FORMULA, panel, split="sector", executor=None)
