@@ -8,7 +8,9 @@ repository root. Tests that need it skip with a clear reason where it is absent.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -53,3 +55,25 @@ def require_reference(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"reference file {path} not found; set CA_TRADE_REFERENCE to run this test")
     return path
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A client of a real Dask ``LocalCluster``: two worker processes, one thread each.
+
+    Started once per test session (each pytest-xdist worker that needs it starts its own;
+    the Dask tests live in one file, so one cluster is started); skips where Dask is not
+    installed (``pip install 'ca_trade[dask]'``; the dev extra installs it).
+    """
+    distributed = pytest.importorskip(
+        "distributed", reason="Dask is not installed: pip install 'ca_trade[dask]'"
+    )
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

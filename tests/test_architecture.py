@@ -19,6 +19,7 @@ The layers, top to bottom (docs/design.md shows them with the data flow)::
     ge                  general equilibrium (uncertainty re-estimates with estimate)
     estimate etl sample the engines and the data sources, independent of each other
     facts               the packaged facts (countries, agreements, covariates)
+    executors           where independent tasks run (serial, processes, a Dask cluster)
     _io                 the only writers
     _typing _synthetic  shared array types; the SYNTHETIC marker and flag
     _version exceptions the version string, warning and error classes
@@ -46,6 +47,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ge",),
     ("estimate", "etl", "sample"),
     ("facts",),
+    ("executors",),
     ("_io",),
     ("_typing", "_synthetic"),
     ("_version", "exceptions"),

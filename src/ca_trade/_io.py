@@ -50,6 +50,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_all",
     "confine",
+    "current_root",
     "escape_route",
     "output_root",
     "replace_atomically",
@@ -178,6 +179,29 @@ def output_root(root: str | os.PathLike[str]) -> Iterator[Path]:
         yield resolved
     finally:
         _ROOT.reset(token)
+
+
+def current_root() -> Path | None:
+    """Return the output root the atomic writes of this context are confined to, if any.
+
+    The executors (:mod:`ca_trade.executors`) carry it to the processes and cluster workers
+    that run a task, which confine their writes to the same root.
+
+    Returns
+    -------
+    pathlib.Path or None
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with output_root(d):
+    ...     current_root() == d.resolve()
+    True
+    >>> current_root() is None
+    True
+    """
+    return _ROOT.get()
 
 
 def replace_atomically(

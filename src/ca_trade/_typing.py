@@ -10,7 +10,9 @@ provenance records, saved estimates and the GE scenario builders read. It is imp
 :class:`ca_trade.report.stored.StoredResults`; it lives here, below ``estimate``, ``report``
 and ``ge``, so that reading a result never imports the estimation engine.
 :class:`ScenarioOutcomes` is what the report reads from a GE result (``countries`` and
-``flows``); :class:`Predictor` what the GEPPML baseline needs from a fit (``predict``).
+``flows``); :class:`Predictor` what the GEPPML baseline needs from a fit (``predict``);
+:class:`SplitEstimates` what tables read from a split estimation besides its results (the
+split column and the groups that failed).
 
 Examples
 --------
@@ -41,6 +43,7 @@ __all__ = [
     "IntArray",
     "Predictor",
     "ScenarioOutcomes",
+    "SplitEstimates",
 ]
 
 #: Floating-point data: outcomes, regressors, weights, estimates.
@@ -210,6 +213,25 @@ RESULT_MEMBERS: tuple[str, ...] = (
     "correction",
     "with_vcov",
 )
+
+
+@runtime_checkable
+class SplitEstimates(Protocol):
+    """A split estimation's results: a mapping group -> result, and the groups that failed.
+
+    Implemented by :class:`ca_trade.estimate.SplitResults`; tables show its groups as
+    columns and its failures in a note.
+    """
+
+    @property
+    def by(self) -> str:
+        """The column the data were split by (``"sector"``)."""
+        ...
+
+    @property
+    def failures(self) -> Mapping[Any, str]:
+        """Groups that could not be estimated, with the reason."""
+        ...
 
 
 @runtime_checkable

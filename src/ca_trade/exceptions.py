@@ -36,6 +36,7 @@ __all__ = [
     "SeparationWarning",
     "SingletonWarning",
     "SpecificationError",
+    "SplitWarning",
     "UnsafePathError",
 ]
 
@@ -78,6 +79,10 @@ class ElasticityWarning(CaTradeWarning):
 
 class ProvenanceWarning(CaTradeWarning):
     """Provenance could not be fully recorded (e.g. no git commit known)."""
+
+
+class SplitWarning(CaTradeWarning):
+    """Some groups of a split estimation could not be estimated (see ``.failures``)."""
 
 
 class CaTradeError(Exception):

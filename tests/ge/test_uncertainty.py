@@ -8,6 +8,7 @@ import pytest
 
 import ca_trade.ge as ge
 from ca_trade.exceptions import ConvergenceWarning, GEError, SpecificationError
+from ca_trade.executors import Processes
 from ca_trade.report.stored import StoredResults
 from tests.ge._problems import names, random_flows, to_frame
 
@@ -49,8 +50,10 @@ def test_parametric_intervals_cover_point_and_are_seeded() -> None:
 
 def test_results_do_not_depend_on_the_number_of_workers() -> None:
     flows, s = _case(6, 1)
-    one = ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=40, seed=3, n_jobs=1)
-    two = ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=40, seed=3, n_jobs=2)
+    one = ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=40, seed=3, executor=None)
+    two = ge.parametric_draws(
+        flows, s, 4, vcov=VCOV, n_draws=40, seed=3, executor=Processes(max_workers=2)
+    )
     pd.testing.assert_frame_equal(one.countries, two.countries)
     pd.testing.assert_frame_equal(one.draws, two.draws)
 
@@ -85,6 +88,8 @@ def test_parametric_errors() -> None:
         ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=10, sigma=3)
     with pytest.raises(SpecificationError, match="n_draws"):
         ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=1)
+    with pytest.raises(SpecificationError, match=r"n_jobs.* executor='processes'"):
+        ge.parametric_draws(flows, s, 4, vcov=VCOV, n_draws=10, n_jobs=2)
 
 
 def _with_vcov() -> StoredResults:
@@ -116,7 +121,9 @@ def test_pairs_bootstrap_resamples_pairs_and_reports_failures() -> None:
     u = ge.pairs_bootstrap(data, flows, s, 4, estimator=mean_rta, n_draws=30, seed=1)
     assert u.method == "pairs bootstrap" and u.n_failed == 0
     assert u.coefficients["rta"].std() > 0
-    two = ge.pairs_bootstrap(data, flows, s, 4, estimator=mean_rta, n_draws=30, seed=1, n_jobs=2)
+    two = ge.pairs_bootstrap(
+        data, flows, s, 4, estimator=mean_rta, n_draws=30, seed=1, executor=Processes(max_workers=2)
+    )
     pd.testing.assert_frame_equal(u.countries, two.countries)
     data.loc[0, "y"] = 100.0  # pair 0 makes the estimator fail whenever it is drawn
     with pytest.warns(ConvergenceWarning, match=r"of 30 draws failed"):

@@ -387,3 +387,35 @@ def test_a_renamed_key_is_not_mistaken_for_one_another_table_lacks(tmp_path: Pat
     # 'group' is a renamed scenario key, but in [ge] it is simply unknown
     with pytest.raises(ConfigError, match=r"\[ge\]: unknown key\(s\) group; allowed"):
         load_config(write_config(tmp_path, MINIMAL + "[ge]\ngroup = 1\n"))
+
+
+def test_executor_and_split_keys(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'root = "reports/t"', 'root = "reports/t"\nexecutor = "tcp://10.0.0.5:8786"'
+    )
+    cfg = load_config(write_config(tmp_path, text + 'split = "sector"\n'))
+    assert cfg.executor == "tcp://10.0.0.5:8786" and cfg.specifications[0].split == "sector"
+    serial = MINIMAL.replace('root = "reports/t"', 'root = "reports/t"\nexecutor = "serial"')
+    cfg = load_config(write_config(tmp_path, serial))
+    assert cfg.executor is None and cfg.specifications[0].split is None
+    for bad in ("threads", "tcp://host; rm -rf /", "processes "):
+        text = MINIMAL.replace('root = "reports/t"', f'root = "reports/t"\nexecutor = "{bad}"')
+        with pytest.raises(ConfigError, match=r"\[run\]\.executor must be .* got") as info:
+            load_config(write_config(tmp_path, text))
+        assert "c.toml" in str(info.value)
+    for bad in ("sector; x", "1sector", "sec tor"):
+        with pytest.raises(ConfigError, match=r"\.split must name a panel column"):
+            load_config(write_config(tmp_path, MINIMAL + f'split = "{bad}"\n'))
+
+
+def test_a_scenario_cannot_use_a_split_specification(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + 'split = "sector"\n'
+        + (
+            "[[scenarios]]\nname = 's'\nkind = 'tariff_harmonization'\nspecification = 'a'\n"
+            "members = ['KAZ', 'KGZ']\n"
+        )
+    )
+    with pytest.raises(ConfigError, match="is split by 'sector': a scenario needs one set"):
+        load_config(write_config(tmp_path, text))

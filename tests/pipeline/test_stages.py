@@ -128,3 +128,54 @@ def test_a_run_whose_ingest_writes_no_flow_stops_and_says_why(tmp_path: Path) ->
     assert "wrote no bilateral flow, so the run stops" in message and "partner_world 2" in message
     assert str(cfg) in message
     assert not (tmp_path / "out" / "estimates").exists()
+
+
+SPLIT = """
+[run]
+name = "split"
+root = "out"
+executor = "processes"
+[source]
+seed = 3
+years = [2018, 2019]
+[[specifications]]
+name = "pooled"
+formula = "value_usd ~ ln_dist + contig | exporter + importer"
+international_only = true
+[[specifications]]
+name = "yearly"
+formula = "value_usd ~ ln_dist + contig | exporter + importer"
+international_only = true
+split = "year"
+[outputs]
+tables = ["md"]
+figures = []
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ca_trade.exceptions.DataValidationWarning")
+def test_a_split_specification_is_estimated_saved_and_tabled_by_group(tmp_path: Path) -> None:
+    import pandas as pd
+
+    import ca_trade as ct
+    from ca_trade.pipeline import run
+    from ca_trade.pipeline.stages import estimation_data
+    from ca_trade.report.stored import load_results
+
+    cfg = load_config(write_config(tmp_path, SPLIT))
+    outcome = run(cfg, progress=Progress(quiet=True))
+    coll = outcome.splits["yearly"]
+    assert list(coll) == [2018, 2019] and not coll.failures
+    assert list(outcome.results) == ["pooled"]  # a split is not a pooled result
+    data = estimation_data(outcome.panel, cfg.specifications[1])
+    for year in (2018, 2019):
+        alone = ct.ppml(cfg.specifications[1].formula, data[data["year"] == year])
+        pd.testing.assert_series_equal(coll[year].params, alone.params, check_exact=True)
+        saved = load_results(cfg.root / "estimates" / "yearly" / f"{year}.json")
+        pd.testing.assert_series_equal(
+            saved.params, alone.params, check_exact=True, check_names=False
+        )
+    table = (cfg.root / "tables" / "yearly_by_year.md").read_text()
+    assert "2018" in table and "2019" in table and "SYNTHETIC" in table
+    assert (cfg.root / "tables" / "estimates.md").is_file()  # the pooled specification's

@@ -76,11 +76,15 @@ def _download(args: argparse.Namespace, progress: Progress) -> int:
 
 def _ingest(args: argparse.Namespace, progress: Progress) -> int:
     from ca_trade.etl import ingest
+    from ca_trade.pipeline import parse_executor
 
     # Paths are resolved once, here: relative, `..` and symlinked spellings are one folder.
     raw_dir, processed_dir = args.raw_dir.resolve(), args.processed_dir.resolve()
-    with progress.stage("ingest"):
-        rep = ingest(raw_dir, processed_dir, force=args.force, wait=not args.no_wait)
+    executor = parse_executor(args.executor, "--executor")
+    with progress.stage(f"ingest ({args.executor})"):
+        rep = ingest(
+            raw_dir, processed_dir, force=args.force, wait=not args.no_wait, executor=executor
+        )
     print(rep)
     if rep.problem:
         return error(f"{processed_dir}: {rep.problem}", EXIT_ERROR)
@@ -133,6 +137,10 @@ def _estimate(args: argparse.Namespace, progress: Progress) -> int:
     from ca_trade.report.stored import save_results
 
     check_formula(args.formula, where="--formula")
+    if args.split is not None:
+        return _estimate_split(args, progress)
+    if args.executor is not None:
+        raise SpecificationError("--executor says where the groups of --split run; add --split")
     spec = Specification(
         name=args.panel.stem,
         model=args.model,
@@ -158,6 +166,47 @@ def _estimate(args: argparse.Namespace, progress: Progress) -> int:
                 extra_rows=sample_rows([args.international_only]),
                 file=args.table,
             )
+    return EXIT_OK
+
+
+def _estimate_split(args: argparse.Namespace, progress: Progress) -> int:
+    """``estimate --split COLUMN``: one fit per group, a line of progress per finished group."""
+    from ca_trade.estimate import SplitProgress, ols, ppml
+    from ca_trade.pipeline import parse_executor
+    from ca_trade.report import etable
+    from ca_trade.report.stored import save_split
+
+    if args.international_only:
+        raise SpecificationError(
+            "--international-only is not available with --split; drop the domestic pairs "
+            "(exporter = importer) from the panel first"
+        )
+    where = args.executor if args.executor is not None else "processes"
+    executor = parse_executor(where, "--executor")
+    data = args.panel if args.panel.is_dir() else _read_parquet(args.panel)
+    fit = ppml if args.model == "ppml" else ols
+
+    def note(p: SplitProgress) -> None:
+        progress.note(f"  {args.split} {p.line()}")
+
+    with progress.stage(f"estimate ({args.model}) by {args.split} on {where}"):
+        coll = fit(
+            args.formula,
+            data,
+            split=args.split,
+            executor=executor,
+            progress=note,
+            vcov=args.vcov,
+            ssc=args.ssc,
+            safe_formula=True,
+        )
+    print(coll.summary())
+    if args.json is not None:
+        with output_root(args.json):
+            save_split(coll, args.json)
+    if args.table is not None:
+        with output_root(args.table.parent):
+            etable(coll, _table_format(args.table), file=args.table)
     return EXIT_OK
 
 

@@ -274,6 +274,12 @@ def _etl_parsers(sub: _Commands) -> None:
         action="store_true",
         help="fail instead of waiting when another ingest is writing PROCESSED_DIR",
     )
+    s.add_argument(
+        "--executor",
+        default="serial",
+        help="where files are staged: serial (default), processes or tcp://HOST:PORT (Dask); "
+        "the dataset written does not depend on it",
+    )
 
     s = _add_command(
         sub,
@@ -319,7 +325,11 @@ def _estimate_parser(sub: _Commands) -> None:
         "'value_usd ~ rta + ln_tariff | exporter^year + importer^year + pair' "
         "--vcov CRV1:pair --international-only --json reports/threeway.json",
     )
-    s.add_argument("panel", type=Path, help="Parquet panel (from `panel`)")
+    s.add_argument(
+        "panel",
+        type=Path,
+        help="Parquet panel (from `panel`; with --split, also a folder COLUMN=VALUE/*.parquet)",
+    )
     s.add_argument(
         "--formula", required=True, help="fixest syntax, e.g. 'value_usd ~ ln_dist | exporter^year'"
     )
@@ -335,6 +345,17 @@ def _estimate_parser(sub: _Commands) -> None:
     )
     s.add_argument("--json", type=Path, default=None, help="save the estimates (for `report`)")
     s.add_argument("--table", type=Path, default=None, help="write a .tex/.md/.html table")
+    s.add_argument(
+        "--split",
+        default=None,
+        metavar="COLUMN",
+        help="estimate once per value of COLUMN, e.g. sector (--json then names a folder)",
+    )
+    s.add_argument(
+        "--executor",
+        default=None,
+        help="with --split: serial, processes (default: one per core) or tcp://HOST:PORT (Dask)",
+    )
 
     s = _add_command(
         sub,

@@ -22,5 +22,14 @@ from ca_trade._typing import EstimationResult
 from ca_trade.estimate.ols import ols
 from ca_trade.estimate.ppml import ppml
 from ca_trade.estimate.results import BiasCorrectedResults, GravityResults
+from ca_trade.estimate.split import SplitProgress, SplitResults
 
-__all__ = ["BiasCorrectedResults", "EstimationResult", "GravityResults", "ols", "ppml"]
+__all__ = [
+    "BiasCorrectedResults",
+    "EstimationResult",
+    "GravityResults",
+    "SplitProgress",
+    "SplitResults",
+    "ols",
+    "ppml",
+]

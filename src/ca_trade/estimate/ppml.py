@@ -14,19 +14,25 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, overload
 
 from ca_trade.estimate.model import fit
 from ca_trade.estimate.results import GravityResults
+from ca_trade.estimate.split import SplitProgress, SplitResults, fit_split
+from ca_trade.executors import ExecutorLike
 
 __all__ = ["ppml"]
 
 
+@overload
 def ppml(
     formula: str,
     data: Any,
     *,
+    split: None = None,
+    executor: ExecutorLike = "auto",
+    progress: Callable[[SplitProgress], None] | None = None,
     weights: Any = None,
     offset: Any = None,
     vcov: str | dict[str, str] = "hetero",
@@ -39,7 +45,52 @@ def ppml(
     fixef_maxiter: int = 10_000,
     on_maxiter: Literal["warn", "raise"] = "warn",
     safe_formula: bool = False,
-) -> GravityResults:
+) -> GravityResults: ...
+
+
+@overload
+def ppml(
+    formula: str,
+    data: Any,
+    *,
+    split: str,
+    executor: ExecutorLike = "auto",
+    progress: Callable[[SplitProgress], None] | None = None,
+    weights: Any = None,
+    offset: Any = None,
+    vcov: str | dict[str, str] = "hetero",
+    ssc: Literal["stata", "fixest"] = "stata",
+    tol: float = 1e-8,
+    maxiter: int = 1000,
+    separation: Sequence[str] | None = ("fe", "ir"),
+    drop_singletons: bool = True,
+    fixef_tol: float = 1e-10,
+    fixef_maxiter: int = 10_000,
+    on_maxiter: Literal["warn", "raise"] = "warn",
+    safe_formula: bool = False,
+) -> SplitResults: ...
+
+
+def ppml(
+    formula: str,
+    data: Any,
+    *,
+    split: str | None = None,
+    executor: ExecutorLike = "auto",
+    progress: Callable[[SplitProgress], None] | None = None,
+    weights: Any = None,
+    offset: Any = None,
+    vcov: str | dict[str, str] = "hetero",
+    ssc: Literal["stata", "fixest"] = "stata",
+    tol: float = 1e-8,
+    maxiter: int = 1000,
+    separation: Sequence[str] | None = ("fe", "ir"),
+    drop_singletons: bool = True,
+    fixef_tol: float = 1e-10,
+    fixef_maxiter: int = 10_000,
+    on_maxiter: Literal["warn", "raise"] = "warn",
+    safe_formula: bool = False,
+) -> GravityResults | SplitResults:
     """Estimate a gravity equation by PPML with high-dimensional fixed effects.
 
     Solves the Poisson score equations ``sum_i (y_i - exp(x_i'b + a_fe(i) + o_i)) x_i = 0``
@@ -60,7 +111,23 @@ def ppml(
         code (as in statsmodels and pyfixest): a formula written in your own code may call
         Python. For a formula from a file, a user or any other untrusted source, pass
         ``safe_formula=True``.
-    data : pandas.DataFrame or polars.DataFrame
+    data : pandas.DataFrame, polars.DataFrame or path-like
+        The rows to fit. With ``split``, also the path of a hive-partitioned Parquet panel
+        (``panel/<split>=<value>/*.parquet``), read partition by partition where each group
+        runs.
+    split : str, optional
+        Fit the formula once per value of this column (e.g. ``"sector"``) and return a
+        :class:`~ca_trade.estimate.split.SplitResults` (a mapping value -> result; groups
+        that cannot be estimated are in its ``failures``). Each group's result is the one
+        this function returns on that group's rows alone.
+    executor : None, str, distributed.Client or Executor, default "auto"
+        With ``split``: where the groups run -- ``None`` (here, one after another),
+        ``"processes"`` (one local process per core), a Dask ``distributed.Client`` or
+        scheduler address ``"tcp://host:port"``; ``"auto"`` is processes when there is more
+        than one group (:mod:`ca_trade.executors`). Results do not depend on it.
+    progress : callable, optional
+        With ``split``: called with a :class:`~ca_trade.estimate.split.SplitProgress` as each
+        group finishes.
     weights : str or array_like, optional
         Prior weights (column name or array).
     offset : str or array_like, optional
@@ -93,7 +160,8 @@ def ppml(
 
     Returns
     -------
-    GravityResults
+    GravityResults or SplitResults
+        A ``SplitResults`` with ``split``.
 
     Raises
     ------
@@ -123,20 +191,22 @@ def ppml(
     >>> ppml("y ~ x | g", df).nobs
     8
     """
-    return fit(
-        "ppml",
-        formula,
-        data,
-        weights=weights,
-        offset=offset,
-        vcov=vcov,
-        ssc=ssc,
-        tol=tol,
-        maxiter=maxiter,
-        separation=separation,
-        drop_singletons=drop_singletons,
-        fixef_tol=fixef_tol,
-        fixef_maxiter=fixef_maxiter,
-        on_maxiter=on_maxiter,
-        safe_formula=safe_formula,
-    )
+    options: dict[str, Any] = {
+        "weights": weights,
+        "offset": offset,
+        "vcov": vcov,
+        "ssc": ssc,
+        "tol": tol,
+        "maxiter": maxiter,
+        "separation": separation,
+        "drop_singletons": drop_singletons,
+        "fixef_tol": fixef_tol,
+        "fixef_maxiter": fixef_maxiter,
+        "on_maxiter": on_maxiter,
+        "safe_formula": safe_formula,
+    }
+    if split is not None:
+        return fit_split(
+            "ppml", formula, data, by=split, executor=executor, progress=progress, options=options
+        )
+    return fit("ppml", formula, data, **options)

@@ -93,6 +93,7 @@ from ca_trade.etl.store import (
 )
 from ca_trade.etl.validate import COLUMN_OF, DUP_KEY, STATUS_OF, dup_key_hash
 from ca_trade.exceptions import DataValidationWarning
+from ca_trade.executors import ExecutorLike, executor_for
 
 __all__ = ["ETL_VERSION", "FileReport", "IngestReport", "ingest"]
 
@@ -224,94 +225,152 @@ def _cache_key(sha: str, rel: str, codes: CodeTable) -> str:
     return f"{sha[:32]}-{_name_id(rel)}-{codes.digest}-v{ETL_VERSION}-pl{pl.__version__}"
 
 
+@dataclass(frozen=True)
+class _StageContext:
+    """What every file's pass-1 task shares: the code table and the staging folder."""
+
+    codes: CodeTable
+    staging: Path
+
+
+@dataclass(frozen=True)
+class _FileTask:
+    """One file of pass 1: where it is, its recorded name, and its entry of the last run."""
+
+    path: Path
+    rel: str
+    utf8_name: bool
+    size: int
+    prev: dict[str, Any]
+
+
+@dataclass
+class _FileOutcome:
+    """What a pass-1 task found: the file's hash, and a cached outcome or a fresh stage."""
+
+    sha: str
+    reused: bool = False
+    damaged: int | None = None  # rows of a cached stage that did not match its file
+    staged: _Staged | None = None
+
+
+def _stage_task(ctx: _StageContext, task: _FileTask) -> _FileOutcome:
+    """Pass 1 for one file, where the executor runs it: reuse its cached stage or stage it.
+
+    A pure function of the file, its last entry and the code table; it writes only the
+    file's own stage folder under ``ctx.staging`` (a shared folder when the executor is a
+    cluster), so files are staged in any order, anywhere, with the same bytes.
+    """
+    prev, damaged = task.prev, None
+    if prev.get("size") == task.size:  # probably unchanged: the hash decides before parsing
+        sha = sha256_file(task.path)
+        if prev.get("key") == _cache_key(sha, task.rel, ctx.codes):
+            rows = _cached_rows(ctx.staging, prev)
+            if rows is None:
+                return _FileOutcome(sha, reused=True)
+            damaged = rows
+    staged, sha = _fresh(ctx, task.path, task.rel, task.utf8_name)
+    return _FileOutcome(sha, damaged=damaged, staged=staged)
+
+
+def _cached_rows(staging: Path, prev: dict[str, Any]) -> int | None:
+    """None when the last run's outcome of a file can be reused, else its stage's row count.
+
+    Whole-file outcomes (quarantined, source, ignored files) are reused as they are; a
+    Comtrade file's stage must hold one row per data line of the file (-1: no readable stage).
+    """
+    kind = prev.get("kind")
+    if kind in ("quarantined", "source", "ignored"):
+        return None
+    if kind != "comtrade":
+        return -1
+    stage = staging / prev["key"]
+    try:
+        rows = staged_rows(stage) if stage.is_dir() else -1
+    except (OSError, ValueError):
+        rows = -1
+    return None if rows == prev.get("lines") else rows
+
+
+def _fresh(ctx: _StageContext, path: Path, rel: str, utf8_name: bool) -> tuple[_Staged, str]:
+    """Stage a new or changed file, hashing (and counting) it in a thread meanwhile."""
+    fresh = ctx.staging / f".new-{_name_id(rel)}"
+    counter = LineCounter()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ca_trade-sha256") as hasher:
+        pending = hasher.submit(sha256_file, path, counter)
+        try:
+            staged = _stage_file(path, rel, ctx.codes, fresh, utf8_name)
+        finally:
+            sha = pending.result()
+    if staged.direct:
+        staged.lines = counter
+        if not staged.balanced and counter.lone_cr:
+            # Mixed line ends: some lines end in a lone \r, which Polars does not split
+            # on. Read the file again through a plain copy with \n line ends.
+            shutil.rmtree(fresh, ignore_errors=True)
+            staged = _stage_file(path, rel, ctx.codes, fresh, False)
+    if fresh.exists() and staged.balanced:
+        stage = ctx.staging / _cache_key(sha, rel, ctx.codes)
+        if stage.exists():
+            shutil.rmtree(stage)
+        fresh.replace(stage)
+    else:  # never keep a stage the independent count disagrees with
+        shutil.rmtree(fresh, ignore_errors=True)
+    return staged, sha
+
+
 @dataclass
 class _Pass1:
-    """Pass 1 over all files: per-file reports, manifest entries, stages, whole-file records."""
+    """Pass 1 over all files: per-file reports, manifest entries, stages, whole-file records.
+
+    The tasks (:func:`_stage_task`) run on the executor; their outcomes are recorded here, on
+    the client, in the order of the files.
+    """
 
     raw: Path
     staging: Path
     codes: CodeTable
-    old_files: dict[str, Any]
-    hasher: ThreadPoolExecutor
     reports: list[FileReport] = field(default_factory=list)
     stages: list[tuple[str, Path]] = field(default_factory=list)
     whole: list[pl.DataFrame] = field(default_factory=list)
     entries: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, path: Path) -> None:
-        """Stage (or reuse) one file and record its outcome (with its download sidecar)."""
-        rel, utf8_name = recorded_name(path, self.raw)
-        prev: dict[str, Any] = self.old_files.get(rel) or {}
-        size = path.stat().st_size
-        reused = False
-        if prev.get("size") == size:  # probably unchanged: the hash decides before parsing
-            sha = sha256_file(path)
-            key = _cache_key(sha, rel, self.codes)
-            reused = prev.get("key") == key and self._reuse(rel, prev, sha)
-        if not reused:
-            staged, sha = self._fresh(path, rel, utf8_name)
-            self._record(path, rel, staged, sha, size)
+    def add(self, task: _FileTask, outcome: _FileOutcome) -> None:
+        """Record one file's outcome (with its download sidecar)."""
+        rel, prev, sha = task.rel, task.prev, outcome.sha
+        if outcome.damaged is not None:
+            warnings.warn(
+                f"the cached stage of {rel} is damaged or missing ({outcome.damaged} rows "
+                f"staged, {prev.get('lines')} data lines in the file); it is staged again",
+                DataValidationWarning,
+                stacklevel=5,
+            )
+        if outcome.reused:
+            self._reuse(rel, prev, sha)
+        elif outcome.staged is not None:
+            self._record(task.path, rel, outcome.staged, sha, task.size)
+        else:  # pragma: no cover - a task either reuses its file's outcome or stages it
+            raise RuntimeError(f"internal error: pass 1 of {rel} neither reused nor staged it")
         # Provenance of downloaded files: their `<file>.meta.json` sidecar (etl.download).
         entry = {k: v for k, v in self.entries[rel].items() if k != "download"}
-        download_meta = read_sidecar(path)
+        download_meta = read_sidecar(task.path)
         if download_meta is not None:
             entry["download"] = download_meta
         self.entries[rel] = entry
 
-    def _fresh(self, path: Path, rel: str, utf8_name: bool) -> tuple[_Staged, str]:
-        """Stage a new or changed file, hashing (and counting) it in a thread meanwhile."""
-        fresh = self.staging / f".new-{_name_id(rel)}"
-        counter = LineCounter()
-        pending = self.hasher.submit(sha256_file, path, counter)
-        try:
-            staged = _stage_file(path, rel, self.codes, fresh, utf8_name)
-        finally:
-            sha = pending.result()
-        if staged.direct:
-            staged.lines = counter
-            if not staged.balanced and counter.lone_cr:
-                # Mixed line ends: some lines end in a lone \r, which Polars does not split
-                # on. Read the file again through a plain copy with \n line ends.
-                shutil.rmtree(fresh, ignore_errors=True)
-                staged = _stage_file(path, rel, self.codes, fresh, False)
-        if fresh.exists() and staged.balanced:
-            stage = self.staging / _cache_key(sha, rel, self.codes)
-            if stage.exists():
-                shutil.rmtree(stage)
-            fresh.replace(stage)
-        else:  # never keep a stage the independent count disagrees with
-            shutil.rmtree(fresh, ignore_errors=True)
-        return staged, sha
-
-    def _reuse(self, rel: str, prev: dict[str, Any], sha: str) -> bool:
-        """Reuse the cached outcome of an unchanged file; False where it must be staged again."""
+    def _reuse(self, rel: str, prev: dict[str, Any], sha: str) -> None:
+        """Record the cached outcome of an unchanged file (checked by :func:`_cached_rows`)."""
         kind, layout = prev.get("kind"), prev.get("layout")
         if kind == "comtrade":
-            stage = self.staging / prev["key"]
-            try:
-                rows = staged_rows(stage) if stage.is_dir() else -1
-            except (OSError, ValueError):
-                rows = -1
-            if rows != prev.get("lines"):
-                warnings.warn(
-                    f"the cached stage of {rel} is damaged or missing ({rows} rows staged, "
-                    f"{prev.get('lines')} data lines in the file); it is staged again",
-                    DataValidationWarning,
-                    stacklevel=6,
-                )
-                return False
-            self.stages.append((rel, stage))
+            self.stages.append((rel, self.staging / prev["key"]))
             self.reports.append(FileReport(rel, layout, sha, "cached"))
         elif kind == "quarantined":
             n = int(prev["rows"])
             self.whole.append(whole_file_record(rel, prev["reason"], prev["detail"], n))
             self.reports.append(FileReport(rel, layout, sha, "cached", n, 0, n, {}))
-        elif kind in ("source", "ignored"):
-            self.reports.append(FileReport(rel, None, sha, str(kind)))
         else:
-            return False
+            self.reports.append(FileReport(rel, None, sha, str(kind)))
         self.entries[rel] = prev
-        return True
 
     def _record(self, path: Path, rel: str, staged: _Staged, sha: str, size: int) -> None:
         key: str | None = _cache_key(sha, rel, self.codes)
@@ -349,6 +408,7 @@ def ingest(
     areas: pd.DataFrame | None = None,
     force: bool = False,
     wait: bool = True,
+    executor: ExecutorLike = None,
 ) -> IngestReport:
     r"""Ingest the Comtrade files of ``raw_dir`` into a validated Parquet dataset.
 
@@ -370,6 +430,14 @@ def ingest(
     wait : bool, default True
         Where another process is writing ``processed_dir``: wait for it (after a
         :class:`~ca_trade.exceptions.DatasetBusyWarning` naming it), or raise.
+    executor : None, str, distributed.Client or Executor, default None
+        Where pass 1 stages the files (they are independent): ``None`` here, one after
+        another; ``"processes"`` in one local process per core; a Dask
+        ``distributed.Client`` or scheduler address (``"tcp://host:8786"``) on its workers
+        (:mod:`ca_trade.executors`). Pass 2 (duplicates, partitions, manifest) runs here.
+        The dataset, quarantine and manifest are byte for byte those of a serial run. On a
+        cluster, every worker must see ``raw_dir`` and ``processed_dir`` at the same paths
+        as this process (a shared filesystem; see ``docs/etl.md``).
 
     Returns
     -------
@@ -410,7 +478,7 @@ def ingest(
     """
     raw, out = separate_folders(raw_dir, processed_dir)
     with dataset_lock(out, wait=wait):
-        report = _ingest_locked(raw, out, code_table(areas), force)
+        report = _ingest_locked(raw, out, code_table(areas), force, executor)
     if report.rows_quarantined:
         warnings.warn(
             f"{report.rows_quarantined} of {report.rows_read} rows were quarantined; see "
@@ -423,25 +491,34 @@ def ingest(
     return report
 
 
-def _ingest_locked(raw: Path, out: Path, codes: CodeTable, force: bool) -> IngestReport:
+def _ingest_locked(
+    raw: Path, out: Path, codes: CodeTable, force: bool, executor: ExecutorLike
+) -> IngestReport:
     """Pass 1, then pass 2 and the swap (unless nothing changed); the caller holds the lock."""
     recover(out)
     old = read_manifest(out)
     synthetic = raw_is_synthetic(raw, skip=[out])
-    p1 = _stage(raw, out, codes, {} if force else old.get("files", {}))
+    p1 = _stage(raw, out, codes, {} if force else old.get("files", {}), executor)
     same_flag = old.get("synthetic", False) == synthetic
     cached = None if force or not same_flag else _cached_report(p1, old, out)
     return cached if cached is not None else _publish(p1, out, codes, synthetic)
 
 
-def _stage(raw: Path, out: Path, codes: CodeTable, known: dict[str, Any]) -> _Pass1:
-    """Pass 1: stage every new or changed file of `raw` (hashing in a second thread)."""
+def _stage(
+    raw: Path, out: Path, codes: CodeTable, known: dict[str, Any], executor: ExecutorLike
+) -> _Pass1:
+    """Pass 1: stage every new or changed file of `raw` on the executor; record in file order."""
     staging = out / "_staging"
     staging.mkdir(exist_ok=True)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ca_trade-sha256") as hasher:
-        p1 = _Pass1(raw, staging, codes, known, hasher)
-        for path in _discover(raw, out):
-            p1.add(path)
+    tasks = []
+    for path in _discover(raw, out):
+        rel, utf8_name = recorded_name(path, raw)
+        tasks.append(_FileTask(path, rel, utf8_name, path.stat().st_size, known.get(rel) or {}))
+    with executor_for(executor, n_tasks=len(tasks)) as ex:
+        outcomes = ex.map(_stage_task, tasks, shared=_StageContext(codes, staging))
+    p1 = _Pass1(raw, staging, codes)
+    for task, outcome in zip(tasks, outcomes, strict=True):
+        p1.add(task, outcome)
     return p1
 
 

@@ -56,8 +56,7 @@ from ca_trade._synthetic import frame_is_synthetic, mark
 from ca_trade.etl.lock import dataset_lock
 from ca_trade.etl.paths import resolve
 from ca_trade.etl.sectors import LEVELS, sector_frame
-from ca_trade.etl.store import dataset_is_synthetic
-from ca_trade.etl.store import read_manifest
+from ca_trade.etl.store import dataset_is_synthetic, read_manifest
 from ca_trade.exceptions import DataValidationError, SpecificationError
 
 __all__ = ["METHODS", "RECONCILED_COLUMNS", "cif_margins", "reconcile", "reliability"]

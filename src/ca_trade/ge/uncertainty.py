@@ -6,7 +6,8 @@ replacement, re-estimate the gravity equation, rebuild the effects and re-solve.
 intervals are reported for every per-country change and every pair's flow change.
 
 Reproducibility: draw *k* uses its own generator spawned from ``numpy.random.SeedSequence(seed)``,
-so results do not depend on `n_jobs` or on how draws are split among processes. Draws whose
+so results do not depend on the executor (serial, local processes or a Dask cluster:
+:mod:`ca_trade.executors`) or on how draws are split among its workers. Draws whose
 solution fails (no convergence, residual check, an outcome that is not finite, estimation
 error) are counted and reported in ``failures``, left out of the intervals and announced by
 one :class:`~ca_trade.exceptions.ConvergenceWarning` with their count; they are never averaged
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -26,6 +26,7 @@ import pandas as pd
 
 from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import CaTradeError, ConvergenceWarning, GEError, SpecificationError
+from ca_trade.executors import Executor, ExecutorLike, executor_for
 from ca_trade.ge._inputs import pair_matrix
 from ca_trade.ge.results import RATIO_COLUMNS, GEResult, UncertaintyResult, labelled
 from ca_trade.ge.scenario import Scenario
@@ -94,19 +95,18 @@ def _point_solution(
     return point, point_sol.log_price
 
 
-def _chunks(items: list[_T], n_jobs: int) -> list[list[_T]]:
-    """Split items round-robin into at most ``4 * n_jobs`` non-empty chunks."""
-    n_chunks = max(1, min(len(items), 4 * max(n_jobs, 1)))
+def _chunks(items: list[_T], workers: int) -> list[list[_T]]:
+    """Split items round-robin into at most ``4 * workers`` non-empty chunks."""
+    n_chunks = max(1, min(len(items), 4 * max(workers, 1)))
     return [items[i::n_chunks] for i in range(n_chunks) if items[i::n_chunks]]
 
 
-def _map_sorted(fn: Callable[[_J], list[_R]], jobs: list[_J], n_jobs: int) -> list[_R]:
-    """Run `fn` on every job (in a process pool when ``n_jobs > 1``); results sorted by draw."""
-    if n_jobs <= 1:
-        results = [fn(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            results = list(pool.map(fn, jobs))
+def _map_sorted(
+    fn: Callable[[_J, list[_T]], list[_R]], job: _J, items: list[_T], executor: Executor
+) -> list[_R]:
+    """Run `fn` on chunks of `items` (the common `job` sent once); results sorted by draw."""
+    chunks = _chunks(items, executor.workers)
+    results = executor.map(fn, chunks, shared=job, fork_safe=True)
     return sorted((r for chunk in results for r in chunk), key=lambda r: r[0])
 
 
@@ -114,7 +114,6 @@ def _map_sorted(fn: Callable[[_J], list[_R]], jobs: list[_J], n_jobs: int) -> li
 class _Job:
     problem: Problem
     changes: dict[str, np.ndarray]
-    draws: list[tuple[int, dict[str, float]]]
     theta_from: str | None
     theta_offset: float
     tol: float
@@ -122,9 +121,11 @@ class _Job:
     x0: np.ndarray | None = None
 
 
-def _solve_draws(job: _Job) -> list[tuple[int, np.ndarray | None, np.ndarray | None, str]]:
+def _solve_draws(
+    job: _Job, draws: list[tuple[int, dict[str, float]]]
+) -> list[tuple[int, np.ndarray | None, np.ndarray | None, str]]:
     out: list[tuple[int, np.ndarray | None, np.ndarray | None, str]] = []
-    for k, coef in job.draws:
+    for k, coef in draws:
         try:
             problem = job.problem
             if job.theta_from is not None:
@@ -182,18 +183,15 @@ def _run(
     changes: dict[str, np.ndarray],
     coefs: list[dict[str, float]],
     *,
-    n_jobs: int,
+    executor: Executor,
     theta_from: str | None,
     theta_offset: float,
     tol: float,
     maxiter: int,
     x0: np.ndarray | None = None,
 ) -> list[tuple[int, np.ndarray | None, np.ndarray | None, str]]:
-    jobs = [
-        _Job(problem, changes, c, theta_from, theta_offset, tol, maxiter, x0)
-        for c in _chunks(list(enumerate(coefs)), n_jobs)
-    ]
-    return _map_sorted(_solve_draws, jobs, n_jobs)
+    job = _Job(problem, changes, theta_from, theta_offset, tol, maxiter, x0)
+    return _map_sorted(_solve_draws, job, list(enumerate(coefs)), executor)
 
 
 def _failures(
@@ -300,7 +298,13 @@ def _solve_options(solve_kwargs: Mapping[str, Any], scenario: Scenario) -> dict[
     allowed = {"closure", "psi", "tariffs", "conditional", "numeraire", "value"}
     unknown = sorted(set(solve_kwargs) - allowed)
     if unknown:
-        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.")
+        hint = (
+            " n_jobs= was replaced by executor=: executor='processes' (one process per core) "
+            "or executor=ca_trade.executors.Processes(max_workers=N)."
+            if "n_jobs" in unknown
+            else ""
+        )
+        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.{hint}")
     out = dict(solve_kwargs)
     if "tariffs" not in out and scenario.tariffs is not None:
         out["tariffs"] = scenario.tariffs
@@ -327,13 +331,11 @@ def _drawn(
     return drawn, mean, cov
 
 
-def _check_common(n_draws: int, alpha: float, n_jobs: int) -> None:
+def _check_common(n_draws: int, alpha: float) -> None:
     if n_draws < 2:
         raise SpecificationError(f"n_draws must be >= 2, got {n_draws}.")
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha must be in (0, 1), got {alpha}.")
-    if n_jobs < 1:
-        raise SpecificationError(f"n_jobs must be >= 1, got {n_jobs}.")
 
 
 def parametric_draws(
@@ -346,7 +348,7 @@ def parametric_draws(
     n_draws: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
-    n_jobs: int = 1,
+    executor: ExecutorLike = None,
     theta_from: str | None = None,
     tol: float = 1e-12,
     maxiter: int = 10_000,
@@ -380,8 +382,11 @@ def parametric_draws(
         Intervals cover ``1 - alpha``.
     seed : int, default 0
         Root seed (``numpy.random.SeedSequence``).
-    n_jobs : int, default 1
-        Worker processes.
+    executor : None, str, distributed.Client or Executor, default None
+        Where the draws run: ``None`` here, ``"processes"`` in one local process per core, a
+        Dask ``distributed.Client`` or scheduler address on its cluster
+        (:mod:`ca_trade.executors`). Draws are seeded one by one, so the intervals are the
+        same whatever runs them.
     theta_from : str, optional
         Tie theta to a drawn coefficient: ``theta = -beta[theta_from] - 1`` (the ``ln(1+t)``
         coefficient is :math:`-\sigma = -(\theta + 1)` with duty-exclusive flows; one-sector
@@ -428,7 +433,7 @@ def parametric_draws(
             n_draws=n_draws,
             alpha=alpha,
             seed=seed,
-            n_jobs=n_jobs,
+            executor=executor,
             tol=tol,
             maxiter=maxiter,
             **solve_kwargs,
@@ -439,7 +444,7 @@ def parametric_draws(
             "theta_se draws the sector elasticities of the multi-sector model: give the flows "
             "a `sector` column."
         )
-    _check_common(n_draws, alpha, n_jobs)
+    _check_common(n_draws, alpha)
     solve_kwargs = _solve_options(solve_kwargs, scenario)
     drawn, mean, cov = _drawn(scenario, _vcov_frame(result, vcov, scenario.regressors), theta_from)
     problem = prepare(flows, theta, **solve_kwargs)
@@ -450,17 +455,18 @@ def parametric_draws(
         beta = np.random.default_rng(child).multivariate_normal(mean, cov, method="eigh")
         coefs.append({**dict(scenario.coefficients), **dict(zip(drawn, beta.tolist()))})
     point, x0 = _point_solution(problem, changes, scenario, theta_from, tol, maxiter)
-    outcomes = _run(
-        problem,
-        changes,
-        coefs,
-        n_jobs=n_jobs,
-        theta_from=theta_from,
-        theta_offset=1.0,
-        tol=tol,
-        maxiter=maxiter,
-        x0=x0,
-    )
+    with executor_for(executor, n_tasks=n_draws) as ex:
+        outcomes = _run(
+            problem,
+            changes,
+            coefs,
+            executor=ex,
+            theta_from=theta_from,
+            theta_offset=1.0,
+            tol=tol,
+            maxiter=maxiter,
+            x0=x0,
+        )
     return _summarise(
         labelled(point, flows),
         problem,
@@ -506,16 +512,17 @@ class _BootJob:
     data: pd.DataFrame
     cluster: str
     estimator: Estimator
-    draws: list[tuple[int, np.random.SeedSequence]]
     names: list[str]
 
 
-def _estimate_draws(job: _BootJob) -> list[tuple[int, dict[str, float] | None, str]]:
+def _estimate_draws(
+    job: _BootJob, draws: list[tuple[int, np.random.SeedSequence]]
+) -> list[tuple[int, dict[str, float] | None, str]]:
     codes, levels = pd.factorize(job.data[job.cluster], sort=True)
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(len(levels) + 1))
     out: list[tuple[int, dict[str, float] | None, str]] = []
-    for k, ss in job.draws:
+    for k, ss in draws:
         rng = np.random.default_rng(ss)
         pick = rng.integers(0, len(levels), size=len(levels))
         rows = np.concatenate([order[starts[c] : starts[c + 1]] for c in pick])
@@ -545,7 +552,7 @@ def pairs_bootstrap(
     n_draws: int = 200,
     alpha: float = 0.05,
     seed: int = 0,
-    n_jobs: int = 1,
+    executor: ExecutorLike = None,
     theta_from: str | None = None,
     tol: float = 1e-12,
     maxiter: int = 10_000,
@@ -566,12 +573,12 @@ def pairs_bootstrap(
         Trade elasticity.
     estimator : callable, optional
         ``estimator(sample) -> mapping of coefficient names to values``; must be picklable
-        (a top-level function) when ``n_jobs > 1``.
+        (a top-level function) for an executor other than ``None``.
     formula : str, optional
         Instead of `estimator`: re-estimate with ``ca_trade.ppml(formula, sample)``.
     cluster : str, default "pair"
         Column whose levels are resampled.
-    n_draws, alpha, seed, n_jobs, theta_from, tol, maxiter, **solve_kwargs
+    n_draws, alpha, seed, executor, theta_from, tol, maxiter, **solve_kwargs
         As in :func:`parametric_draws`.
 
     Returns
@@ -598,7 +605,7 @@ def pairs_bootstrap(
             "pairs_bootstrap solves the one-sector model; for flows by sector use "
             "parametric_draws (coefficients and sector elasticities)."
         )
-    _check_common(n_draws, alpha, n_jobs)
+    _check_common(n_draws, alpha)
     solve_kwargs = _solve_options(solve_kwargs, scenario)
     if (estimator is None) == (formula is None):
         raise SpecificationError("give exactly one of `estimator` or `formula`.")
@@ -611,27 +618,26 @@ def pairs_bootstrap(
     fixed = dict(scenario.coefficients)
     point, x0 = _point_solution(problem, changes, scenario, theta_from, tol, maxiter)
     children = np.random.SeedSequence(seed).spawn(n_draws)
-    jobs = [
-        _BootJob(data, cluster, est, chunk, names)
-        for chunk in _chunks(list(enumerate(children)), n_jobs)
-    ]
-    estimates = _map_sorted(_estimate_draws, jobs, n_jobs)
-    coef_rows = [
-        {**fixed, **(c if c is not None else dict.fromkeys(names, np.nan))} for _, c, _ in estimates
-    ]
-    est_failures = {k: msg for k, c, msg in estimates if c is None}
-    ok_rows = [(k, coef_rows[k]) for k, c, _ in estimates if c is not None]
-    outcomes = _run(
-        problem,
-        changes,
-        [c for _, c in ok_rows],
-        n_jobs=n_jobs,
-        theta_from=theta_from,
-        theta_offset=1.0,
-        tol=tol,
-        maxiter=maxiter,
-        x0=x0,
-    )
+    job = _BootJob(data, cluster, est, names)
+    with executor_for(executor, n_tasks=n_draws) as ex:
+        estimates = _map_sorted(_estimate_draws, job, list(enumerate(children)), ex)
+        coef_rows = [
+            {**fixed, **(c if c is not None else dict.fromkeys(names, np.nan))}
+            for _, c, _ in estimates
+        ]
+        est_failures = {k: msg for k, c, msg in estimates if c is None}
+        ok_rows = [(k, coef_rows[k]) for k, c, _ in estimates if c is not None]
+        outcomes = _run(
+            problem,
+            changes,
+            [c for _, c in ok_rows],
+            executor=ex,
+            theta_from=theta_from,
+            theta_offset=1.0,
+            tol=tol,
+            maxiter=maxiter,
+            x0=x0,
+        )
     remapped = [(ok_rows[i][0], r, f, m) for i, r, f, m in outcomes]
     return _summarise(
         labelled(point, flows),

@@ -22,6 +22,9 @@ for a full example)::
     synthetic = false             # force the SYNTHETIC label (data built from the sample,
                                   # source.kind = "sample" or its folder, are labelled anyway)
     record_git_commit = false     # a commit in artefacts would make `--check` fail after commits
+    executor = "processes"        # where the ingest's files, split groups and GE draws run:
+                                  # "serial" (default; split specifications: "auto"),
+                                  # "processes", "auto" or a Dask address "tcp://host:8786"
 
     [source]
     kind = "sample"               # "sample" (generate the SYNTHETIC data) or "raw" (your files)
@@ -53,6 +56,8 @@ for a full example)::
     bias_corrected = "analytical" # optional (PPML): also Weidner & Zylkin's corrected
                                   # estimates, "analytical" or "jackknife", as a column
                                   # "<name>, bias-corrected" (estimates/<name>_bias_corrected)
+    split = "sector"              # optional: estimate once per value of this panel column
+                                  # (tables/<name>_by_<split>.*, estimates/<name>/<group>.json)
 
     [ge]
     year = 2019                   # baseline year of the flow matrix
@@ -112,7 +117,7 @@ from ca_trade.pipeline.config import (
     ScenarioSpec,
     Specification,
 )
-from ca_trade.pipeline.parse import check_formula, load_config, parse_config
+from ca_trade.pipeline.parse import check_formula, load_config, parse_config, parse_executor
 from ca_trade.pipeline.paths import find_project_root
 from ca_trade.pipeline.progress import Progress
 from ca_trade.pipeline.runner import run
@@ -133,5 +138,6 @@ __all__ = [
     "find_project_root",
     "load_config",
     "parse_config",
+    "parse_executor",
     "run",
 ]

@@ -87,6 +87,10 @@ class Specification:
         Also report Weidner & Zylkin's bias-corrected estimates with de-biased standard
         errors (PPML; the ``method`` of ``GravityResults.bias_corrected``), as a result
         named :attr:`corrected_name` beside the uncorrected one.
+    split : str, optional
+        Estimate once per value of this panel column (``"sector"``): the ``split`` of
+        :func:`ca_trade.ppml`. A split specification's results are tabled by group and
+        cannot feed a scenario.
     """
 
     name: str
@@ -98,6 +102,7 @@ class Specification:
     international_only: bool = False
     tol: float | None = None
     bias_corrected: BiasCorrection | None = None
+    split: str | None = None
 
     @property
     def corrected_name(self) -> str:
@@ -341,6 +346,12 @@ class Config:
         Output formats.
     download : DownloadSettings, optional
         The ``[download]`` table: fetch UN Comtrade data into ``raw_dir/comtrade`` first.
+    executor : str, optional
+        ``[run].executor``: where independent tasks run -- the files of the ingest, the
+        groups of split specifications, the GE draws -- ``"processes"``, ``"auto"`` or a Dask
+        scheduler address ``"tcp://host:port"`` (:mod:`ca_trade.executors`); None (or
+        ``"serial"`` in the file): here, one after another, except split specifications,
+        which use ``"auto"``. Outputs do not depend on it.
     """
 
     path: Path
@@ -362,6 +373,7 @@ class Config:
     table_formats: tuple[str, ...] = TABLE_FORMATS
     figure_formats: tuple[str, ...] = FIGURE_FORMATS
     download: DownloadSettings | None = None
+    executor: str | None = None
 
     @property
     def data_dir(self) -> Path:

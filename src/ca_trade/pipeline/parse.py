@@ -52,6 +52,7 @@ __all__ = [
     "parse_cet",
     "parse_config",
     "parse_download",
+    "parse_executor",
     "parse_ge",
     "parse_scenario",
     "parse_specification",
@@ -84,6 +85,8 @@ _DOWNLOAD_KEYS = {
 }  # fmt: skip
 _SOURCE_KINDS: tuple[SourceKind, ...] = ("sample", "raw")
 _DOWNLOAD_LEVELS = ("total", "section", "chapter", "hs6")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_ADDRESS = re.compile(r"^(tcp|tls|ucx|inproc)://[A-Za-z0-9_.\-\[\]:/]+$")
 _CLUSTERS = re.compile(r"^[A-Za-z_][A-Za-z0-9_^]*(\+[A-Za-z_][A-Za-z0-9_^]*)?$")
 
 
@@ -153,7 +156,7 @@ def parse_specification(table: object, where: str) -> Specification:
         where,
         {
             "name", "model", "formula", "vcov", "ssc", "years", "international_only", "tol",
-            "bias_corrected",
+            "bias_corrected", "split",
         },
     )  # fmt: skip
     name = identifier(r.text("name"), f"{where}.name")
@@ -171,6 +174,49 @@ def parse_specification(table: object, where: str) -> Specification:
         international_only=r.flag("international_only", False),
         tol=tol,
         bias_corrected=_bias_correction(r, where, model),
+        split=_split_column(r.text("split"), f"{where}.split"),
+    )
+
+
+def _split_column(value: str | None, where: str) -> str | None:
+    if value is not None and not _COLUMN.match(value):
+        raise ConfigError(f"{where} must name a panel column, e.g. 'sector'; got {value!r}")
+    return value
+
+
+def parse_executor(value: object, where: str) -> str | None:
+    """Validate an executor named in a configuration (or on the command line).
+
+    Parameters
+    ----------
+    value : object
+        ``"serial"``, ``"processes"``, ``"auto"`` or a Dask scheduler address
+        (``"tcp://host:port"``; also ``tls://``, ``ucx://``, ``inproc://``), or None.
+    where : str
+        Location for error messages.
+
+    Returns
+    -------
+    str or None
+        None for ``"serial"`` (and None).
+
+    Raises
+    ------
+    ConfigError
+        Anything else, naming the value.
+
+    Examples
+    --------
+    >>> parse_executor("tcp://10.0.0.5:8786", "cfg"), parse_executor("serial", "cfg")
+    ('tcp://10.0.0.5:8786', None)
+    """
+    if value is None or value == "serial":
+        return None
+    if isinstance(value, str) and (value in ("processes", "auto") or _ADDRESS.match(value)):
+        return value
+    raise ConfigError(
+        f"{where} must be 'serial', 'processes', 'auto' or a Dask scheduler address such as "
+        f"'tcp://10.0.0.5:8786'; got {value!r}"
     )
 
 
@@ -494,6 +540,7 @@ class _RunTable:
     allow_outside_project: bool
     synthetic: bool
     record_git_commit: bool
+    executor: str | None
 
 
 def _run_table(
@@ -502,7 +549,7 @@ def _run_table(
     r = TableReader(
         table,
         f"{where} [run]",
-        {"name", "root", "allow_outside_project", "synthetic", "record_git_commit"},
+        {"name", "root", "allow_outside_project", "synthetic", "record_git_commit", "executor"},
     )
     allow = r.flag("allow_outside_project", False)
     project = project_root.resolve()
@@ -519,6 +566,7 @@ def _run_table(
         allow_outside_project=allow,
         synthetic=r.flag("synthetic", False),
         record_git_commit=r.flag("record_git_commit", False),
+        executor=parse_executor(r.value("executor", (str,)), f"{where} [run].executor"),
     )
 
 
@@ -644,6 +692,14 @@ def parse_config(
         for i, s in enumerate(top.array("scenarios") or [])
     )
     _unique([s.name for s in scenarios], "scenario", where)
+    split = {s.name: s.split for s in specs if s.split is not None}
+    for i, sc in enumerate(scenarios):
+        if sc.specification in split:
+            raise ConfigError(
+                f"{where} [[scenarios]] #{i + 1}.specification {sc.specification!r} is split by "
+                f"{split[sc.specification]!r}: a scenario needs one set of coefficients; name "
+                "a specification without split"
+            )
     tables, figures = _outputs_table(top.table_of("outputs"), where)
     return Config(
         path=path,
@@ -665,6 +721,7 @@ def parse_config(
         table_formats=tables,
         figure_formats=figures,
         download=download,
+        executor=run.executor,
     )
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ca_trade.estimate import GravityResults
+from ca_trade.estimate import GravityResults, SplitResults
 from ca_trade.facts import CENTRAL_ASIA
 from ca_trade.ge import OUTCOMES as GE_OUTCOMES
 from ca_trade.pipeline.config import (
@@ -44,6 +43,7 @@ __all__ = [
     "ScenarioText",
     "report_estimates",
     "report_scenario",
+    "report_split",
     "sample_rows",
     "sample_truth",
     "scenario_text",
@@ -195,19 +195,7 @@ def report_estimates(
     out = cfg.artefacts
     if any(bool(r.provenance.get("synthetic")) for r in results.values()):
         out = replace(out, synthetic=True)  # estimated on the SYNTHETIC sample
-    specs = [
-        {
-            "name": s.name,
-            "model": s.model,
-            "formula": s.formula,
-            "vcov": s.vcov,
-            "ssc": s.ssc,
-            "years": list(s.years) if s.years else None,
-            "international_only": s.international_only,
-            "bias_corrected": s.bias_corrected,
-        }
-        for s in cfg.specifications
-    ]
+    specs = [_spec_record(s) for s in cfg.specifications if s.name in results]
     record = {**extra, "inputs": inputs, "specifications": specs}
     columns, of = table_columns(cfg.specifications, results)
 
@@ -238,6 +226,70 @@ def report_estimates(
             fig, out.root / "figures" / "coefficients", fig_record, formats=out.figure_formats
         )
     return written
+
+
+def _spec_record(s: Specification) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "model": s.model,
+        "formula": s.formula,
+        "vcov": s.vcov,
+        "ssc": s.ssc,
+        "years": list(s.years) if s.years else None,
+        "international_only": s.international_only,
+        "bias_corrected": s.bias_corrected,
+        **({"split": s.split} if s.split is not None else {}),
+    }
+
+
+def report_split(
+    cfg: Config,
+    spec: Specification,
+    results: SplitResults,
+    inputs: Mapping[str, Any],
+    extra: Mapping[str, Any],
+) -> list[Path]:
+    """Write the table of a split specification: one column per group; return its paths.
+
+    Written to ``tables/<name>_by_<split>.<fmt>``; groups that could not be estimated are
+    named in a note, and the split (groups, failures) is in the provenance.
+
+    Parameters
+    ----------
+    cfg : Config
+        The run.
+    spec : Specification
+        The split specification.
+    results : SplitResults
+        Its results.
+    inputs, extra : mapping
+        As in :func:`report_estimates`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Tables written (sidecars not listed).
+    """
+    out = cfg.artefacts
+    record = {
+        **extra,
+        "inputs": inputs,
+        "specifications": [_spec_record(spec)],
+        "split": dict(results.provenance["split"]),
+    }
+
+    def render(fmt: str, path: Path, rec: Mapping[str, Any]) -> str:
+        return etable(
+            results,
+            fmt,
+            title=f"Gravity estimates by {results.by}: {spec.name} ({cfg.name})",
+            synthetic=out.synthetic,
+            git=out.record_git_commit,
+            extra_provenance=rec,
+            file=path,
+        )
+
+    return _write_tables(out, f"{spec.name}_by_{results.by}", render, record)
 
 
 def _scenario_record(

@@ -28,6 +28,7 @@ from scipy import stats
 
 from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import ConfigError, ElasticityWarning, GEError
+from ca_trade.executors import ExecutorLike
 from ca_trade.ge import OUTCOMES as GE_OUTCOMES
 from ca_trade.ge import GEResult, Scenario, corridor, parametric_draws, solve, tariff_harmonization
 from ca_trade.pipeline.config import Cet, GESettings, ScenarioSpec
@@ -180,6 +181,8 @@ def simulate(
     ge: GESettings,
     panel: pd.DataFrame,
     results: Mapping[str, EstimationResult],
+    *,
+    executor: ExecutorLike = None,
 ) -> ScenarioOutcome:
     """Solve one scenario with confidence intervals.
 
@@ -193,6 +196,8 @@ def simulate(
         The estimation panel.
     results : mapping
         Estimation results by specification name.
+    executor : None, str, distributed.Client or Executor, default None
+        Where the draws run (:mod:`ca_trade.executors`); the intervals do not depend on it.
 
     Returns
     -------
@@ -215,7 +220,7 @@ def simulate(
             n_draws=ge.n_draws,
             alpha=ge.alpha,
             seed=ge.seed,
-            n_jobs=1,
+            executor=executor,
             theta_from=theta_from,
             closure=ge.closure,
         )

@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -25,15 +25,15 @@ import pandas as pd
 
 from ca_trade._io import confine, output_root, write_parquet
 from ca_trade._synthetic import frame_is_synthetic
-from ca_trade.estimate import GravityResults, ols, ppml
+from ca_trade.estimate import GravityResults, SplitProgress, SplitResults, ols, ppml
 from ca_trade.etl import IngestReport, build_panel, download, ingest, reconcile
 from ca_trade.exceptions import ConfigError, DataValidationError
 from ca_trade.pipeline.config import Config, Specification
 from ca_trade.pipeline.progress import Progress
-from ca_trade.pipeline.reporting import report_estimates, report_scenario
+from ca_trade.pipeline.reporting import report_estimates, report_scenario, report_split
 from ca_trade.pipeline.scenarios import simulate
 from ca_trade.report.provenance import file_fingerprint, frame_fingerprint
-from ca_trade.report.stored import save_results
+from ca_trade.report.stored import save_results, save_split
 from ca_trade.sample import generate
 
 __all__ = [
@@ -69,11 +69,13 @@ class RunOutcome:
     ingest_counts : IngestCounts
         Rows read, written, quarantined and filtered (by rule) by the ingest stage.
     results : dict
-        Estimation results by specification name.
+        Estimation results by specification name (specifications without ``split``).
     scenarios : dict
         Per-country outcome frames (percent changes with interval bounds) by scenario name.
     written : list of pathlib.Path
         Artefacts written (tables, figures, saved estimates; sidecars not listed).
+    splits : dict
+        Results of the split specifications by name (:class:`ca_trade.estimate.SplitResults`).
     """
 
     config: Config
@@ -82,6 +84,7 @@ class RunOutcome:
     results: dict[str, GravityResults]
     scenarios: dict[str, pd.DataFrame]
     written: list[Path]
+    splits: dict[str, SplitResults] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         """Return what the run made, not the frames (they are in the attributes)."""
@@ -168,6 +171,41 @@ def estimate_specification(spec: Specification, panel: pd.DataFrame) -> GravityR
     return ppml(spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, safe_formula=True)
 
 
+def _estimate_split(
+    spec: Specification, panel: pd.DataFrame, cfg: Config, progress: Progress
+) -> SplitResults:
+    """Estimate a split specification, one line of progress per finished group."""
+    data = estimation_data(panel, spec)
+    by = str(spec.split)
+    executor = cfg.executor if cfg.executor is not None else "auto"
+
+    def note(p: SplitProgress) -> None:
+        progress.note(f"  {by} {p.line()}")
+
+    if spec.model == "ols":
+        return ols(
+            spec.formula,
+            data,
+            split=by,
+            executor=executor,
+            progress=note,
+            vcov=spec.vcov,
+            ssc=spec.ssc,
+            safe_formula=True,
+        )
+    return ppml(
+        spec.formula,
+        data,
+        split=by,
+        executor=executor,
+        progress=note,
+        vcov=spec.vcov,
+        ssc=spec.ssc,
+        tol=spec.tol if spec.tol is not None else 1e-8,
+        safe_formula=True,
+    )
+
+
 def check_output_folders(cfg: Config, *, data: bool) -> None:
     """Check, before any work, that the folders a run writes resolve inside ``cfg.root``.
 
@@ -244,8 +282,14 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
     if cfg.source_kind == "sample":
         extra["seeds"] = {"sample": cfg.seed}
     results: dict[str, GravityResults] = {}
+    splits: dict[str, SplitResults] = {}
     written: list[Path] = []
     for spec in cfg.specifications:
+        if spec.split is not None:
+            with progress.stage(f"estimate: {spec.name} ({spec.model.upper()} by {spec.split})"):
+                splits[spec.name] = _estimate_split(spec, panel, cfg, progress)
+                written += save_split(splits[spec.name], cfg.root / "estimates" / spec.name)
+            continue
         with progress.stage(f"estimate: {spec.name} ({spec.model.upper()})"):
             results[spec.name] = estimate_specification(spec, panel)
             written.append(_save(cfg, spec.name, results[spec.name], spec))
@@ -257,16 +301,20 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
     if results:
         with progress.stage("report: estimation tables and coefficient plot"):
             written += report_estimates(cfg, results, inputs, extra)
+    for spec in cfg.specifications:
+        if spec.name in splits:
+            with progress.stage(f"report: {spec.name} by {spec.split}"):
+                written += report_split(cfg, spec, splits[spec.name], inputs, extra)
     scenarios: dict[str, pd.DataFrame] = {}
     for sc in cfg.scenarios:
         with progress.stage(f"simulate: {sc.name} ({cfg.ge.n_draws} draws)"):
-            outcome = simulate(sc, cfg.ge, panel, results)
+            outcome = simulate(sc, cfg.ge, panel, results, executor=cfg.executor)
             scenarios[sc.name] = outcome.countries
         with progress.stage(f"report: {sc.name} table and figures"):
             written += report_scenario(
                 cfg.artefacts, sc, cfg.ge, outcome, inputs, {**extra, **outcome.record}
             )
-    return RunOutcome(cfg, panel, counts, results, scenarios, written)
+    return RunOutcome(cfg, panel, counts, results, scenarios, written, splits)
 
 
 def _save(cfg: Config, name: str, result: GravityResults, spec: Specification) -> Path:
@@ -298,7 +346,7 @@ def _raw_files(cfg: Config, progress: Progress) -> None:
 def _ingest(cfg: Config, progress: Progress) -> IngestCounts:
     """Ingest the raw files; stop the run, saying why, when no flow row was written."""
     with progress.stage("ingest: Comtrade files -> validated Parquet"):
-        report = ingest(cfg.raw_dir, cfg.data_dir / "processed")
+        report = ingest(cfg.raw_dir, cfg.data_dir / "processed", executor=cfg.executor)
     if report.problem is not None:
         raise DataValidationError(
             f"{cfg.path}: the ingest of {cfg.raw_dir} into {cfg.data_dir / 'processed'} wrote "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +31,12 @@ import numpy as np
 import pandas as pd
 
 from ca_trade._io import write_json
-from ca_trade._typing import EstimationResult
+from ca_trade._typing import EstimationResult, SplitEstimates
 from ca_trade.estimate.results import NormalInference
 from ca_trade.exceptions import DataValidationError, SpecificationError
 from ca_trade.report.provenance import dropped_counts
 
-__all__ = ["StoredDropped", "StoredResults", "load_results", "save_results"]
+__all__ = ["StoredDropped", "StoredResults", "load_results", "save_results", "save_split"]
 
 FORMAT_VERSION = 1
 
@@ -216,6 +217,66 @@ def save_results(
     if international_only is not None:
         record["international_only"] = bool(international_only)
     return write_json(path, record)
+
+
+def save_split(
+    results: Mapping[Any, EstimationResult], folder: str | os.PathLike[str]
+) -> list[Path]:
+    """Save a split estimation: one :func:`save_results` file per group, and ``split.json``.
+
+    Files are ``<folder>/<group>.json`` (characters of a group's value outside
+    ``[A-Za-z0-9_.-]`` become ``_``) and ``<folder>/split.json``, the split's provenance (the
+    column, every group, the failures with their reasons). Read a group back with
+    :func:`load_results`.
+
+    Parameters
+    ----------
+    results : SplitResults
+        What ``ct.ppml(..., split=...)`` returned (a mapping group -> result).
+    folder : path-like
+        Destination folder (created; files written atomically).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, ``split.json`` last.
+
+    Raises
+    ------
+    SpecificationError
+        Two groups whose values give the same file name.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, tempfile, pathlib, ca_trade as ct
+    >>> df = pd.DataFrame({"s": list("aaaabbbb"), "x": [0.0, 1, 2, 3, 0, 1, 2, 4],
+    ...                    "y": [1.0, 2, 2, 4, 0, 1, 3, 4]})
+    >>> coll = ct.ols("y ~ x", df, split="s", executor=None)
+    >>> [p.name for p in save_split(coll, pathlib.Path(tempfile.mkdtemp()) / "by_s")]
+    ['a.json', 'b.json', 'split.json']
+    """
+    out = Path(folder)
+    stems = {key: _file_stem(key) for key in results}
+    if len(set(stems.values())) != len(stems):
+        raise SpecificationError(
+            f"the groups {sorted(map(str, stems))} do not all give distinct file names"
+        )
+    written = [save_results(res, out / f"{stems[key]}.json") for key, res in results.items()]
+    record: dict[str, Any] = {"format": "ca_trade.split", "groups": [str(k) for k in stems]}
+    if isinstance(results, SplitEstimates):
+        record = {
+            **record,
+            "by": results.by,
+            "failures": {str(k): v for k, v in results.failures.items()},
+        }
+    record["provenance"] = dict(getattr(results, "provenance", {}) or {})
+    written.append(write_json(out / "split.json", record))
+    return written
+
+
+def _file_stem(key: object) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(key))
+    return stem if stem.strip(".") and stem != "split" else f"_{stem}"
 
 
 def load_results(path: str | os.PathLike[str]) -> StoredResults:

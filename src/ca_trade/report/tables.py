@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ca_trade._typing import EstimationResult, ScenarioOutcomes
+from ca_trade._typing import EstimationResult, ScenarioOutcomes, SplitEstimates
 from ca_trade.exceptions import SpecificationError
 from ca_trade.report._render import Cell, Format, Table, render
 from ca_trade.report.labels import fixef_label, vcov_label
@@ -192,7 +192,7 @@ def _finite(x: float | None) -> float | None:
 
 
 def etable(
-    results: EstimationResult | Sequence[EstimationResult] | Mapping[str, EstimationResult],
+    results: EstimationResult | Sequence[EstimationResult] | Mapping[Any, EstimationResult],
     format: str = "md",
     *,
     stars: Sequence[float] | Mapping[str, float] | None = (0.1, 0.05, 0.01),
@@ -225,7 +225,9 @@ def etable(
     ----------
     results : result, sequence of results, or mapping of name to result
         Results of :func:`ca_trade.ppml` / :func:`ca_trade.ols` (anything implementing
-        the results interface). Mapping keys become column names.
+        the results interface). Mapping keys become column names: the results of a split
+        estimation (``ct.ppml(..., split="sector")``) show one column per sector, and the
+        sectors that could not be estimated in a note.
     format : {"md", "tex", "html"}, default "md"
         Output format. LaTeX uses booktabs rules (the needed packages are listed in a
         comment at the top); every special character is escaped.
@@ -334,7 +336,9 @@ def etable(
     sections.append(_statistic_rows(models, fit_digits, labels))
     if synthetic is None:
         synthetic = is_synthetic(models)
-    note_lines = cells.notes(names, models, notes, bool(synthetic))
+    note_lines = cells.notes(
+        names, models, [*_failed_groups(results), *_as_list(notes)], bool(synthetic)
+    )
     header = _header_rows(models, names, labels)
     table = Table(header=header, sections=sections, title=title, notes=note_lines, label=label)
     record = build_provenance(
@@ -354,6 +358,20 @@ def etable(
         timestamp=timestamp,
     )
     return _finish(render(table, fmt), fmt, record, provenance, file)
+
+
+def _as_list(notes: str | Sequence[str] | None) -> list[str]:
+    if notes is None:
+        return []
+    return [notes] if isinstance(notes, str) else [str(n) for n in notes]
+
+
+def _failed_groups(results: Any) -> list[str]:
+    """Return a note naming the groups of a split estimation that could not be estimated."""
+    if not isinstance(results, SplitEstimates) or not results.failures:
+        return []
+    parts = [f"{k} ({reason})" for k, reason in results.failures.items()]
+    return [f"Not estimated ({results.by}): " + "; ".join(parts) + "."]
 
 
 def _header_rows(

@@ -7,6 +7,7 @@ import pytest
 
 import ca_trade.ge as ge
 from ca_trade.exceptions import SpecificationError
+from ca_trade.executors import Processes
 from tests.ge.sectoral._problems import random_problem
 
 
@@ -25,7 +26,15 @@ def test_draws_are_reproducible_and_independent_of_processes() -> None:
         f.flows, s, theta, vcov=[[0.01]], theta_se=se, n_draws=12, seed=3, **kw
     )  # type: ignore[attr-defined]
     two = ge.parametric_draws(
-        f.flows, s, theta, vcov=[[0.01]], theta_se=se, n_draws=12, seed=3, n_jobs=2, **kw
+        f.flows,
+        s,
+        theta,
+        vcov=[[0.01]],
+        theta_se=se,
+        n_draws=12,
+        seed=3,
+        executor=Processes(max_workers=2),
+        **kw,
     )  # type: ignore[attr-defined]
     pd.testing.assert_frame_equal(one.countries, two.countries)
     pd.testing.assert_frame_equal(one.coefficients, two.coefficients)
@@ -62,6 +71,8 @@ def test_bad_requests() -> None:
         ge.parametric_draws(f.flows, s, theta, vcov=[[0.01]], theta_from="rta", n_draws=5)  # type: ignore[attr-defined]
     with pytest.raises(SpecificationError, match="unknown keyword"):
         ge.parametric_draws(f.flows, s, theta, vcov=[[0.01]], closure="additive", n_draws=5)  # type: ignore[attr-defined]
+    with pytest.raises(SpecificationError, match=r"n_jobs.* executor='processes'"):
+        ge.parametric_draws(f.flows, s, theta, vcov=[[0.01]], n_jobs=2, n_draws=5)  # type: ignore[attr-defined]
     with pytest.raises(SpecificationError, match="parametric_draws"):
         ge.pairs_bootstrap(
             pd.DataFrame({"pair": [1]}), f.flows, s, theta, estimator=lambda d: {}, n_draws=5

@@ -7,16 +7,16 @@ Draw *k* takes the scenario's coefficients that appear in the covariance matrix 
 from :math:`N(\hat\theta_s, se_s^2)` (Caliendo & Parro estimate the :math:`\theta_s` sector by
 sector), rebuilds the partial effects and re-solves (the zero-deficit baseline too, as it
 depends on :math:`\theta`). Its generator is spawned from ``SeedSequence(seed)``, so results do
-not depend on `n_jobs`. A draw with a non-positive elasticity or a failed solution is counted
-and reported, never dropped silently. :func:`ca_trade.ge.parametric_draws` calls
-:func:`parametric_draws` when the flows have a ``sector`` column.
+not depend on the executor that runs the draws (:mod:`ca_trade.executors`). A draw with a
+non-positive elasticity or a failed solution is counted and reported, never dropped silently.
+:func:`ca_trade.ge.parametric_draws` calls :func:`parametric_draws` when the flows have a
+``sector`` column.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,6 +25,7 @@ import pandas as pd
 
 from ca_trade._typing import EstimationResult
 from ca_trade.exceptions import CaTradeError, GEError, SpecificationError
+from ca_trade.executors import ExecutorLike, executor_for
 from ca_trade.ge.results import UncertaintyResult
 from ca_trade.ge.scenario import Scenario
 from ca_trade.ge.sectoral.changes import regressor_arrays
@@ -77,16 +78,17 @@ def _theta_se(theta_se: Any, sectors: tuple[str, ...]) -> np.ndarray:
 class _Job:
     problem: SectoralProblem
     changes: dict[str, np.ndarray]
-    draws: list[tuple[int, dict[str, float], np.ndarray]]
     cells: np.ndarray
     tol: float
     maxiter: int
     x0: np.ndarray
 
 
-def _solve_draws(job: _Job) -> list[_Outcome]:
+def _solve_draws(
+    job: _Job, draws: list[tuple[int, dict[str, float], np.ndarray]]
+) -> list[_Outcome]:
     out: list[_Outcome] = []
-    for k, coef, theta in job.draws:
+    for k, coef, theta in draws:
         try:
             if not (theta > 0).all():
                 bad = int(np.flatnonzero(~(theta > 0))[0])
@@ -112,12 +114,14 @@ def _solve_draws(job: _Job) -> list[_Outcome]:
     return out
 
 
-def _run(jobs: list[_Job], n_jobs: int) -> list[_Outcome]:
-    if n_jobs <= 1:
-        results = [_solve_draws(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            results = list(pool.map(_solve_draws, jobs))
+def _run(
+    job: _Job, coefs: list[tuple[int, dict[str, float], np.ndarray]], executor: ExecutorLike
+) -> list[_Outcome]:
+    """Solve the draws in chunks on the executor (the common job sent once); sorted by draw."""
+    with executor_for(executor, n_tasks=len(coefs)) as ex:
+        n_chunks = max(1, min(len(coefs), 4 * ex.workers))
+        chunks = [coefs[i::n_chunks] for i in range(n_chunks) if coefs[i::n_chunks]]
+        results = ex.map(_solve_draws, chunks, shared=job, fork_safe=True)
     return sorted((r for chunk in results for r in chunk), key=lambda r: r[0])
 
 
@@ -193,7 +197,7 @@ def parametric_draws(
     n_draws: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
-    n_jobs: int = 1,
+    executor: ExecutorLike = None,
     tol: float = 1e-12,
     maxiter: int = 2000,
     **solve_kwargs: Any,
@@ -214,7 +218,7 @@ def parametric_draws(
     theta_se : float, mapping or pandas.Series, optional
         Standard errors of the elasticities (one number, or per sector; sectors not named are
         held fixed).
-    n_draws, alpha, seed, n_jobs, tol, maxiter
+    n_draws, alpha, seed, executor, tol, maxiter
         As in :func:`ca_trade.ge.parametric_draws`.
     **solve_kwargs
         ``tariffs``, ``production``, ``inputs``, ``deficits``, ``numeraire``, ``value``.
@@ -240,12 +244,16 @@ def parametric_draws(
         raise SpecificationError(f"n_draws must be >= 2, got {n_draws}.")
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha must be in (0, 1), got {alpha}.")
-    if n_jobs < 1:
-        raise SpecificationError(f"n_jobs must be >= 1, got {n_jobs}.")
     allowed = {"tariffs", "production", "inputs", "deficits", "numeraire", "value"}
     unknown = sorted(set(solve_kwargs) - allowed)
     if unknown:
-        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.")
+        hint = (
+            " n_jobs= was replaced by executor=: executor='processes' (one process per core) "
+            "or executor=ca_trade.executors.Processes(max_workers=N)."
+            if "n_jobs" in unknown
+            else ""
+        )
+        raise SpecificationError(f"unknown keyword(s) {unknown}; allowed: {sorted(allowed)}.{hint}")
     problem = prepare(flows, scenario, theta, **solve_kwargs)
     names = scenario.regressors
     v = _covariance(result, vcov, names)
@@ -278,12 +286,6 @@ def parametric_draws(
     grid = FlowCube(problem.countries, problem.sectors, problem.flows)
     changes = regressor_arrays(scenario, grid)
     cells = np.flatnonzero(point_sol.baseline.flows.ravel() > 0)
-    n_chunks = max(1, min(n_draws, 4 * n_jobs))
     x0 = point_sol.equilibrium.log_wage
-    jobs = [
-        _Job(problem, changes, coefs[i::n_chunks], cells, tol, maxiter, x0)
-        for i in range(n_chunks)
-        if coefs[i::n_chunks]
-    ]
-    outcomes = _run(jobs, n_jobs)
+    outcomes = _run(_Job(problem, changes, cells, tol, maxiter, x0), coefs, executor)
     return _summarise(point, outcomes, cells, rows, alpha=alpha, seed=seed)
