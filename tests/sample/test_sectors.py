@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ca_trade.sample.model import COEFFICIENTS, simulate_truth
+from ca_trade.sample.model import COEFFICIENTS, Truth, simulate_truth
 from ca_trade.sample.sectors import (
     BASE_WEIGHT,
     GROUP_DEMAND,
@@ -23,11 +23,11 @@ KEY = ["exporter", "importer", "year"]
 
 
 @pytest.fixture(scope="module")
-def truth_2019():  # type: ignore[no-untyped-def]
+def truth_2019() -> Truth:
     return simulate_truth(np.random.default_rng(7), [2019])
 
 
-def test_section_means_add_up_to_the_total_mean_for_every_pair(truth_2019) -> None:  # type: ignore[no-untyped-def]
+def test_section_means_add_up_to_the_total_mean_for_every_pair(truth_2019: Truth) -> None:
     t = truth_2019
     sums = t.expected_sectors.groupby(KEY)["mu_usd"].sum()
     total = t.expected_total.set_index(KEY)["mu_usd"]
@@ -40,7 +40,7 @@ def test_section_means_add_up_to_the_total_mean_for_every_pair(truth_2019) -> No
 
 
 @pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.PerfectSeparationWarning")
-def test_each_section_is_a_gravity_equation_with_its_own_elasticity(truth_2019) -> None:  # type: ignore[no-untyped-def]
+def test_each_section_is_a_gravity_equation_with_its_own_elasticity(truth_2019: Truth) -> None:
     # PPML (statsmodels, independent of ca_trade) on five section means of one year, with
     # exporter and importer effects: the section tariff's coefficient is -(theta_s + 1) and
     # the other coefficients are the TOTAL's, exactly (1e-6).
@@ -58,7 +58,7 @@ def test_each_section_is_a_gravity_equation_with_its_own_elasticity(truth_2019) 
             assert params[name] == pytest.approx(COEFFICIENTS[name], abs=1e-6), (s, name)
 
 
-def test_realised_sections_add_up_and_small_pairs_trade_in_few_sections(truth_2019) -> None:  # type: ignore[no-untyped-def]
+def test_realised_sections_add_up_and_small_pairs_trade_in_few_sections(truth_2019: Truth) -> None:
     f = truth_2019.flows
     wide = f.pivot_table(index=KEY, columns="sector", values="value_usd")
     np.testing.assert_array_equal(wide[list(SECTIONS)].sum(axis=1), wide["TOTAL"])

@@ -123,15 +123,15 @@ def reported_records(rng: np.random.Generator, truth: Truth) -> pd.DataFrame:
     f = truth.flows
     cov = truth.covariates.set_index(["exporter", "importer", "year"])
     intl = f[(f.exporter != f.importer) & (f.value_usd > 0)].reset_index(drop=True)
-    detail = (
+    by_chapter = (
         intl.exporter.isin(CENTRAL_ASIA)
         | intl.importer.isin(CENTRAL_ASIA)
         | (intl.year >= DETAIL_FOR_ALL_FROM)
     )
     # sector detail for pairs with a Central Asian state (and every pair from 2018), TOTAL
     # only for the others
-    sections = intl[detail & (intl.sector != "TOTAL")]
-    totals_other = intl[~detail & (intl.sector == "TOTAL")]
+    sections = intl[by_chapter & (intl.sector != "TOTAL")]
+    totals_other = intl[~by_chapter & (intl.sector == "TOTAL")]
     keys = pd.MultiIndex.from_frame(intl[["exporter", "importer", "year"]])
     cov_rows = cov.reindex(keys)
     margin_all = cif_margin(
