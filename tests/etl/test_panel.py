@@ -200,6 +200,27 @@ def test_sector_domestic_flows_need_complete_exports_by_sector() -> None:
     assert np.isnan(dom["RUS"]) and np.isnan(dom["CHN"]) and np.isnan(dom["KGZ"])
 
 
+def test_domestic_warnings_speak_of_the_panels_years_only() -> None:
+    # Defect: production rows of years outside `years=` were checked too, so the warnings
+    # counted (and named first) country-years that are not in the panel.
+    rec = pd.concat([_sector_rec(), _sector_rec().assign(year=2017)], ignore_index=True)
+    prod = pd.DataFrame(
+        {
+            "country": ["KAZ", "RUS", "KAZ", "RUS"],
+            "year": [2017, 2017, 2019, 2019],
+            "sector": "S05",
+            "production_usd": [1.0, 70.0, 50.0, 70.0],
+        }
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = build_panel(rec, sector="S05", production=prod, years=[2019])
+    said = " ".join(str(w.message) for w in caught)
+    assert "2017" not in said and "production below exports" not in said
+    assert "1 country-years trade with partners known in TOTAL only (first: RUS 2019)" in said
+    assert set(p["year"]) == {2019}
+
+
 def test_level_gives_every_sector_with_zeros_only_where_known() -> None:
     rec = _sector_rec()
     p = build_panel(rec, level="section", countries=["CHN", "KAZ", "KGZ", "RUS"])

@@ -229,7 +229,7 @@ def build_panel(
         grid=grid,
         known_zero=zero_mask(grid, reporting),
         incomplete=incomplete_exporters(reporting),
-        production=_production(production, found),
+        production=_production(production, found, yrs),
         itpde=_itpde(found),
         covariates=cov,
         tariffs=_tariff_source(tariffs, found, lvl, cset),
@@ -413,13 +413,18 @@ def _frame_or_files(
 
 
 def _production(
-    given: pd.DataFrame | str | Path | None, found: dict[str, list[Path]]
+    given: pd.DataFrame | str | Path | None, found: dict[str, list[Path]], years: list[int]
 ) -> pd.DataFrame | None:
-    """Return production by country, year and sector (``TOTAL`` where a frame has none)."""
+    """Return production by country, year and sector (``TOTAL`` where a frame has none).
+
+    Only the panel's `years`: others would be checked (and warned about) for nothing.
+    """
     frame = _frame_or_files(given, found.get("production", []), read_production)
-    if frame is not None and "sector" not in frame.columns:
+    if frame is None:
+        return None
+    if "sector" not in frame.columns:
         frame = frame.assign(sector="TOTAL")
-    return frame
+    return frame[frame["year"].astype("int64").isin(years)]
 
 
 def _itpde(found: dict[str, list[Path]]) -> pd.DataFrame | None:
