@@ -34,6 +34,7 @@ SECTIONS: list[tuple[str, list[str] | None, str]] = [
     ("ca_trade.report.stored", None, "Saved estimates"),
     ("ca_trade.pipeline", None, "Config-driven runs"),
     ("ca_trade.pipeline.demo", None, "Demo"),
+    ("ca_trade.pipeline.sectoral", None, "Sectoral demo"),
     ("ca_trade.cli", ["main"], "Command line"),
     ("ca_trade.exceptions", None, "Warnings and errors"),
 ]

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import ca_trade as ct
+from ca_trade.etl.tariffs import product_sector
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ge-outputs.md"
 CA5 = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
@@ -90,8 +91,15 @@ class Solved:
     one_flows: pd.DataFrame
 
 
+def _wits(raw: Path) -> pd.DataFrame:
+    """The sample's WITS file with each product's section (products are HS chapters)."""
+    wits = pd.read_csv(raw / "SYNTHETIC_wits_tariffs.csv", dtype={"product": str})
+    section = product_sector(wits["product"], "section")
+    return wits.assign(sector=section.where(section.notna(), wits["product"]))
+
+
 def _sector_tariffs(raw: Path, flows: pd.DataFrame) -> pd.DataFrame:
-    wits = pd.read_csv(raw / "SYNTHETIC_wits_tariffs.csv")
+    wits = _wits(raw)
     wits = wits[wits["sector"].isin(SECTORS)]
     mfn = wits[wits["tariff_type"] == "MFN"].rename(
         columns={"reporter_iso3": "importer", "simple_average_pct": "mfn"}
@@ -117,7 +125,7 @@ def solved(tmp_path_factory: pytest.TempPathFactory) -> Solved:
     ct.sample.generate(raw, seed=2024, years=[2019])
     truth = pd.read_parquet(raw / "truth_flows.parquet")
     total = truth[truth["sector"] == "TOTAL"][["exporter", "importer", "value_usd"]]
-    wits = pd.read_csv(raw / "SYNTHETIC_wits_tariffs.csv")
+    wits = _wits(raw)
     ahs = wits[(wits["tariff_type"] == "AHS") & (wits["sector"] == "TOTAL")]
     tariffs = pd.DataFrame(
         {

@@ -135,3 +135,156 @@ def test_itpde_file_in_raw_dir_gives_domestic_flows(tmp_path: Path) -> None:
     dom = p[p.domestic].set_index("exporter")["value_usd"]
     assert dom["KAZ"] == 3e6  # ITPD-E trade is in millions of US dollars
     assert np.isnan(dom["UZB"])
+
+
+# --- sector panels ---------------------------------------------------------------------------
+
+
+def _sector_rec() -> pd.DataFrame:
+    """KAZ, KGZ and CHN report by section; RUS trades with CHN in total only."""
+    return _rec(
+        [
+            ("KAZ", "CHN", 2019, "TOTAL", 9.0, "both"),
+            ("KAZ", "CHN", 2019, "S05", 8.0, "both"),
+            ("KAZ", "CHN", 2019, "S15", 1.0, "both"),
+            ("CHN", "KAZ", 2019, "TOTAL", 6.0, "both"),
+            ("CHN", "KAZ", 2019, "S16", 6.0, "both"),
+            ("KGZ", "KAZ", 2019, "TOTAL", 2.0, "exporter_only"),
+            ("KGZ", "KAZ", 2019, "S05", 2.0, "exporter_only"),
+            ("RUS", "CHN", 2019, "TOTAL", 5.0, "both"),
+        ]
+    )
+
+
+def test_itpde_domestic_flows_serve_the_total_only(tmp_path: Path) -> None:
+    # Defect: ITPD-E domestic flows (summed over industries: a TOTAL) filled the domestic rows
+    # of a sector panel. They are the TOTAL's; a section has none without section production.
+    (tmp_path / "itpde.csv").write_text(
+        "exporter_iso3,importer_iso3,year,industry_id,trade\nKAZ,KAZ,2019,1,2.0\n"
+    )
+    p = build_panel(_sector_rec(), raw_dir=tmp_path, sector="S05")
+    assert np.isnan(p.loc[p.domestic & (p.exporter == "KAZ"), "value_usd"].item())
+
+
+def test_a_sector_panel_gets_its_sectors_tariffs_not_the_totals() -> None:
+    # Defect: build_panel(sector="S05") merged the pair's tariff over every product.
+    t = pd.DataFrame(
+        {
+            "importer": "KAZ",
+            "exporter": "CHN",
+            "year": 2019,
+            "product": ["2709", "2710", "8401"],
+            "tariff": [0.02, 0.04, 0.30],
+        }
+    )
+    p = build_panel(_sector_rec(), sector="S05", tariffs=t)
+    row = p[(p.exporter == "CHN") & (p.importer == "KAZ")].iloc[0]
+    assert row["tariff"] == pytest.approx(0.03)  # chapter 27 only: section S05
+
+
+def test_sector_domestic_flows_need_complete_exports_by_sector() -> None:
+    # Defect: a sector's domestic flow subtracted only the exports known by sector; an
+    # exporter with a partner known in TOTAL only (RUS -> CHN) had its domestic flow
+    # overstated. It is left missing, with a warning.
+    prod = pd.DataFrame(
+        {"country": ["KAZ", "RUS"], "year": 2019, "sector": "S05", "production_usd": [50.0, 70.0]}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = build_panel(_sector_rec(), sector="S05", production=prod)
+    said = " ".join(str(w.message) for w in caught)
+    assert "1 country-years trade with partners known in TOTAL only (first: RUS 2019)" in said
+    assert "2 country-year-sectors have no production data (first: CHN 2019 sector S05)" in said
+    dom = p[p.domestic].set_index("exporter")["value_usd"]
+    assert dom["KAZ"] == 42.0  # 50 - 8 to CHN
+    assert np.isnan(dom["RUS"]) and np.isnan(dom["CHN"]) and np.isnan(dom["KGZ"])
+
+
+def test_domestic_warnings_speak_of_the_panels_years_only() -> None:
+    # Defect: production rows of years outside `years=` were checked too, so the warnings
+    # counted (and named first) country-years that are not in the panel.
+    rec = pd.concat([_sector_rec(), _sector_rec().assign(year=2017)], ignore_index=True)
+    prod = pd.DataFrame(
+        {
+            "country": ["KAZ", "RUS", "KAZ", "RUS"],
+            "year": [2017, 2017, 2019, 2019],
+            "sector": "S05",
+            "production_usd": [1.0, 70.0, 50.0, 70.0],
+        }
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = build_panel(rec, sector="S05", production=prod, years=[2019])
+    said = " ".join(str(w.message) for w in caught)
+    assert "2017" not in said and "production below exports" not in said
+    assert "1 country-years trade with partners known in TOTAL only (first: RUS 2019)" in said
+    assert set(p["year"]) == {2019}
+
+
+def test_level_gives_every_sector_with_zeros_only_where_known() -> None:
+    rec = _sector_rec()
+    p = build_panel(rec, level="section", countries=["CHN", "KAZ", "KGZ", "RUS"])
+    assert list(p.columns) == PANEL_COLUMNS
+    assert list(p["sector"].unique()) == ["S05", "S15", "S16"]  # those in the data, sorted
+    assert p.equals(p.sort_values(["sector", "exporter", "importer", "year"]))
+    for s, part in p.groupby("sector"):
+        one = build_panel(rec, sector=str(s), countries=["CHN", "KAZ", "KGZ", "RUS"])
+        pd.testing.assert_frame_equal(part.reset_index(drop=True), one)
+    s16 = p[(p.sector == "S16") & ~p.domestic].set_index(["exporter", "importer"])
+    assert s16.loc[("CHN", "KAZ"), "value_usd"] == 6.0
+    assert s16.loc[("KAZ", "CHN"), "source"] == "zero"  # the pair is known by section
+    assert s16.loc[("KGZ", "KAZ"), "source"] == "zero"  # KGZ reports its exports by section
+    assert ("RUS", "CHN") not in s16.index  # known in TOTAL only: never a zero
+    assert (p.groupby("sector")["domestic"].sum() == 4).all()
+
+
+def test_level_and_sector_arguments_are_checked() -> None:
+    from ca_trade.exceptions import SpecificationError
+
+    with pytest.raises(SpecificationError, match="either sector='S05'"):
+        build_panel(_sector_rec(), sector="S05", level="section")
+    with pytest.raises(SpecificationError, match="level 'hs6' is not one of"):
+        build_panel(_sector_rec(), level="hs6")  # type: ignore[arg-type]
+    with pytest.raises(DataValidationError, match="no chapter-level rows"):
+        build_panel(_sector_rec(), level="chapter")
+    with pytest.warns(DataValidationWarning, match="no TOTAL rows"):
+        build_panel(_sector_rec().query("sector != 'TOTAL'"), level="section")
+
+
+def test_sector_tariffs_from_mfn_and_preferential_rows() -> None:
+    # WITS schedules: KAZ's MFN rates by chapter (partner WLD) and a preference for KGZ
+    sched = pd.DataFrame(
+        {
+            "importer": "KAZ",
+            "exporter": ["WLD", "WLD", "WLD", "KGZ", "KGZ"],
+            "year": 2019,
+            "product": ["2709", "2710", "7601", "2709", "2710"],
+            "tariff_type": ["MFN", "MFN", "MFN", "PREF", "PREF"],
+            "tariff": [0.02, 0.06, 0.10, 0.0, 0.08],
+        }
+    )
+    p = build_panel(_sector_rec(), level="section", tariffs=sched)
+    t = p.set_index(["sector", "exporter", "importer"])["tariff"]
+    assert t[("S05", "CHN", "KAZ")] == pytest.approx(0.04)  # mean of the two chapter-27 lines
+    # preferential where lower than MFN: 2709 at 0, 2710 at MFN 0.06 (the PREF row is higher)
+    assert t[("S05", "KGZ", "KAZ")] == pytest.approx(0.03)
+    assert t[("S15", "CHN", "KAZ")] == pytest.approx(0.10)
+    assert np.isnan(t[("S16", "CHN", "KAZ")])  # no S16 products in the file
+    assert (p.loc[p.domestic, "tariff"] == 0).all()
+
+
+def test_polars_frames_and_parquet_files_give_the_same_panel(tmp_path: Path) -> None:
+    import polars as pl
+
+    from ca_trade._io import write_parquet
+
+    rec = _sector_rec()
+    expected = build_panel(rec, level="section")
+    pd.testing.assert_frame_equal(build_panel(pl.from_pandas(rec), level="section"), expected)
+    write_parquet(tmp_path / "rec.parquet", rec)
+    pd.testing.assert_frame_equal(build_panel(tmp_path / "rec.parquet", level="section"), expected)
+    for k, part in enumerate((rec.iloc[:4], rec.iloc[4:])):
+        write_parquet(tmp_path / "parts" / f"p{k}.parquet", part)
+    pd.testing.assert_frame_equal(build_panel(tmp_path / "parts", level="section"), expected)
+    with pytest.raises(DataValidationError, match="lack columns"):
+        build_panel(pl.from_pandas(rec.drop(columns="source")))

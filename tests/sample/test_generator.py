@@ -16,6 +16,7 @@ import pytest
 from ca_trade import facts, sample
 from ca_trade.exceptions import ConfigError
 from ca_trade.sample.layouts import HEADERS, UNKNOWN_PARTNER_CODE
+from ca_trade.sample.model import simulate_truth
 from ca_trade.sample.reporting import CHAPTER_OF_SECTION
 from tests.sample.helpers import ppml_fe
 
@@ -304,13 +305,15 @@ def test_tariffs_file(info: sample.SampleInfo) -> None:
         "partner_iso3",
         "year",
         "tariff_type",
-        "sector",
+        "product",
         "simple_average_pct",
         "weighted_average_pct",
     ]
     assert set(t.tariff_type) == {"MFN", "PREF", "AHS"}
     assert (t.loc[t.tariff_type == "PREF", "simple_average_pct"] == 0).all()
-    mfn = t[(t.tariff_type == "MFN") & (t.sector == "TOTAL")].set_index(["reporter_iso3", "year"])
+    mfn = t[(t.tariff_type == "MFN") & (t["product"] == "TOTAL")].set_index(
+        ["reporter_iso3", "year"]
+    )
     ahs = t[t.tariff_type == "AHS"]
     cov = facts.pair_covariates(sorted(facts.countries().iso3), YEARS)
     ahs = ahs.merge(
@@ -326,6 +329,18 @@ def test_tariffs_file(info: sample.SampleInfo) -> None:
     assert (
         mfn.loc[("KAZ", 2019), "simple_average_pct"] == mfn.loc[("RUS", 2019), "simple_average_pct"]
     )
+    # products are HS chapters (one per section) and TOTAL; chapter rates are the true ones
+    chapters = {v: k for k, v in CHAPTER_OF_SECTION.items()}
+    assert set(t["product"].astype(str)) == {"TOTAL", *chapters}
+    truth = simulate_truth(np.random.default_rng(2024), YEARS).tariffs
+    mfn_ch = t[(t.tariff_type == "MFN") & (t["product"] != "TOTAL")]
+    m = mfn_ch.assign(sector=mfn_ch["product"].astype(str).map(chapters)).merge(
+        truth.drop_duplicates(["importer", "year", "sector"]),
+        left_on=["reporter_iso3", "year", "sector"],
+        right_on=["importer", "year", "sector"],
+    )
+    assert len(m) == len(mfn_ch) == 31 * len(YEARS) * 21
+    np.testing.assert_allclose(m.simple_average_pct, m.mfn_pct, atol=1e-9)
 
 
 def test_truth_flows_recover_documented_distance_and_border_effects(

@@ -12,7 +12,8 @@ Three stages, each a plain function, after an optional download:
   sector (``baci``: Gaulier & Zignago 2010; ``importer_first``; ``exporter_first``);
 - :func:`build_panel` makes the square panel with explicit zeros, domestic flows and
   covariates (distance, contiguity, language, landlocked, former USSR, agreements, WTO,
-  tariffs).
+  tariffs), for one sector or every HS section or chapter, in memory or written as one
+  Parquet partition per sector (:class:`PanelDataset`, read back with :func:`read_panel`).
 
 Schemas, rules and equations: ``docs/etl.md``.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 from ca_trade.etl.download import DownloadReport, PieceResult, download
 from ca_trade.etl.ingest import FileReport, IngestReport, ingest
 from ca_trade.etl.panel import PANEL_COLUMNS, build_panel
+from ca_trade.etl.panel_store import PanelDataset, read_panel
 from ca_trade.etl.reconcile import RECONCILED_COLUMNS, reconcile
 
 __all__ = [
@@ -36,9 +38,11 @@ __all__ = [
     "DownloadReport",
     "FileReport",
     "IngestReport",
+    "PanelDataset",
     "PieceResult",
     "build_panel",
     "download",
     "ingest",
+    "read_panel",
     "reconcile",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "read_cepii",
     "read_itpde",
     "read_production",
+    "read_wits_schedules",
     "read_wits_tariffs",
 ]
 
@@ -329,7 +330,7 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
         average in percent (``weighted_average_pct``) and imports (``import_value_usd`` or
         WITS ``Imports Value in 1000 USD``). Where a ``tariff_type``/``DutyType`` column
         exists, only applied rates (``AHS``) are kept; partner ``WLD`` rows (MFN for all) are
-        dropped.
+        dropped. (:func:`read_wits_schedules` keeps every type, for sector panels.)
 
     Returns
     -------
@@ -351,6 +352,43 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
     >>> read_wits_tariffs(p)["tariff"].tolist()
     [0.05]
     """
+    t = read_wits_schedules(path)
+    if (t["tariff_type"] == "AHS").any():
+        t = t[t["tariff_type"] == "AHS"]
+    t = t[t["exporter"] != "WLD"].drop(columns="tariff_type")
+    return t.reset_index(drop=True)
+
+
+def read_wits_schedules(path: Path) -> pd.DataFrame:
+    r"""Read a WITS/TRAINS-style tariff file with every tariff type (MFN, preferential, applied).
+
+    Parameters
+    ----------
+    path : Path
+        As for :func:`read_wits_tariffs`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``importer, exporter`` (``WLD`` for MFN rows, as WITS writes them), ``year,
+        product, tariff_type`` (upper case: ``AHS``, ``MFN``, ``PREF``, ...; ``AHS`` where
+        the file has no type column: its rates are taken as applied), ``tariff``
+        (fraction), ``tariff_w``, ``imports_usd`` (NaN where absent); sorted.
+
+    Raises
+    ------
+    DataValidationError
+        On negative or non-numeric tariffs, naming the file and row.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.csv"
+    >>> _ = p.write_text("reporter_iso3,partner_iso3,year,tariff_type,product,"
+    ...                  "simple_average_pct\nKAZ,WLD,2019,MFN,27,5\nKAZ,KGZ,2019,PREF,27,0\n")
+    >>> read_wits_schedules(p)[["exporter", "tariff_type", "tariff"]].values.tolist()
+    [['KGZ', 'PREF', 0.0], ['WLD', 'MFN', 0.05]]
+    """
     path = resolve(path)  # relative, `..` and symlinks: once, here
     df = _read_any(path)
     lookup = _norm_cols(list(df.columns))
@@ -361,11 +399,11 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
     importer, exporter, ttype = pick("importer"), pick("exporter"), pick("tariff_type")
     if importer is None or exporter is None:
         raise DataValidationError(f"{path}: needs importer and exporter ISO3 columns")
-    if ttype is not None:
-        types = df[ttype].astype(str).str.upper()
-        if (types == "AHS").any():
-            df = df[types == "AHS"]
-    df = df[df[exporter].astype(str).str.upper() != "WLD"].reset_index(drop=True)
+    types = (
+        df[ttype].astype(str).str.strip().str.upper()
+        if ttype is not None
+        else pd.Series("AHS", index=df.index)
+    )
     pct, frac, wpct = pick("tariff_pct"), pick("tariff"), pick("tariff_w_pct")
     if pct is not None:
         tariff = _numeric(df[pct], path, pct) / 100.0
@@ -400,9 +438,11 @@ def read_wits_tariffs(path: Path) -> pd.DataFrame:
             .astype("int64")
             .to_numpy(),
             "product": product.to_numpy(),
+            "tariff_type": types.to_numpy(),
             "tariff": tariff.to_numpy(),
             "tariff_w": tariff_w.to_numpy(),
             "imports_usd": imports.to_numpy(),
         }
     )
-    return out.sort_values(["importer", "exporter", "year", "product"]).reset_index(drop=True)
+    keys = ["importer", "exporter", "year", "product", "tariff_type"]
+    return out.sort_values(keys).reset_index(drop=True)

@@ -17,14 +17,23 @@ Model (exact parameters in ``truth.json``)
   terms, which those effects absorb (``truth.json["model"]["recovery"]`` gives the formula).
 - True TOTAL flow = ``mu * Gamma(4, 1/4)`` (mean one, so PPML is consistent; the variance is
   ``mu**2 / 4``, so PPML is not efficient and its robust standard errors understate the
-  sampling spread, see ``truth.json["model"]["recovery"]``). It is split over the 21 HS
-  sections ``S01``..``S21`` by exporter-specific shares; a section is zero when a latent draw
-  ``ln(mu * share) + N(0, 1.5)`` falls below ``ln(5e6)`` (more zeros for small, distant pairs).
+  sampling spread, see ``truth.json["model"]["recovery"]``).
+- **Sectors** (:mod:`ca_trade.sample.sectors`): the TOTAL is split over the 21 HS sections
+  ``S01``..``S21`` so that each section is a gravity equation of its own, with a known sector
+  trade elasticity ``theta_s`` (``truth.json["model"]["sectors"]["theta"]``) on its own
+  applied tariff (PPML coefficient of ``ln(1 + t_ijs)``: ``-(theta_s + 1)``, duty-exclusive
+  flows) and the TOTAL's other coefficients, while the sections' means add up exactly to the
+  TOTAL's mean (so the one-sector truth still holds). Exporters differ in their mix of
+  primary goods and manufactures (Kazakhstan 75 % primary goods). Realised sections are a
+  Dirichlet-multinomial split of the realised TOTAL (conditional mean exact): small pairs
+  trade in few sections (zeros), large ones in all. Domestic sales are split too, so
+  production and domestic flows exist by section.
 - **Sector coding**: each section is written in the Comtrade files as ONE representative HS
   chapter (``S05`` -> ``27``, ``S11`` -> ``52``, ... see ``truth.json["reporting"]
   ["chapter_of_section"]``), so mapping chapters to sections recovers the sections exactly;
   ``TOTAL`` is written as ``TOTAL``. Chapter detail is written for pairs with a Central Asian
-  state; pairs among partners are written at TOTAL only.
+  state and, from 2018 (the Comtrade+ bulk files), for every pair; before 2018 pairs among
+  partners are written at TOTAL only.
 
 Reporting
 ---------
@@ -39,14 +48,16 @@ partner code 987, a duplicated record), listed in ``truth.json["anomalies"]``.
 
 Other files: ``SYNTHETIC_wits_tariffs.csv`` (WITS-like; columns ``reporter_iso3`` = the
 importing country that levies the tariff, ``partner_iso3`` (``WLD`` for MFN), ``year``,
-``tariff_type`` (``MFN``: by reporter, TOTAL and sections; ``PREF``: pairs with a preferential
-agreement, TOTAL and sections, all 0; ``AHS``: the applied rate for every pair, TOTAL only),
-``sector``, ``simple_average_pct``, ``weighted_average_pct`` (true-import-weighted over
-sections)); ``SYNTHETIC_production.csv`` (``country, year, sector, production_usd`` = all
-sales incl. domestic, so ``X_ii = production - exports``); ``SYNTHETIC_gdp.csv``.
+``tariff_type`` (``MFN``: by reporter, TOTAL and chapters; ``PREF``: pairs with a preferential
+agreement, TOTAL and chapters, all 0; ``AHS``: the applied rate for every pair, TOTAL only),
+``product`` (``TOTAL`` or the HS chapter of a section), ``simple_average_pct``,
+``weighted_average_pct`` (true-import-weighted over sections)); ``SYNTHETIC_production.csv``
+(``country, year, sector, production_usd`` = all sales incl. domestic, for ``TOTAL`` and
+each section, so ``X_ii = production - exports``); ``SYNTHETIC_gdp.csv``.
 
 The package: :mod:`~ca_trade.sample.generator` (:func:`generate`, the files and
 ``truth.json``), :mod:`~ca_trade.sample.model` (the true flows, tariffs and GDPs),
+:mod:`~ca_trade.sample.sectors` (sector elasticities and the split of the TOTAL),
 :mod:`~ca_trade.sample.reporting` (who reports what, with which noise) and
 :mod:`~ca_trade.sample.layouts` (the four Comtrade file layouts and the planted anomalies).
 The command line is ``ca-trade sample --out DIR [--seed N] [--years 2000-2023]``.

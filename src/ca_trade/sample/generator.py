@@ -38,7 +38,11 @@ from ca_trade.sample.layouts import (
     write_frame,
 )
 from ca_trade.sample.model import SECTIONS, Truth, model_description, simulate_truth
-from ca_trade.sample.reporting import reported_records, reporting_description
+from ca_trade.sample.reporting import (
+    CHAPTER_OF_SECTION,
+    reported_records,
+    reporting_description,
+)
 
 __all__ = ["SampleInfo", "generate"]
 
@@ -165,6 +169,8 @@ def _tariff_file(truth: Truth) -> pd.DataFrame:
     ahs = weighted(merged, "ahs_pct", ["importer", "exporter", "year"]).assign(sector="TOTAL")
     ahs = ahs.rename(columns={"exporter": "partner"}).assign(tariff_type="AHS")
     out = pd.concat([mfn, pref, ahs], ignore_index=True)
+    # products: HS chapters (the representative chapter of each section), as WITS gives them
+    out["product"] = out["sector"].map(CHAPTER_OF_SECTION).fillna(out["sector"])
     out = out.rename(
         columns={
             "importer": "reporter_iso3",
@@ -178,7 +184,7 @@ def _tariff_file(truth: Truth) -> pd.DataFrame:
         "partner_iso3",
         "year",
         "tariff_type",
-        "sector",
+        "product",
         "simple_average_pct",
         "weighted_average_pct",
     ]
@@ -317,7 +323,6 @@ def _truth_document(seed: int, yrs: list[int], truth: Truth, comtrade: _Comtrade
         "central_asia": list(CENTRAL_ASIA),
         "sectors": ["TOTAL", *SECTIONS],
         "model": model_description(),
-        "sector_shares": truth.sector_shares,
         "reporting": reporting_description(),
         "layouts": {
             lay: {"years": [y for y in yrs if layout_for_year(y) == lay], "header": HEADERS[lay]}
@@ -334,9 +339,11 @@ def _truth_document(seed: int, yrs: list[int], truth: Truth, comtrade: _Comtrade
             "columns": "exporter, importer, year, sector (TOTAL, S01..S21), value_usd (FOB); "
             "domestic pairs included; zeros kept",
         },
-        "tariff_file": "SYNTHETIC_wits_tariffs.csv: see the ca_trade.sample module docstring",
+        "tariff_file": "SYNTHETIC_wits_tariffs.csv: see the ca_trade.sample module docstring; "
+        "products are HS chapters (each section's representative chapter) and TOTAL",
         "production_file": "SYNTHETIC_production.csv: production_usd = sum over importers "
-        "(incl. domestic) of the true flows",
+        "(incl. domestic) of the true flows, by country, year and sector (TOTAL and the "
+        "sections S01..S21)",
     }
 
 

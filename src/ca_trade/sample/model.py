@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade import facts
-
-SECTIONS = tuple(f"S{k:02d}" for k in range(1, 22))
+from ca_trade.sample.sectors import SECTIONS, sector_description, sector_weights, split_flows
 
 #: True coefficients and the covariate each one multiplies (names as in the panel schema).
 COEFFICIENTS: dict[str, float] = {
@@ -40,9 +39,6 @@ RECOVERY_FORMULA = (
 )
 #: Shape of the Gamma(k, 1/k) multiplicative noise of every true flow (mean 1, sd 1/sqrt(k)).
 GAMMA_SHAPE = 4.0
-#: Section-level zeros: a section flow is zero when ln(expected value) + N(0, sd) < threshold.
-ZERO_THRESHOLD_LN_USD = float(np.log(5.0e6))
-ZERO_LATENT_SD = 1.5
 
 # Nominal GDP in 2000 (USD billion, World Bank WDI, rounded) and mean nominal growth per year.
 _GDP_2000: dict[str, tuple[float, float]] = {
@@ -143,24 +139,6 @@ _SECTION_PROFILE = np.array(
     ]
 )
 _SECTION_PROFILE = _SECTION_PROFILE / _SECTION_PROFILE.mean()
-# Export specialisation: sections that get a large extra weight in an exporter's mix.
-_SPECIALISATION: dict[str, dict[int, float]] = {
-    "KAZ": {5: 8.0, 15: 2.0},
-    "TKM": {5: 10.0, 11: 1.5},
-    "AZE": {5: 10.0},
-    "RUS": {5: 6.0},
-    "IRN": {5: 5.0, 7: 1.5},
-    "UZB": {11: 4.0, 5: 2.0, 14: 2.0},
-    "KGZ": {14: 6.0, 2: 1.0},
-    "TJK": {15: 5.0, 11: 3.0},
-    "MNG": {5: 4.0, 14: 2.0},
-    "ARE": {5: 6.0, 14: 2.0},
-    "CHN": {16: 4.0, 11: 2.0, 20: 1.5},
-    "DEU": {16: 3.0, 17: 3.0, 6: 1.5},
-    "JPN": {16: 3.0, 17: 3.0},
-    "KOR": {16: 3.5, 17: 2.0},
-    "USA": {16: 2.0, 6: 1.5, 17: 1.5},
-}
 
 
 @dataclass(frozen=True)
@@ -184,8 +162,9 @@ class Truth:
         ``country, year, gdp_usd``.
     expected_total : pandas.DataFrame
         ``exporter, importer, year, mu_usd``: the structural-gravity mean of the TOTAL flow.
-    sector_shares : dict
-        Exporter -> list of 21 expected section shares.
+    expected_sectors : pandas.DataFrame
+        ``exporter, importer, year, sector, mu_usd``: the mean of each section's flow
+        (:mod:`ca_trade.sample.sectors`; they sum to the TOTAL's mean).
     """
 
     countries: list[str]
@@ -195,7 +174,7 @@ class Truth:
     tariffs: pd.DataFrame
     gdp: pd.DataFrame
     expected_total: pd.DataFrame
-    sector_shares: dict[str, list[float]]
+    expected_sectors: pd.DataFrame
 
 
 def _interp(points: tuple[tuple[int, float], ...], year: int) -> float:
@@ -266,17 +245,6 @@ def _solve_gravity(phi: np.ndarray, y: np.ndarray, e: np.ndarray) -> np.ndarray:
     return np.asarray(np.outer(y / pi, e / p) * phi / yw)
 
 
-def _sector_shares(rng: np.random.Generator, countries: list[str]) -> np.ndarray:
-    """Draw expected section shares per exporter (Dirichlet around a specialisation profile)."""
-    shares = np.zeros((len(countries), len(SECTIONS)))
-    for i, c in enumerate(countries):
-        alpha = np.full(len(SECTIONS), 1.0)
-        for section, extra in _SPECIALISATION.get(c, {}).items():
-            alpha[section - 1] += extra
-        shares[i] = rng.dirichlet(2.0 * alpha)
-    return shares
-
-
 def simulate_truth(rng: np.random.Generator, years: list[int]) -> Truth:
     """Draw the true flows, tariffs and GDPs of the sample.
 
@@ -327,17 +295,8 @@ def simulate_truth(rng: np.random.Generator, years: list[int]) -> Truth:
         mu[:, :, k] = _solve_gravity(phi[:, :, k], y, e)
 
     total = mu * rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_SHAPE, size=mu.shape)
-    shares = _sector_shares(rng, countries)
-    expected = mu[..., None] * shares[:, None, None, :]
-    latent = np.log(expected) + rng.normal(0.0, ZERO_LATENT_SD, size=expected.shape)
-    weight = shares[:, None, None, :] * rng.gamma(1.0, 1.0, size=expected.shape)
-    positive = latent >= ZERO_THRESHOLD_LN_USD
-    # keep at least the largest-weight section so that every pair trades something
-    top = np.argmax(weight, axis=-1)
-    np.put_along_axis(positive, top[..., None], True, axis=-1)
-    weight = np.where(positive, weight, 0.0)
-    sector = total[..., None] * weight / weight.sum(axis=-1, keepdims=True)
-    sector = np.round(sector, 0)
+    omega = sector_weights(countries, mfn, ahs, tariff_total)
+    sector = split_flows(rng, total, omega)
     total_r = sector.sum(axis=-1)
 
     values = np.concatenate([total_r[..., None], sector], axis=-1)  # [i, j, t, 1 + s]
@@ -371,6 +330,9 @@ def simulate_truth(rng: np.random.Generator, years: list[int]) -> Truth:
         }
     )
     expected_total = cov[["exporter", "importer", "year"]].assign(mu_usd=mu.reshape(-1))
+    expected_sectors = tariffs[["exporter", "importer", "year", "sector"]].assign(
+        mu_usd=(mu[..., None] * omega).reshape(-1)
+    )
     return Truth(
         countries=countries,
         years=list(years),
@@ -379,7 +341,7 @@ def simulate_truth(rng: np.random.Generator, years: list[int]) -> Truth:
         tariffs=tariffs,
         gdp=gdp_frame,
         expected_total=expected_total,
-        sector_shares={c: [round(float(v), 6) for v in shares[i]] for i, c in enumerate(countries)},
+        expected_sectors=expected_sectors,
     )
 
 
@@ -414,11 +376,7 @@ def model_description() -> dict[str, Any]:
         "sectors": {
             "coding": "HS sections S01..S21; each written in the Comtrade files as ONE "
             "representative HS chapter (see chapter_of_section); TOTAL = sum of sections",
-            "zeros": "section flow zero when ln(mu_ij * share_is) + N(0, latent_sd) < "
-            "threshold; at least one section positive per pair-year; positives split the "
-            "TOTAL by share_is * Gamma(1, 1) weights",
-            "zero_threshold_ln_usd": ZERO_THRESHOLD_LN_USD,
-            "latent_sd": ZERO_LATENT_SD,
+            **sector_description(),
         },
         "tariffs": "MFN by importer-year (linear 2000->2023 per country; EU tariff for EU "
         "members, common external tariff for CU/EAEU members) times a fixed section profile; "

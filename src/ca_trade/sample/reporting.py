@@ -62,6 +62,9 @@ MARGIN = {"base": 0.02, "per_1000km": 0.01, "landlocked": 0.03, "lo": 0.02, "hi"
 NEVER_REPORT = ("TKM",)
 FIRST_REPORT_YEAR = {"UZB": 2017}
 RE_EXPORTERS = ("ARE", "DEU", "GBR", "KAZ", "KGZ", "NLD")
+#: From this year (the Comtrade+ bulk files) every pair is reported by chapter; before it only
+#: pairs with a Central Asian state are, the others in TOTAL only.
+DETAIL_FOR_ALL_FROM = 2018
 NES_PROBABILITY = {"XNS": 0.4, "XOA": 0.15}
 
 
@@ -120,10 +123,15 @@ def reported_records(rng: np.random.Generator, truth: Truth) -> pd.DataFrame:
     f = truth.flows
     cov = truth.covariates.set_index(["exporter", "importer", "year"])
     intl = f[(f.exporter != f.importer) & (f.value_usd > 0)].reset_index(drop=True)
-    ca_pair = intl.exporter.isin(CENTRAL_ASIA) | intl.importer.isin(CENTRAL_ASIA)
-    # sector detail for pairs with a Central Asian state, TOTAL only for the others
-    sections = intl[ca_pair & (intl.sector != "TOTAL")]
-    totals_other = intl[~ca_pair & (intl.sector == "TOTAL")]
+    by_chapter = (
+        intl.exporter.isin(CENTRAL_ASIA)
+        | intl.importer.isin(CENTRAL_ASIA)
+        | (intl.year >= DETAIL_FOR_ALL_FROM)
+    )
+    # sector detail for pairs with a Central Asian state (and every pair from 2018), TOTAL
+    # only for the others
+    sections = intl[by_chapter & (intl.sector != "TOTAL")]
+    totals_other = intl[~by_chapter & (intl.sector == "TOTAL")]
     keys = pd.MultiIndex.from_frame(intl[["exporter", "importer", "year"]])
     cov_rows = cov.reindex(keys)
     margin_all = cif_margin(
@@ -190,7 +198,8 @@ def reported_records(rng: np.random.Generator, truth: Truth) -> pd.DataFrame:
     )
     world = world.reset_index().assign(partner="WLD", kind="world")
     # chapter-level World rows only where the reporter's chapter detail is complete
-    world = world[(world.cmd == "TOTAL") | world.reporter.isin(CENTRAL_ASIA)]
+    complete = world.reporter.isin(CENTRAL_ASIA) | (world.year >= DETAIL_FOR_ALL_FROM)
+    world = world[(world.cmd == "TOTAL") | complete]
 
     out = pd.concat([bil, rx, nes, world], ignore_index=True)
     out["value"] = out["value"].astype(np.int64)
@@ -216,10 +225,12 @@ def reporting_description() -> dict[str, Any]:
         "cif_rule": "imports are CIF = FOB * (1 + margin(dist_km, any landlocked)) * noise",
         "never_report": list(NEVER_REPORT),
         "first_report_year": dict(FIRST_REPORT_YEAR),
-        "sector_detail": "chapters reported only for pairs with a Central Asian state; other "
-        "pairs TOTAL only; reported TOTAL = sum of the reported chapters",
+        "sector_detail": "chapters reported for pairs with a Central Asian state, and for every "
+        f"pair from {DETAIL_FOR_ALL_FROM} (the Comtrade+ bulk years); other pairs TOTAL only; "
+        "reported TOTAL = sum of the reported chapters",
         "zero_flows": "not written (Comtrade has no zero records)",
-        "world_rows": "partner 0 (TOTAL; chapters too for Central Asian reporters) = sum of "
+        "world_rows": "partner 0 (TOTAL; chapters too where the reporter's detail is complete: "
+        f"Central Asian reporters, every reporter from {DETAIL_FOR_ALL_FROM}) = sum of "
         "bilateral records * (1 + rest_of_world_share of the "
         "reporter, U(0.1, 0.5)) + nes records",
         "nes_rows": {
