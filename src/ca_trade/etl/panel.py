@@ -180,9 +180,9 @@ def build_panel(
     pandas.DataFrame or PanelDataset
         Columns :data:`PANEL_COLUMNS` (docs/design.md, "Panel"), sorted by sector,
         exporter, importer, year; with ``out``, the :class:`~ca_trade.etl.panel_store.
-        PanelDataset` written (read it with :func:`ca_trade.etl.read_panel`). ``attrs["synthetic"]`` (and, with ``out``, each
-        partition's metadata) is True when `reconciled` says its flows are SYNTHETIC or
-        `raw_dir` holds the sample's marker.
+        PanelDataset` written (read it with :func:`ca_trade.etl.read_panel`).
+        ``attrs["synthetic"]`` (and, with ``out``, each partition's metadata) is True when
+        `reconciled` says its flows are SYNTHETIC or `raw_dir` holds the sample's marker.
 
     Raises
     ------
