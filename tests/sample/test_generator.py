@@ -372,14 +372,14 @@ def test_bad_years_raise_config_error(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_full_sample_budget(tmp_path: Path) -> None:
-    # Budget from issue 2: all files < 60 MB and generate() < 30 s on one core; the wall-clock
-    # bound here is looser (60 s) because CI shares its cores.
-    start = time.perf_counter()
+    # Budget from issue 2: all files < 60 MB and generate() < 30 s on one core. CPU time of
+    # this process (all its threads), not wall-clock time, so a loaded machine does not fail it.
+    start = time.process_time()
     info = sample.generate(tmp_path)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     size = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
     assert size < 60e6
-    assert elapsed < 60
+    assert elapsed < 30
     assert info.years == tuple(range(2000, 2024))
     assert len(info.countries) >= 30
 
