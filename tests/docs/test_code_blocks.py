@@ -40,6 +40,8 @@ NOT_YET = {
     "(minutes); to be run once the command-line changes of issue 12 item 4 have landed",
     "docs/replication-agtpa.md": "needs CA_TRADE_REFERENCE; its numbers are checked in "
     "tests/reference/",
+    "docs/tutorial-sectors.md": "its blocks run in order, as written, in "
+    "tests/docs/test_tutorial_sectors.py (with checks of the numbers they print)",
     "docs/data.md": "its download block runs against a local stand-in API in "
     "tests/docs/test_data_download.py (a real download needs the network)",
 }

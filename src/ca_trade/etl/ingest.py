@@ -98,11 +98,8 @@ from ca_trade.executors import ExecutorLike, executor_for
 __all__ = ["ETL_VERSION", "FileReport", "IngestReport", "ingest"]
 
 #: Bumped when the per-file transform or the stored layout changes (invalidates the staging
-#: cache). 3: ragged rows are quarantined (a new check), stages are checked against each
-#: file's independent line count, the manifest lists the dataset's files. 4: the partition
-#: keys (classification, year) live in the hive folder names only, not inside the files, so
-#: pandas, pyarrow, polars, DuckDB and dask read the dataset with one type per column; the
-#: manifest and the files record whether the data are SYNTHETIC.
+#: cache). 3: ragged rows quarantined, stages checked against line counts. 4: partition keys
+#: in the hive folder names only (any reader); manifest and files record SYNTHETIC.
 ETL_VERSION = 4
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".gz"}
 # A header without a known layout but with one of these words is a damaged Comtrade file
@@ -110,13 +107,7 @@ _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".gz"}
 _COMTRADE_WORDS = ("reporter", "partner", "commodity", "cmdcode", "tradevalue", "primaryvalue")
 # Errors of the output disk (full, quota, read-only) are not the source file's fault.
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
-_PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    pl.exceptions.PolarsError,
-    OSError,
-    EOFError,
-    ValueError,
-    zlib.error,
-)
+_PARSE_ERRORS = (pl.exceptions.PolarsError, OSError, EOFError, ValueError, zlib.error)
 
 
 def _discover(raw_dir: Path, out: Path) -> list[Path]:
