@@ -49,10 +49,19 @@ def solves(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Solve]]:
 
         return run
 
+    def pcg_recorder(kernel: Callable[..., tuple[bool, int]]) -> Callable[..., Any]:
+        def run(*args: Any) -> tuple[bool, int]:
+            ok, n_iter = kernel(*args)
+            log.append(("irls", int(n_iter), float(args[8])))  # args[8]: the tolerance
+            return ok, n_iter
+
+        return run
+
     kernel = demean.demean_inplace
     monkeypatch.setattr(demean, "demean_inplace", recorder("demean", kernel))
     monkeypatch.setattr(fit, "demean_inplace", recorder("fit", kernel))
     monkeypatch.setattr(irls, "demean_inplace", recorder("irls", kernel))
+    monkeypatch.setattr(irls, "pcg", pcg_recorder(irls.pcg))
     monkeypatch.setattr(
         "ca_trade.estimate._separation_lsq.demean_stacked",
         recorder("separation", demean.demean_stacked),

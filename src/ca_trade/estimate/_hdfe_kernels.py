@@ -31,8 +31,9 @@ columns at a time), which keeps the gathered values in registers.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from numba import literally, njit
+
+from ca_trade._typing import FloatArray, Int32Array, IntArray
 
 __all__ = [
     "bipartite_components",
@@ -43,10 +44,6 @@ __all__ = [
     "subtract",
     "weighted_norms",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-Int32Array = npt.NDArray[np.int32]
 
 
 @njit(cache=True)

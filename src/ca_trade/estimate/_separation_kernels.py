@@ -8,8 +8,9 @@ masks are boolean arrays over the observations. Each function replaces a loop of
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
+
+from ca_trade._typing import BoolArray, FloatArray, Int32Array, IntArray
 
 __all__ = [
     "dense_levels",
@@ -18,10 +19,6 @@ __all__ = [
     "weighted_cross",
     "zero_levels",
 ]
-
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @njit(cache=True)
@@ -108,9 +105,7 @@ def zero_levels(y: FloatArray, codes: tuple[IntArray, ...], keep: BoolArray) -> 
 
 
 @njit(cache=True)
-def dense_levels(
-    codes: tuple[IntArray, ...], idx: IntArray
-) -> tuple[npt.NDArray[np.int32], IntArray]:
+def dense_levels(codes: tuple[IntArray, ...], idx: IntArray) -> tuple[Int32Array, IntArray]:
     """Stacked dense level indices (int32, shape ``(D, m)``) of the rows ``idx``, and offsets.
 
     Levels of each dimension are renumbered ``0..G_d-1`` in the order of their codes, among

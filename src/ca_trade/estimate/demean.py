@@ -13,34 +13,32 @@ Public, stable API (other modules, e.g. :mod:`ca_trade.estimate.separation`, rel
     projecting out all fixed effects (same shape as ``x``), a bool saying whether every column
     met ``tol``, and the number of iterations (sweeps shared by all columns).
 
-``demean_inplace(u, fe, w, scale, *, tol, maxiter, inv_w=None) -> (converged, n_iter)`` and
-``level_weights(fe, w)``: the allocation-free kernel used by IRLS, which demeans its working
-response and regressors together in one ``(n, k + 1)`` block.
+``demean_inplace(u, fe, w, scale, *, tol, maxiter, inv_w=None, coef=None)
+-> (converged, n_iter)`` and ``level_weights(fe, w)``: the allocation-free form, which
+demeans a ``(n, k)`` block in place (optionally returning the fixed-effect coefficients it
+subtracted); ``demean_stacked`` is the same for fixed effects given as stacked level indices
+(the separation checks build those directly).
 
 Algorithm
 ---------
 Demeaning solves ``min_a sum_i w_i (x_i - (D a)_i)^2`` for the dummy matrix ``D`` of all
-fixed effects and returns ``x - D a``. One weighted projection on dimension ``d`` subtracts
-the weighted mean of each level. The *symmetric* Kaczmarz sweep ``T`` applies the projections
-in the order ``0, 1, ..., D-1, ..., 1, 0``; ``T`` is self-adjoint in the ``w``-weighted inner
-product, so the fixed-effect component ``p = D a`` solves the positive semi-definite system
-``(I - T) p = (I - T) x``, which we solve by conjugate gradients (the acceleration reghdfe
-uses). Each sweep is a fused numba loop that subtracts the level means of one dimension and
-accumulates the weighted sums of the next in the same pass, for all columns at once (rows are
-stored C order, so a pass reads each row's codes once and touches ``k`` adjacent values); the
-last pass also forms ``(I - T) v`` and the CG inner product. Every column keeps its own CG
-step lengths and stops on its own criterion; a finished column gets a zero search direction.
-Codes are int32 to halve the memory traffic. With one fixed effect a single projection is
-exact. The kernels are compiled with ``cache=True``: the first call in a fresh environment
-compiles them (~11 s on a 2-core machine), later processes load them from ``__pycache__``.
+fixed effects and returns ``x - D a``: the normal equations ``D'WD a = D'W x`` are solved in
+level space by conjugate gradients preconditioned with symmetric block Gauss-Seidel (one
+block per fixed-effect dimension), in the kernels of :mod:`ca_trade.estimate._hdfe_kernels`.
+A pass over the observations reads only each row's level codes (int32) and weight, for all
+columns of the block at once; every column keeps its own CG recursion and stops on its own
+criterion. With one fixed effect the solve is exact in one step. The kernels are compiled
+with ``cache=True``: the first call in a fresh environment compiles them, later processes
+load them from ``__pycache__``.
 
-Convergence: the CG residual ``r = (I - T)(x - p)`` must satisfy
-``||r||_w <= tol * ||x||_w`` (weighted 2-norms).
+Convergence: column ``j`` stops when ``sqrt(r' M^-1 r) <= tol * ||x_j||_w`` with
+``r = D'W (x - D a)`` and ``M`` the preconditioner; this bounds the weighted norm of
+``(I - T)(x - D a)`` (``T`` the symmetric Kaczmarz sweep of the alternating projections, the
+criterion of reghdfe's CG acceleration) from above, so it is at least as strict.
 
 Warm starts: ``init`` is a guess of ``x_tilde``. It must differ from ``x`` by an element of the
 span of the fixed-effect dummies (for example ``init = x - p_old`` with ``p_old`` a previous
-fixed-effect component ``x_old - x_old_tilde``); IRLS uses this to reuse the previous
-iteration's solution.
+fixed-effect component ``x_old - x_old_tilde``); the solver then finds only the correction.
 
 Examples
 --------
