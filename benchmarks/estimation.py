@@ -1,35 +1,40 @@
-"""Estimation benchmark: ca_trade against pyfixest, statsmodels and linearmodels.
+"""Estimation benchmark: ca_trade against pyfixest, fasthdfe, statsmodels and linearmodels.
 
-Three-way gravity panels (exporter-year, importer-year and pair fixed effects) of about 25k,
-450k and 1M rows with 30-40 % zeros (``benchmarks/_gen.py``) are estimated, in the same run
-and on the same data with the same convergence tolerance, by
+Three-way gravity panels (``trade ~ rta + ln_tariff | exp_year + imp_year + pair``, synthetic,
+``benchmarks/_gen.py``) are estimated in the same run, on the same data, with the same
+convergence tolerance, by
 
-- PPML, in two like-for-like pairs of separation checks:
+- PPML, in two like-for-like pairs of separation checks: ``ca_trade_fe``
+  (``separation=("fe",)``) against ``pyfixest.fepois`` with its default
+  ``separation_check=["fe"]`` (``pyfixest_rust``, ``pyfixest_numba``: its demeaning
+  backends) and fasthdfe's ``ppmlhdfe(separation="fe")``; ``ca_trade`` (its defaults,
+  fixed-effect separation plus the iterated rectifier) against ``separation_check=["fe",
+  "ir"]`` (``pyfixest_rust_ir``, ``pyfixest_numba_ir``); statsmodels GLM with dummies on the
+  smallest panel;
+- OLS on the log of the positive flows: ``ca_trade``, ``pyfixest_rust``, ``pyfixest_numba``,
+  fasthdfe's ``reghdfe`` and linearmodels' ``AbsorbingLS`` (small panels).
 
-  (a) ``ca_trade.ppml(..., separation=("fe",))`` (``ca_trade_fe``) against
-      ``pyfixest.fepois`` with its default ``separation_check=["fe"]`` (``pyfixest_numba``,
-      ``pyfixest_rust``: its numba and rust demeaning backends);
-  (b) ``ca_trade.ppml`` with its defaults, fixed-effect separation plus the iterated
-      rectifier (``ca_trade``), against ``pyfixest.fepois`` with
-      ``separation_check=["fe", "ir"]`` (``pyfixest_numba_ir``, ``pyfixest_rust_ir``);
+Every tool runs in its own persistent subprocess, which generates the panel, warms up
+(imports, numba compilation) on a small panel and then fits on request. The parent asks the
+tools in turn, alternating (the order rotates every round), ``--repeat`` rounds, and keeps
+each tool's best wall time, so that the load of a shared machine hits every tool alike; the
+1-minute load average is recorded with every fit. Memory: before each fit the worker resets
+its peak resident set (``/proc/self/clear_refs``); the *added* memory of a fit is the peak
+during the fit minus the resident set before it. A fit that exceeds ``--timeout`` seconds or
+``--mem-limit-gb`` of resident memory is stopped and reported as such.
 
-  and statsmodels GLM Poisson with explicit dummy variables (only on panels up to
-  ``--statsmodels-max-rows`` rows: it is dense; compared with ``ca_trade``);
-- OLS (log of positive flows): ``ca_trade.ols``, ``pyfixest.feols`` (numba, rust) and
-  ``linearmodels.AbsorbingLS``.
-
-Every fit runs in a fresh subprocess that first warms up (numba compilation, imports) on a
-small panel, so that wall times exclude compilation and peak memory (``ru_maxrss``) belongs to
-one tool. Reported per tool: the best wall time over ``--repeat`` fits, the peak resident
-memory and its increase over the process before the fit, the ratios of both to those of the
-ca_trade run with the same separation checks (column ``vs``), and the largest coefficient
-difference from it (relative to ``max(1, |b|)``; agreement is required to ``--agree``, 1e-6 by
-default).
+Reported per panel: each tool's best time and the ratio ``peer time / ca_trade time`` against
+the ca_trade run with the same separation checks, the added memory and its ratio, and the
+coefficients' agreement (largest relative difference from that ca_trade run); then one line
+per model with ca_trade against the *fastest* peer. ``--sizes xl`` fits 10M- and 20M-row PPML
+panels with about 1M pair effects (ca_trade and pyfixest's rust backend, one at a time) and
+prints time and memory per million rows.
 
 Usage::
 
-    python benchmarks/estimation.py --sizes small,medium,large --repeat 3
-    python benchmarks/estimation.py --sizes small --models ppml --json out.json
+    python benchmarks/estimation.py                      # every default panel (make bench)
+    python benchmarks/estimation.py --sizes 477k,1M --models ppml --repeat 5
+    python benchmarks/estimation.py --sizes xl
 
 Examples
 --------
@@ -44,12 +49,14 @@ import argparse
 import json
 import math
 import os
-import resource
+import re
+import select
 import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,49 +67,74 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a script: make `benchmarks._gen` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks._gen import SIZES, gravity_panel  # noqa: E402
+from benchmarks._gen import gravity_panel  # noqa: E402
 
 REGRESSORS = ("rta", "ln_tariff")
 FIXED_EFFECTS = ("exp_year", "imp_year", "pair")
 PPML_FORMULA = "trade ~ rta + ln_tariff | exp_year + imp_year + pair"
 OLS_FORMULA = "ln_trade ~ rta + ln_tariff | exp_year + imp_year + pair"
-ALL_SIZES = {"tiny": (20, 5), **SIZES}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A synthetic panel: countries x (countries - 1) pairs x years."""
+
+    countries: int
+    years: int
+    zero_shift: float  # 1.0: 35-40 % zeros; 3.3: about 15 % (issue 14's panels)
+
+    @property
+    def rows(self) -> int:
+        return self.countries * (self.countries - 1) * self.years
+
+
+PANELS: dict[str, Panel] = {
+    "tiny": Panel(20, 5, 1.0),  # 1,900 rows (warm-up size; statsmodels runs here)
+    "small": Panel(50, 10, 1.0),  # 24,500
+    "medium": Panel(150, 20, 1.0),  # 447,000, 38 % zeros
+    "large": Panel(224, 20, 1.0),  # 999,040, 38 % zeros
+    "477k": Panel(155, 20, 3.3),  # 477,400, 15 % zeros: issue 14's first panel
+    "0.5M": Panel(159, 20, 3.3),  # 502,640
+    "1M": Panel(224, 20, 3.3),  # 999,040: issue 14's second panel
+    "5M": Panel(500, 20, 3.3),  # 4,990,000
+    "10M": Panel(1000, 10, 3.3),  # 9,990,000 rows, 999,000 pair effects
+    "20M": Panel(1000, 20, 3.3),  # 19,980,000 rows, 999,000 pair effects
+}
+GROUPS = {
+    "default": ("tiny", "small", "medium", "large", "477k", "0.5M", "1M", "5M"),
+    "xl": ("10M", "20M"),
+}
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One estimator to time: its model, the ca_trade run it is compared with, its limits."""
+
+    name: str
+    model: str
+    baseline: str
+    max_rows: int = 10**9
+    xl: bool = False  # also runs on the --sizes xl panels
+
 
 PPML_TOOLS = (
-    "ca_trade_fe",
-    "pyfixest_numba",
-    "pyfixest_rust",
-    "ca_trade",
-    "pyfixest_numba_ir",
-    "pyfixest_rust_ir",
-    "statsmodels",
+    Tool("ca_trade_fe", "ppml", "ca_trade_fe", xl=True),
+    Tool("pyfixest_rust", "ppml", "ca_trade_fe", xl=True),
+    Tool("pyfixest_numba", "ppml", "ca_trade_fe", max_rows=1_100_000),
+    Tool("fasthdfe", "ppml", "ca_trade_fe", max_rows=1_100_000),
+    Tool("ca_trade", "ppml", "ca_trade", xl=True),
+    Tool("pyfixest_rust_ir", "ppml", "ca_trade"),
+    Tool("pyfixest_numba_ir", "ppml", "ca_trade", max_rows=1_100_000),
+    Tool("statsmodels", "ppml", "ca_trade", max_rows=5_000),
 )
-OLS_TOOLS = ("ca_trade", "pyfixest_numba", "pyfixest_rust", "linearmodels")
-#: The ca_trade run each PPML tool is compared with (the same separation checks); default ca_trade.
-PPML_BASELINE = {t: "ca_trade_fe" for t in ("ca_trade_fe", "pyfixest_numba", "pyfixest_rust")}
-
-
-def baseline(tool: str, model: str) -> str:
-    """Name of the ca_trade run that ``tool`` is compared with (same separation checks).
-
-    Parameters
-    ----------
-    tool : str
-        A name from ``PPML_TOOLS`` or ``OLS_TOOLS``.
-    model : {"ppml", "ols"}
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> baseline("pyfixest_rust", "ppml"), baseline("pyfixest_rust_ir", "ppml")
-    ('ca_trade_fe', 'ca_trade')
-    >>> baseline("pyfixest_rust", "ols")
-    'ca_trade'
-    """
-    return PPML_BASELINE.get(tool, "ca_trade") if model == "ppml" else "ca_trade"
+OLS_TOOLS = (
+    Tool("ca_trade", "ols", "ca_trade"),
+    Tool("pyfixest_rust", "ols", "ca_trade"),
+    Tool("pyfixest_numba", "ols", "ca_trade", max_rows=1_100_000),
+    Tool("fasthdfe", "ols", "ca_trade", max_rows=1_100_000),
+    Tool("linearmodels", "ols", "ca_trade", max_rows=30_000),
+)
+CA_TOOLS = ("ca_trade", "ca_trade_fe")
 
 
 def agreement(reference: dict[str, float], other: dict[str, float]) -> float:
@@ -134,9 +166,10 @@ def agreement(reference: dict[str, float], other: dict[str, float]) -> float:
 # ------------------------------------------------------------------------------ data and fits
 
 
-def _data(size: str, model: str) -> pd.DataFrame:
-    """Deterministic panel of the given size; OLS keeps the positive flows with their log."""
-    df = gravity_panel(*ALL_SIZES[size], seed=0)
+def panel_data(panel: str, model: str) -> pd.DataFrame:
+    """Deterministic panel; OLS keeps the positive flows with their log."""
+    p = PANELS[panel]
+    df = gravity_panel(p.countries, p.years, seed=0, zero_shift=p.zero_shift)
     if model == "ols":
         df = df[df["trade"] > 0].reset_index(drop=True)
         df["ln_trade"] = np.log(df["trade"])
@@ -146,30 +179,23 @@ def _data(size: str, model: str) -> pd.DataFrame:
 Fit = tuple[dict[str, float], int]
 
 
-def _fit_ca_trade(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str) -> Fit:
-    from ca_trade.estimate.ols import ols
-    from ca_trade.estimate.ppml import ppml
+def _fit_ca_trade(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, tool: str) -> Fit:
+    import ca_trade as ct
 
     if model == "ppml":
-        separation = ("fe",) if variant == "fe" else ("fe", "ir")
-        res = ppml(
-            PPML_FORMULA,
-            df,
-            vcov="hetero",
-            tol=tol,
-            fixef_tol=fixef_tol,
-            separation=separation,
+        separation = ("fe",) if tool == "ca_trade_fe" else ("fe", "ir")
+        res = ct.ppml(
+            PPML_FORMULA, df, vcov="hetero", tol=tol, fixef_tol=fixef_tol, separation=separation
         )
     else:
-        res = ols(OLS_FORMULA, df, vcov="hetero", fixef_tol=fixef_tol)
+        res = ct.ols(OLS_FORMULA, df, vcov="hetero", fixef_tol=fixef_tol)
     return {k: float(res.params[k]) for k in REGRESSORS}, int(res.nobs)
 
 
-def _fit_pyfixest(
-    df: pd.DataFrame, model: str, tol: float, fixef_tol: float, backend: str, checks: list[str]
-) -> Fit:
+def _fit_pyfixest(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, tool: str) -> Fit:
     import pyfixest as pf
 
+    backend = "rust" if "rust" in tool else "numba"
     if model == "ppml":
         res = pf.fepois(
             PPML_FORMULA,
@@ -179,7 +205,7 @@ def _fit_pyfixest(
             iwls_maxiter=100,
             fixef_tol=fixef_tol,
             demeaner_backend=backend,
-            separation_check=checks,
+            separation_check=["fe", "ir"] if tool.endswith("_ir") else ["fe"],
         )
     else:
         res = pf.feols(
@@ -189,9 +215,26 @@ def _fit_pyfixest(
     return {k: float(coef[k]) for k in REGRESSORS}, int(res._N)
 
 
-def _fit_statsmodels(
-    df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str
-) -> Fit:
+def _fit_fasthdfe(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, tool: str) -> Fit:
+    import fasthdfe
+
+    common = {
+        "x": list(REGRESSORS),
+        "fixedeffects": list(FIXED_EFFECTS),
+        "data": df,
+        "setype": "robust",
+        "eps_MAP": fixef_tol,
+        "print_stata_style_summary": False,
+    }
+    if model == "ppml":
+        res = fasthdfe.ppmlhdfe(y=["trade"], separation="fe", eps_beta=tol, **common)
+    else:
+        res = fasthdfe.reghdfe(y=["ln_trade"], **common)
+    params = pd.Series(res.params)  # indexed by position, in the order of ``x``
+    return {k: float(params.iloc[j]) for j, k in enumerate(REGRESSORS)}, int(res.nobs)
+
+
+def _fit_statsmodels(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, tool: str) -> Fit:
     import statsmodels.api as sm
 
     dummies = [
@@ -204,9 +247,7 @@ def _fit_statsmodels(
     return {k: float(res.params[k]) for k in REGRESSORS}, int(res.nobs)
 
 
-def _fit_linearmodels(
-    df: pd.DataFrame, model: str, tol: float, fixef_tol: float, variant: str
-) -> Fit:
+def _fit_linearmodels(df: pd.DataFrame, model: str, tol: float, fixef_tol: float, tool: str) -> Fit:
     from linearmodels.iv.absorbing import AbsorbingLS
 
     absorb = pd.DataFrame({c: df[c].astype("category") for c in FIXED_EFFECTS})
@@ -216,26 +257,20 @@ def _fit_linearmodels(
     return {k: float(res.params[k]) for k in REGRESSORS}, int(res.nobs)
 
 
-def _fitter(tool: str) -> Callable[[pd.DataFrame, str, float, float], Fit]:
-    table: dict[str, Callable[[pd.DataFrame, str, float, float], Fit]] = {
-        "ca_trade": lambda d, m, t, f: _fit_ca_trade(d, m, t, f, "default"),
-        "ca_trade_fe": lambda d, m, t, f: _fit_ca_trade(d, m, t, f, "fe"),
-        "pyfixest_numba": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "numba", ["fe"]),
-        "pyfixest_rust": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "rust", ["fe"]),
-        "pyfixest_numba_ir": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "numba", ["fe", "ir"]),
-        "pyfixest_rust_ir": lambda d, m, t, f: _fit_pyfixest(d, m, t, f, "rust", ["fe", "ir"]),
-        "statsmodels": lambda d, m, t, f: _fit_statsmodels(d, m, t, f, ""),
-        "linearmodels": lambda d, m, t, f: _fit_linearmodels(d, m, t, f, ""),
-    }
-    return table[tool]
+def _fitter(tool: str) -> Callable[[pd.DataFrame, str, float, float, str], Fit]:
+    if tool.startswith("ca_trade"):
+        return _fit_ca_trade
+    if tool.startswith("pyfixest"):
+        return _fit_pyfixest
+    return {
+        "fasthdfe": _fit_fasthdfe,
+        "statsmodels": _fit_statsmodels,
+        "linearmodels": _fit_linearmodels,
+    }[tool]
 
 
 def _identified_sample(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows ca_trade keeps for PPML (no singletons, no separated rows).
-
-    statsmodels has no separation check and diverges on separated rows; it is given the same
-    estimation sample as ca_trade, selected before the timed fit.
-    """
+    """Rows ca_trade keeps for PPML (statsmodels, which has no separation check, gets these)."""
     from ca_trade.estimate.separation import find_separated
 
     codes = [pd.factorize(df[c])[0] for c in FIXED_EFFECTS]
@@ -243,116 +278,296 @@ def _identified_sample(df: pd.DataFrame) -> pd.DataFrame:
     return df[res.keep].reset_index(drop=True)
 
 
-def _max_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+# ------------------------------------------------------------------------------ memory
 
 
-def _worker(tool: str, model: str, size: str, repeat: int, tol: float, fixef_tol: float) -> None:
-    """Fit one tool in this (fresh) process and print one JSON line with the measurements."""
+def _status_mb(pid: int | str = "self") -> dict[str, float]:
+    """``VmRSS`` and ``VmHWM`` (peak) of a process in MiB, from ``/proc`` (empty elsewhere)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    out = {}
+    for key in ("VmRSS", "VmHWM"):
+        m = re.search(rf"^{key}:\s+(\d+)\s+kB", text, re.MULTILINE)
+        if m:
+            out[key] = int(m.group(1)) / 1024.0
+    return out
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak resident set (Linux ``clear_refs``); False if unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------ worker
+
+
+def _serve(tool: str, model: str, panel: str, tol: float, fixef_tol: float) -> None:
+    """Worker loop: generate the panel, warm up, then fit once per ``fit`` line on stdin."""
     warnings.simplefilter("ignore")
     fit = _fitter(tool)
     prepare = _identified_sample if tool == "statsmodels" else (lambda d: d)
-    fit(prepare(_data("tiny", model).iloc[:500]), model, tol, fixef_tol)
-    df = prepare(_data(size, model))
-    base_rss = _max_rss_mb()
-    times = []
-    params: dict[str, float] = {}
-    nobs = 0
-    for _ in range(repeat):
+    fit(prepare(panel_data("tiny", model).iloc[:1500]), model, tol, fixef_tol, tool)
+    df = prepare(panel_data(panel, model))
+    print("READY " + json.dumps({"rows": len(df)}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "fit":
+            break
+        can_reset = _reset_peak()
+        before = _status_mb()
         t0 = time.perf_counter()
-        params, nobs = fit(df, model, tol, fixef_tol)
-        times.append(time.perf_counter() - t0)
-    out = {
-        "tool": tool,
-        "model": model,
-        "size": size,
-        "rows": len(df),
-        "nobs": nobs,
-        "times": times,
-        "params": params,
-        "base_rss_mb": base_rss,
-        "peak_rss_mb": _max_rss_mb(),
-    }
-    print("RESULT " + json.dumps(out))
+        params, nobs = fit(df, model, tol, fixef_tol, tool)
+        elapsed = time.perf_counter() - t0
+        after = _status_mb()
+        peak = after.get("VmHWM", math.nan) if can_reset else math.nan
+        out = {
+            "time": elapsed,
+            "params": params,
+            "nobs": nobs,
+            "rss_mb": before.get("VmRSS", math.nan),
+            "added_mb": peak - before.get("VmRSS", math.nan),
+        }
+        print("RESULT " + json.dumps(out), flush=True)
 
 
-def _run(tool: str, model: str, size: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Run one measurement in a subprocess; return its result or an error record."""
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        tool,
-        "--models",
-        model,
-        "--sizes",
-        size,
-        "--repeat",
-        str(args.repeat),
-        "--tol",
-        str(args.tol),
-        "--fixef-tol",
-        str(args.fixef_tol),
-    ]
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=args.timeout, env=env, check=False
+class Worker:
+    """A tool's persistent subprocess, with a wall-clock and a resident-memory guard."""
+
+    def __init__(self, tool: Tool, panel: str, args: argparse.Namespace) -> None:
+        self.tool = tool
+        self.args = args
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve",
+            tool.name,
+            "--models",
+            tool.model,
+            "--sizes",
+            panel,
+            "--tol",
+            str(args.tol),
+            "--fixef-tol",
+            str(args.fixef_tol),
+        ]
+        env = dict(os.environ, PYTHONWARNINGS="ignore")
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
-    except subprocess.TimeoutExpired:
-        return {"tool": tool, "model": model, "size": size, "error": f"timeout {args.timeout}s"}
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
-            return result
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-    return {"tool": tool, "model": model, "size": size, "error": tail[0][:200]}
+        self.error: str | None = None
+        self.rows = 0
+        ready = self._read("READY", args.timeout)
+        if ready is not None:
+            self.rows = int(ready["rows"])
+
+    def _read(self, tag: str, timeout: float) -> dict[str, Any] | None:
+        """Next ``tag`` line from the worker, or None (and ``error`` set) on failure."""
+        assert self.proc.stdout is not None
+        limit_mb = self.args.mem_limit_gb * 1024.0
+        deadline = time.monotonic() + timeout
+        peak = 0.0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return self._fail(f"did not finish within {timeout:.0f} s (stopped)")
+            ready, _, _ = select.select([self.proc.stdout], [], [], min(0.5, left))
+            rss = _status_mb(self.proc.pid).get("VmRSS", 0.0)
+            peak = max(peak, rss)
+            if rss > limit_mb:
+                return self._fail(
+                    f"out of memory: resident set above {self.args.mem_limit_gb:g} GB (stopped)"
+                )
+            if not ready:
+                continue
+            line = self.proc.stdout.readline()
+            if not line:
+                err = (self.proc.stderr.read() if self.proc.stderr else "").strip()
+                tail = err.splitlines()[-1:] or ["worker exited"]
+                return self._fail(tail[0][:200])
+            if line.startswith(tag + " "):
+                result: dict[str, Any] = json.loads(line[len(tag) + 1 :])
+                return result
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self.close()
+        return None
+
+    def fit(self) -> dict[str, Any] | None:
+        """One timed fit (None after a failure)."""
+        if self.error is not None or self.proc.stdin is None:
+            return None
+        self.proc.stdin.write("fit\n")
+        self.proc.stdin.flush()
+        return self._read("RESULT", self.args.timeout)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                if self.proc.stdin is not None and self.error is None:
+                    self.proc.stdin.write("quit\n")
+                    self.proc.stdin.flush()
+                    self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
 
 
-# ----------------------------------------------------------------------------------- report
+# ------------------------------------------------------------------------------ measuring
 
 
-def _report(results: Sequence[dict[str, Any]], agree_tol: float) -> str:
+def measure(
+    model: str, panel: str, tools: Sequence[Tool], repeat: int, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Alternate the tools' fits on one panel; return one record per tool.
+
+    With ``args.one_at_a_time`` (the xl panels) each tool's worker runs alone, so that only
+    one holds its data and fit in memory.
+    """
+    records = {t.name: {"tool": t.name, "model": model, "panel": panel, "fits": []} for t in tools}
+    groups = [[t] for t in tools] if args.one_at_a_time else [list(tools)]
+    for group in groups:
+        print(f"  {model} {panel}: starting {[t.name for t in group]}", file=sys.stderr)
+        workers = {t.name: Worker(t, panel, args) for t in group}
+        try:
+            for r in range(repeat):
+                order = group[r % len(group) :] + group[: r % len(group)]
+                for t in order:
+                    load0 = os.getloadavg()[0]
+                    out = workers[t.name].fit()
+                    if out is not None:
+                        out["load"] = 0.5 * (load0 + os.getloadavg()[0])
+                        records[t.name]["fits"].append(out)
+        finally:
+            for name, w in workers.items():
+                records[name]["rows"] = w.rows
+                records[name]["error"] = w.error
+                w.close()
+    return list(records.values())
+
+
+def _best(rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The fastest fit of a tool, with the largest added memory over its fits."""
+    if not rec["fits"]:
+        return None
+    best = dict(min(rec["fits"], key=lambda f: f["time"]))
+    best["added_mb"] = max(f["added_mb"] for f in rec["fits"])
+    return best
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def _tool(model: str, name: str) -> Tool:
+    return next(t for t in (PPML_TOOLS if model == "ppml" else OLS_TOOLS) if t.name == name)
+
+
+def _fmt_ratio(x: float) -> str:
+    return f"{x:6.2f}" if math.isfinite(x) else "     -"
+
+
+def report(results: Sequence[dict[str, Any]], agree_tol: float) -> str:
+    """Per-panel tables and the ratio of ca_trade to the fastest peer."""
     lines = []
     header = (
-        f"{'model':5} {'size':7} {'rows':>9} {'tool':17} {'vs':12} {'time s':>8} {'x':>6} "
-        f"{'peak MB':>8} {'+MB':>7} {'x':>6} {'max|db|':>9} agree"
+        f"{'model':5} {'panel':6} {'rows':>10} {'tool':17} {'vs':11} {'time s':>8} {'x':>6} "
+        f"{'+MB':>7} {'mem':>6} {'rel |db|':>9} agree  load"
     )
-    lines.append(header)
-    lines.append("-" * len(header))
-    keyed = {(r["model"], r["size"], r["tool"]): r for r in results}
+    lines += [header, "-" * len(header)]
+    keyed = {(r["model"], r["panel"], r["tool"]): r for r in results}
+    summary = []
     for r in results:
-        base = baseline(r["tool"], r["model"])
-        ref = keyed.get((r["model"], r["size"], base))
-        prefix = f"{r['model']:5} {r['size']:7} "
-        if "error" in r:
-            lines.append(f"{prefix}{'':>9} {r['tool']:17} unavailable: {r['error']}")
+        best = _best(r)
+        tool = _tool(r["model"], r["tool"])
+        ref_rec = keyed.get((r["model"], r["panel"], tool.baseline))
+        ref = _best(ref_rec) if ref_rec else None
+        prefix = f"{r['model']:5} {r['panel']:6} {r.get('rows', 0):>10,} {r['tool']:17} "
+        if best is None:
+            lines.append(f"{prefix}unavailable: {r.get('error') or 'no fit'}")
             continue
-        best = min(r["times"])
-        extra = r["peak_rss_mb"] - r["base_rss_mb"]
-        if ref is not None and "error" not in ref:
-            t_ratio = best / min(ref["times"])
-            ref_extra = ref["peak_rss_mb"] - ref["base_rss_mb"]
-            m_ratio = extra / ref_extra if ref_extra > 0 else math.nan
-            diff = agreement(ref["params"], r["params"])
+        vs = tool.baseline if tool.baseline != r["tool"] else "-"
+        t_ratio = m_ratio = diff = math.nan
+        ok = "-"
+        if ref is not None and r["tool"] != tool.baseline:
+            t_ratio = best["time"] / ref["time"]
+            m_ratio = best["added_mb"] / ref["added_mb"] if ref["added_mb"] > 0 else math.nan
+            diff = max(
+                abs(best["params"][k] - ref["params"][k]) / abs(ref["params"][k])
+                for k in REGRESSORS
+            )
             ok = "yes" if diff <= agree_tol else "NO"
-        else:
-            t_ratio = m_ratio = diff = math.nan
-            ok = "-"
         lines.append(
-            f"{prefix}{r['rows']:>9,} {r['tool']:17} {base if r['tool'] != base else '-':12} "
-            f"{best:8.2f} {t_ratio:6.2f} "
-            f"{r['peak_rss_mb']:8.0f} {extra:7.0f} {m_ratio:6.2f} {diff:9.1e} {ok}"
+            f"{prefix}{vs:11} {best['time']:8.3f} {_fmt_ratio(t_ratio)} "
+            f"{best['added_mb']:7.0f} {_fmt_ratio(m_ratio)} {diff:9.1e} {ok:5} {best['load']:5.1f}"
+        )
+    for (model, panel, name), r in keyed.items():
+        if name not in CA_TOOLS:
+            continue
+        ca = _best(r)
+        peers = [
+            (t.name, _best(keyed[(model, panel, t.name)]))
+            for t in (PPML_TOOLS if model == "ppml" else OLS_TOOLS)
+            if t.baseline == name and t.name != name and (model, panel, t.name) in keyed
+        ]
+        peers = [(n, b) for n, b in peers if b is not None and n != "statsmodels"]
+        if ca is None or not peers:
+            continue
+        fast_name, fast = min(peers, key=lambda p: p[1]["time"])
+        pyf = [(n, b) for n, b in peers if n.startswith("pyfixest")]
+        lean_name, lean = min(pyf or peers, key=lambda p: p[1]["added_mb"])
+        summary.append(
+            f"{model:5} {panel:6} {name:12} {ca['time']:7.3f} s vs fastest peer {fast_name:17} "
+            f"{fast['time']:7.3f} s: {fast['time'] / ca['time']:5.2f}x; added memory "
+            f"{ca['added_mb']:5.0f} MB vs {lean['added_mb']:5.0f} MB ({lean_name}, leanest "
+            f"pyfixest): {ca['added_mb'] / max(lean['added_mb'], 1e-9):4.2f}; coefficients "
+            f"{max(abs(fast['params'][k] / ca['params'][k] - 1) for k in REGRESSORS):.1e}; "
+            f"load {ca['load']:.1f}/{fast['load']:.1f}"
         )
     lines.append("")
     lines.append(
-        "x: ratio to the ca_trade run named in 'vs' (the same separation checks: ca_trade_fe "
-        "runs 'fe' like pyfixest's default, ca_trade runs 'fe' + iterated rectifier like "
-        "pyfixest's *_ir) on the same data; > 1 means ca_trade is faster / leaner. +MB: peak "
-        "memory increase during the fits. max|db|: largest coefficient difference from that "
-        f"run (relative); agree: <= {agree_tol:g}."
+        "x: peer time / time of the ca_trade run named in 'vs' (same separation checks: "
+        "ca_trade_fe runs 'fe' like pyfixest's and fasthdfe's default, ca_trade runs 'fe' + "
+        "iterated rectifier like pyfixest's *_ir); > 1: ca_trade is faster. +MB: memory added "
+        "by a fit (peak during it minus the resident set before); mem: peer / ca_trade. rel "
+        f"|db|: largest relative coefficient difference from ca_trade; agree: <= {agree_tol:g}. "
+        "load: 1-minute load average during the fit."
     )
+    lines.append("")
+    lines.append("ca_trade against the fastest peer (best of the alternating rounds):")
+    lines += summary
+    return "\n".join(lines)
+
+
+def report_xl(results: Sequence[dict[str, Any]]) -> str:
+    """Time and memory per million rows on the xl panels."""
+    lines = [
+        f"{'panel':6} {'rows':>11} {'tool':14} {'time s':>9} {'s/M rows':>9} {'+MB':>8} "
+        f"{'MB/M rows':>10} load"
+    ]
+    for r in results:
+        best = _best(r)
+        rows = max(r.get("rows", 0), 1)
+        head = f"{r['panel']:6} {rows:>11,} {r['tool']:14}"
+        if best is None:
+            lines.append(f"{head} could not finish: {r.get('error') or 'no fit'}")
+            continue
+        per = 1e6 / rows
+        lines.append(
+            f"{head} {best['time']:9.1f} {best['time'] * per:9.2f} {best['added_mb']:8.0f} "
+            f"{best['added_mb'] * per:10.1f} {best['load']:4.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -361,66 +576,88 @@ def _header(args: argparse.Namespace) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = []
-    for pkg in ("ca_trade", "pyfixest", "statsmodels", "linearmodels", "numpy", "numba"):
+    for pkg in ("ca_trade", "pyfixest", "fasthdfe", "statsmodels", "linearmodels", "numba"):
         try:
             versions.append(f"{pkg} {version(pkg)}")
         except PackageNotFoundError:
-            versions.append(f"{pkg} -")
+            versions.append(f"{pkg} not installed")
     return (
         f"# {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {', '.join(versions)}; "
-        f"tol={args.tol:g} fixef_tol={args.fixef_tol:g} repeat={args.repeat}; "
-        f"PPML: {PPML_FORMULA}; OLS: {OLS_FORMULA} (positive flows)"
+        f"tol={args.tol:g} fixef_tol={args.fixef_tol:g}; PPML: {PPML_FORMULA}; "
+        f"OLS: {OLS_FORMULA} (positive flows)"
     )
+
+
+def _repeat_for(panel: str, args: argparse.Namespace) -> int:
+    if args.repeat:
+        return int(args.repeat)
+    rows = PANELS[panel].rows
+    return 5 if rows < 100_000 else 3 if rows < 2_000_000 else 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument(
-        "--sizes", default="tiny,small,medium,large", help="tiny (1.9k rows), small, medium, large"
+        "--sizes",
+        default="default",
+        help=f"panels or groups, comma-separated: {sorted(PANELS)}; groups {sorted(GROUPS)}",
     )
     parser.add_argument("--models", default="ppml,ols", help="ppml and/or ols")
     parser.add_argument("--tools", default="", help="subset of tools (default: all)")
-    parser.add_argument("--repeat", type=int, default=1, help="fits per tool (best is kept)")
+    parser.add_argument("--repeat", type=int, default=0, help="alternating rounds (best kept)")
     parser.add_argument("--tol", type=float, default=1e-8, help="IRLS tolerance (PPML)")
     parser.add_argument("--fixef-tol", type=float, default=1e-8, help="demeaning tolerance")
-    parser.add_argument("--agree", type=float, default=1e-6, help="coefficient agreement")
-    parser.add_argument("--statsmodels-max-rows", type=int, default=5_000)
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per fit")
+    parser.add_argument("--agree", type=float, default=1e-10, help="relative coefficient agreement")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per fit")
+    parser.add_argument("--mem-limit-gb", type=float, default=20.0, help="resident memory cap")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    sizes = [s for s in args.sizes.split(",") if s]
+    sizes: list[str] = []
+    for s in (s for s in args.sizes.split(",") if s):
+        if s in GROUPS:
+            sizes += GROUPS[s]
+        elif s in PANELS:
+            sizes.append(s)
+        else:
+            parser.error(f"unknown size {s!r}; choose from {sorted(PANELS)} or {sorted(GROUPS)}")
     models = [m for m in args.models.split(",") if m]
-    for s in sizes:
-        if s not in ALL_SIZES:
-            parser.error(f"unknown size {s!r}; choose from {sorted(ALL_SIZES)}")
-    for m in models:
-        if m not in ("ppml", "ols"):
-            parser.error(f"unknown model {m!r}; choose ppml and/or ols")
-    if args.worker:
-        _worker(args.worker, models[0], sizes[0], args.repeat, args.tol, args.fixef_tol)
+    if any(m not in ("ppml", "ols") for m in models):
+        parser.error(f"unknown model in {models}; choose ppml and/or ols")
+    if args.serve:
+        _serve(args.serve, models[0], sizes[0], args.tol, args.fixef_tol)
         return 0
 
+    xl = [s for s in sizes if s in GROUPS["xl"]]
+    regular = [s for s in sizes if s not in GROUPS["xl"]]
     wanted = {t for t in args.tools.split(",") if t}
-    results = []
+    results: list[dict[str, Any]] = []
+    xl_results: list[dict[str, Any]] = []
     for model in models:
-        tools = PPML_TOOLS if model == "ppml" else OLS_TOOLS
-        for size in sizes:
-            rows = math.prod(ALL_SIZES[size][:1]) * (ALL_SIZES[size][0] - 1) * ALL_SIZES[size][1]
-            for tool in tools:
-                needed = wanted | {baseline(t, model) for t in wanted}
-                if wanted and tool not in needed:
-                    continue
-                if tool == "statsmodels" and rows > args.statsmodels_max_rows:
-                    continue
-                print(f"running {model} {size} {tool} ...", file=sys.stderr, flush=True)
-                results.append(_run(tool, model, size, args))
+        for panel in regular:
+            tools = [
+                t
+                for t in (PPML_TOOLS if model == "ppml" else OLS_TOOLS)
+                if PANELS[panel].rows <= t.max_rows
+                and (not wanted or t.name in wanted or t.name == t.baseline)
+            ]
+            args.one_at_a_time = False
+            results += measure(model, panel, tools, _repeat_for(panel, args), args)
+    for panel in xl:
+        tools = [t for t in PPML_TOOLS if t.xl and (not wanted or t.name in wanted)]
+        args.one_at_a_time = True
+        xl_results += measure("ppml", panel, tools, 1, args)
     print(_header(args))
-    print(_report(results, args.agree))
+    if results:
+        print(report(results, args.agree))
+    if xl_results:
+        print()
+        print("PPML on the xl panels (about 1M pair effects), one tool at a time:")
+        print(report_xl(xl_results))
     if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        args.json.write_text(json.dumps(results + xl_results, indent=2, sort_keys=True) + "\n")
     return 0
 
 

@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ca_trade.estimate.demean import FixedEffects, demean, demean_inplace, level_weights
+from ca_trade.estimate.demean import (
+    FixedEffects,
+    demean,
+    demean_inplace,
+    demean_stacked,
+    level_weights,
+)
 
 
 def _dense(x: np.ndarray, codes: list[np.ndarray], w: np.ndarray) -> np.ndarray:
@@ -171,3 +177,86 @@ def test_demeaned_columns_are_orthogonal_to_every_level_and_idempotent(
             np.testing.assert_allclose(sums, 0.0, atol=1e-8 * scale * n)
     again, _, _ = demean(xt, fe, w, tol=1e-13)
     np.testing.assert_allclose(again, xt, atol=1e-8 * scale)
+
+
+def _sweep(x: np.ndarray, codes: list[np.ndarray], w: np.ndarray) -> np.ndarray:
+    """Symmetric Kaczmarz sweep T: project out dimensions 0, 1, ..., D-1, ..., 1, 0."""
+    v = x.copy()
+    order = [*range(len(codes)), *range(len(codes) - 2, -1, -1)]
+    for d in order:
+        c = codes[d]
+        tot = np.bincount(c, weights=w)
+        for j in range(v.shape[1]):
+            mean = np.bincount(c, weights=w * v[:, j]) / np.where(tot > 0, tot, 1.0)
+            v[:, j] -= mean[c]
+    return v
+
+
+@pytest.mark.parametrize("tol", [1e-3, 1e-6, 1e-9])
+def test_stopping_rule_bounds_the_sweep_residual(tol: float) -> None:
+    # the coefficient-space CG stops on sqrt(r' M^-1 r), which bounds the weighted norm of
+    # (I - T) x~ (the observation-space solver's criterion) from above: never looser
+    rng = np.random.default_rng(11)
+    n = 3000
+    codes = [rng.integers(0, 40, n), rng.integers(0, 50, n), rng.integers(0, 300, n)]
+    fe = FixedEffects.from_codes(codes)
+    w = rng.uniform(0.05, 20.0, n)
+    x = rng.normal(size=(n, 3)) * [1.0, 50.0, 1e-3]
+    xt, ok, it = demean(x, fe, w, tol=tol)
+    assert ok and it >= 1
+    r = xt - _sweep(xt, [fe.codes[d] for d in range(3)], w)
+    norm_r = np.sqrt((w[:, None] * r**2).sum(axis=0))
+    norm_x = np.sqrt((w[:, None] * x**2).sum(axis=0))
+    assert np.all(norm_r <= tol * norm_x)
+
+
+def test_more_than_four_columns_and_coefficients_out() -> None:
+    # columns are solved four at a time: six columns take two blocks; coef gives D a
+    rng = np.random.default_rng(12)
+    n = 800
+    codes = [rng.integers(0, 12, n), rng.integers(0, 30, n), rng.integers(0, 9, n)]
+    fe = FixedEffects.from_codes(codes)
+    w = rng.uniform(0.5, 2.0, n)
+    x = rng.normal(size=(n, 6))
+    u = x.copy()
+    coef = np.empty((int(fe.offsets[-1]), 6))
+    scale = np.sqrt((w[:, None] * x**2).sum(axis=0))
+    ok, _ = demean_inplace(u, fe, w, scale, tol=1e-13, coef=coef)
+    assert ok
+    np.testing.assert_allclose(u, _dense(x, [fe.codes[d] for d in range(3)], w), atol=1e-10)
+    fitted = sum(coef[fe.offsets[d] + fe.codes[d]] for d in range(3))
+    np.testing.assert_allclose(x - fitted, u, atol=1e-12)
+    with pytest.raises(ValueError, match="coef"):
+        demean_inplace(x.copy(), fe, w, scale, coef=np.empty((3, 6)))
+
+
+def test_stacked_levels_give_the_same_bytes_and_runs_repeat_exactly() -> None:
+    rng = np.random.default_rng(13)
+    n = 2000
+    fe = FixedEffects.from_codes([rng.integers(0, 30, n), rng.integers(0, 200, n)])
+    w = rng.uniform(0.5, 2.0, n)
+    x = rng.normal(size=(n, 3))
+    scale = np.sqrt((w[:, None] * x**2).sum(axis=0))
+    a, b, c = x.copy(), x.copy(), x.copy()
+    demean_inplace(a, fe, w, scale, tol=1e-11)
+    demean_inplace(b, fe, w, scale, tol=1e-11)
+    demean_stacked(c, fe.kernel_codes, fe.offsets, w, scale, tol=1e-11)
+    assert a.tobytes() == b.tobytes() == c.tobytes()
+    with pytest.raises(ValueError, match="int32"):
+        demean_stacked(c, fe.codes, fe.offsets, w, scale)
+
+
+def test_factorising_dense_integer_codes_matches_unique() -> None:
+    # non-negative integer labels take the bincount path; others np.unique: same result
+    rng = np.random.default_rng(14)
+    labels = rng.integers(0, 50, 500) * 3
+    fast = FixedEffects.from_codes([labels])
+    slow = FixedEffects.from_codes([labels.astype(str).astype(object)])
+    by_unique = np.unique(labels, return_inverse=True)[1]
+    np.testing.assert_array_equal(fast.codes[0], by_unique)
+    np.testing.assert_array_equal(fast.labels[0], np.unique(labels))
+    np.testing.assert_array_equal(fast.counts[0], np.bincount(by_unique))
+    assert slow.n_levels.tolist() == fast.n_levels.tolist()
+    neg = FixedEffects.from_codes([labels - 100])
+    np.testing.assert_array_equal(neg.codes[0], by_unique)
+    np.testing.assert_array_equal(neg.labels[0], np.unique(labels) - 100)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from ca_trade.estimate._separation_kernels import dense_levels
 from ca_trade.estimate._separation_lsq import no_separation_certificate
 from ca_trade.estimate.separation import (
     SeparationResult,
@@ -64,6 +65,54 @@ def test_drop_singletons_result_has_no_singletons_large() -> None:
         assert counts[counts > 0].min() >= 2
     # maximality: every dropped row is a singleton once the kept rows are fixed
     assert drop_singletons(fes, keep=keep).tolist() == keep.tolist()
+
+
+def _bincount_singleton_pass(codes: list[np.ndarray], keep: np.ndarray) -> bool:
+    """The numpy reference: one bincount pass per fixed effect, in turn."""
+    changed = False
+    for c in codes:
+        counts = np.bincount(c[keep], minlength=int(c.max()) + 1)
+        single = keep & (counts[c] == 1)
+        if single.any():
+            keep &= ~single
+            changed = True
+    return changed
+
+
+def _bincount_fe_separation(y: np.ndarray, codes: list[np.ndarray]) -> np.ndarray:
+    """The numpy reference of fe_separation(singletons=True): fe passes and singleton passes."""
+    keep = np.ones(y.shape[0], dtype=bool)
+    sep = np.zeros(y.shape[0], dtype=bool)
+    while True:
+        new = np.zeros(y.shape[0], dtype=bool)
+        for c in codes:
+            pos = np.bincount(c[keep & (y > 0)], minlength=int(c.max()) + 1)
+            new |= keep & (pos[c] == 0)
+        sep |= new
+        keep &= ~new
+        if not _bincount_singleton_pass(codes, keep) and not new.any():
+            return sep
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), n_fe=st.integers(1, 3))
+def test_compiled_passes_match_bincount_passes(seed: int, n_fe: int) -> None:
+    # the singleton, zero-level and relabelling kernels against the plain numpy algorithms
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    codes = [rng.integers(0, int(rng.integers(1, 40)), n) for _ in range(n_fe)]
+    y = np.where(rng.random(n) < 0.4, 0.0, rng.exponential(size=n))
+    keep = np.ones(n, dtype=bool)
+    while _bincount_singleton_pass(codes, keep):
+        pass
+    np.testing.assert_array_equal(drop_singletons(codes), keep)
+    np.testing.assert_array_equal(fe_separation(y, codes), _bincount_fe_separation(y, codes))
+    rows = np.flatnonzero(rng.random(n) < 0.7).astype(np.int64)
+    lev, offsets = dense_levels(tuple(np.asarray(c, dtype=np.int64) for c in codes), rows)
+    for d, c in enumerate(codes):
+        expect = np.unique(c[rows], return_inverse=True)[1].ravel() + offsets[d]
+        np.testing.assert_array_equal(lev[d], expect)
+        assert offsets[d + 1] - offsets[d] == np.unique(c[rows]).shape[0]
 
 
 # ------------------------------------------------------------------------ fixed-effect separation

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 import ca_trade as ct
 from ca_trade.estimate.vcov import (
@@ -166,3 +168,19 @@ def test_fixest_two_way_clustering_matches_pyfixest_exactly(
     # the converged estimate; that alone moves the fourth-to-last digit
     rtol = 1e-10 if model == "ols" else 1e-8
     np.testing.assert_allclose(res.bse.to_numpy(), ref.se().to_numpy(), rtol=rtol)
+
+
+def test_fixed_effect_components_match_scipy_graph_search() -> None:
+    # fe_dof counts the connected components of the first two fixed effects with a compiled
+    # union-find; scipy's graph search is the reference
+    rng = np.random.default_rng(21)
+    for _ in range(200):
+        n = int(rng.integers(1, 80))
+        a = rng.integers(0, int(rng.integers(1, 25)), n)
+        b = rng.integers(0, int(rng.integers(1, 25)), n)
+        a = np.unique(a, return_inverse=True)[1].ravel()
+        b = np.unique(b, return_inverse=True)[1].ravel()
+        na, nb = int(a.max()) + 1, int(b.max()) + 1
+        g = sp.coo_matrix((np.ones(n), (a, b + na)), shape=(na + nb, na + nb))
+        n_comp = int(connected_components(g, directed=False)[0])
+        assert fe_dof([a, b]) == na + nb - n_comp

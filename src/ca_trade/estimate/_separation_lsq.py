@@ -15,10 +15,11 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import lsmr
 
-from ca_trade._typing import FloatArray, IntArray
-from ca_trade.estimate.demean import FixedEffects, demean_inplace
+from ca_trade._typing import FloatArray, Int32Array, IntArray
+from ca_trade.estimate._separation_kernels import dense_levels, weighted_cross
+from ca_trade.estimate.demean import demean_stacked
 
-__all__ = ["WeightedDesign", "no_separation_certificate"]
+__all__ = ["WeightedDesign", "certificate_on_levels", "no_separation_certificate"]
 
 
 #: Weight on ``y > 0`` rows in the cheap no-separation certificate (any positive value is valid;
@@ -70,23 +71,6 @@ class WeightedDesign:
         return (self.a @ self.theta) / self.sw, converged
 
 
-def _dense_fixed_effects(codes: list[IntArray]) -> FixedEffects:
-    """Build :class:`FixedEffects` from integer codes in ``O(n)``, dropping empty levels."""
-    n = codes[0].shape[0]
-    dense = np.empty((len(codes), n), dtype=np.int64)
-    counts: list[IntArray] = []
-    for d, c in enumerate(codes):
-        cnt = np.bincount(c)
-        present = cnt > 0
-        remap = np.cumsum(present) - 1
-        dense[d] = remap[c]
-        counts.append(cnt[present].astype(np.int64))
-    n_levels = np.array([cnt.shape[0] for cnt in counts], dtype=np.int64)
-    offsets = np.zeros(len(codes) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum(n_levels)
-    return FixedEffects(codes=dense, n_levels=n_levels, counts=tuple(counts), offsets=offsets)
-
-
 def no_separation_certificate(
     y: FloatArray, x: FloatArray, codes: list[IntArray], tol: float
 ) -> bool:
@@ -100,18 +84,39 @@ def no_separation_certificate(
     """
     if not codes or y.shape[0] == 0:
         return False
+    kc = tuple(np.ascontiguousarray(c, dtype=np.int64) for c in codes)
+    lev, offsets = dense_levels(kc, np.arange(y.shape[0], dtype=np.int64))
+    return certificate_on_levels(y, x, lev, offsets, tol)
+
+
+def certificate_on_levels(
+    y: FloatArray,
+    x: FloatArray,
+    lev: Int32Array,
+    offsets: IntArray,
+    tol: float,
+) -> bool:
+    """:func:`no_separation_certificate` with the fixed effects as stacked level indices.
+
+    ``lev`` and ``offsets`` are in the layout of
+    :attr:`ca_trade.estimate.demean.FixedEffects.kernel_codes` (from
+    :func:`~ca_trade.estimate._separation_kernels.dense_levels`).
+    """
+    if y.shape[0] == 0 or lev.shape[0] == 0:
+        return False
     zero = y == 0
     w = np.where(zero, 1.0, _SCREEN_WEIGHT)
     block = np.empty((x.shape[0], 1 + x.shape[1]), dtype=np.float64)
     block[:, 0] = zero
     block[:, 1:] = x
     scale = np.sqrt(np.einsum("ij,ij,i->j", block, block, w))
-    fe = _dense_fixed_effects(codes)
     regtol = max(tol**2, 1e-13)  # the rectifier's least-squares tolerance
-    ok, _ = demean_inplace(block, fe, w, scale, tol=regtol, maxiter=_SCREEN_MAXITER)
+    ok, _ = demean_stacked(block, lev, offsets, w, scale, tol=regtol, maxiter=_SCREEN_MAXITER)
     if not ok:
         return False
-    resid, xt, sw = block[:, 0], block[:, 1:], np.sqrt(w)
+    resid = block[:, 0]
     if x.shape[1]:
-        resid = resid - xt @ np.linalg.lstsq(xt * sw[:, None], resid * sw, rcond=None)[0]
+        xt = np.ascontiguousarray(block[:, 1:])
+        xtx, xtr = weighted_cross(xt, w, resid)
+        resid = resid - xt @ np.linalg.lstsq(xtx, xtr, rcond=None)[0]
     return bool(np.all(resid[zero] > tol))

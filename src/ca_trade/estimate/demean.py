@@ -13,34 +13,32 @@ Public, stable API (other modules, e.g. :mod:`ca_trade.estimate.separation`, rel
     projecting out all fixed effects (same shape as ``x``), a bool saying whether every column
     met ``tol``, and the number of iterations (sweeps shared by all columns).
 
-``demean_inplace(u, fe, w, scale, *, tol, maxiter, inv_w=None) -> (converged, n_iter)`` and
-``level_weights(fe, w)``: the allocation-free kernel used by IRLS, which demeans its working
-response and regressors together in one ``(n, k + 1)`` block.
+``demean_inplace(u, fe, w, scale, *, tol, maxiter, inv_w=None, coef=None)
+-> (converged, n_iter)`` and ``level_weights(fe, w)``: the allocation-free form, which
+demeans a ``(n, k)`` block in place (optionally returning the fixed-effect coefficients it
+subtracted); ``demean_stacked`` is the same for fixed effects given as stacked level indices
+(the separation checks build those directly).
 
 Algorithm
 ---------
 Demeaning solves ``min_a sum_i w_i (x_i - (D a)_i)^2`` for the dummy matrix ``D`` of all
-fixed effects and returns ``x - D a``. One weighted projection on dimension ``d`` subtracts
-the weighted mean of each level. The *symmetric* Kaczmarz sweep ``T`` applies the projections
-in the order ``0, 1, ..., D-1, ..., 1, 0``; ``T`` is self-adjoint in the ``w``-weighted inner
-product, so the fixed-effect component ``p = D a`` solves the positive semi-definite system
-``(I - T) p = (I - T) x``, which we solve by conjugate gradients (the acceleration reghdfe
-uses). Each sweep is a fused numba loop that subtracts the level means of one dimension and
-accumulates the weighted sums of the next in the same pass, for all columns at once (rows are
-stored C order, so a pass reads each row's codes once and touches ``k`` adjacent values); the
-last pass also forms ``(I - T) v`` and the CG inner product. Every column keeps its own CG
-step lengths and stops on its own criterion; a finished column gets a zero search direction.
-Codes are int32 to halve the memory traffic. With one fixed effect a single projection is
-exact. The kernels are compiled with ``cache=True``: the first call in a fresh environment
-compiles them (~11 s on a 2-core machine), later processes load them from ``__pycache__``.
+fixed effects and returns ``x - D a``: the normal equations ``D'WD a = D'W x`` are solved in
+level space by conjugate gradients preconditioned with symmetric block Gauss-Seidel (one
+block per fixed-effect dimension), in the kernels of :mod:`ca_trade.estimate._hdfe_kernels`.
+A pass over the observations reads only each row's level codes (int32) and weight, for all
+columns of the block at once; every column keeps its own CG recursion and stops on its own
+criterion. With one fixed effect the solve is exact in one step. The kernels are compiled
+with ``cache=True``: the first call in a fresh environment compiles them, later processes
+load them from ``__pycache__``.
 
-Convergence: the CG residual ``r = (I - T)(x - p)`` must satisfy
-``||r||_w <= tol * ||x||_w`` (weighted 2-norms).
+Convergence: column ``j`` stops when ``sqrt(r' M^-1 r) <= tol * ||x_j||_w`` with
+``r = D'W (x - D a)`` and ``M`` the preconditioner; this bounds the weighted norm of
+``(I - T)(x - D a)`` (``T`` the symmetric Kaczmarz sweep of the alternating projections, the
+criterion of reghdfe's CG acceleration) from above, so it is at least as strict.
 
 Warm starts: ``init`` is a guess of ``x_tilde``. It must differ from ``x`` by an element of the
 span of the fixed-effect dummies (for example ``init = x - p_old`` with ``p_old`` a previous
-fixed-effect component ``x_old - x_old_tilde``); IRLS uses this to reuse the previous
-iteration's solution.
+fixed-effect component ``x_old - x_old_tilde``); the solver then finds only the correction.
 
 Examples
 --------
@@ -63,8 +61,15 @@ import numpy.typing as npt
 from numba import njit
 
 from ca_trade._typing import BoolArray, FloatArray, Int32Array, IntArray
+from ca_trade.estimate._hdfe_kernels import (
+    level_sums,
+    pcg,
+    residual,
+    subtract,
+    weighted_norms,
+)
 
-__all__ = ["FixedEffects", "demean", "demean_inplace", "level_weights"]
+__all__ = ["FixedEffects", "demean", "demean_inplace", "demean_stacked", "level_weights"]
 
 
 @dataclass(frozen=True)
@@ -81,19 +86,23 @@ class FixedEffects:
         Observations per level, one array per dimension.
     offsets : ndarray of int64, shape (n_fe + 1,)
         Start of each dimension in a flat array of all levels.
+    labels : tuple of ndarray
+        The label of each level, one array per dimension (dense code ``g`` of dimension
+        ``d`` is ``labels[d][g]``); empty when the codes were given already dense.
 
     Examples
     --------
     >>> import numpy as np
     >>> fe = FixedEffects.from_codes([np.array([5, 5, 9])])
-    >>> fe.n_levels.tolist(), fe.counts[0].tolist()
-    ([2], [2, 1])
+    >>> fe.n_levels.tolist(), fe.counts[0].tolist(), fe.labels[0].tolist()
+    ([2], [2, 1], [5, 9])
     """
 
     codes: IntArray
     n_levels: IntArray
     counts: tuple[IntArray, ...]
     offsets: IntArray
+    labels: tuple[npt.NDArray[np.generic], ...] = ()
 
     @classmethod
     def from_codes(cls, codes: Sequence[npt.ArrayLike]) -> FixedEffects:
@@ -123,27 +132,37 @@ class FixedEffects:
         out = np.empty((len(arrays), n), dtype=np.int64)
         n_levels = np.empty(len(arrays), dtype=np.int64)
         counts: list[IntArray] = []
+        labels: list[npt.NDArray[np.generic]] = []
         for d, a in enumerate(arrays):
             if a.ndim != 1 or a.shape[0] != n:
                 raise ValueError(
                     f"fixed-effect array {d} has shape {a.shape}; expected ({n},) like the first"
                 )
-            _, inv = np.unique(a, return_inverse=True)
-            inv = inv.astype(np.int64).ravel()
+            lab, inv, cnt = _factorise(a)
             out[d] = inv
-            cnt = np.bincount(inv).astype(np.int64)
             n_levels[d] = cnt.shape[0]
             counts.append(cnt)
+            labels.append(lab)
         offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum(n_levels)
-        return cls(codes=out, n_levels=n_levels, counts=tuple(counts), offsets=offsets)
+        return cls(
+            codes=out,
+            n_levels=n_levels,
+            counts=tuple(counts),
+            offsets=offsets,
+            labels=tuple(labels),
+        )
 
     @cached_property
     def kernel_codes(self) -> Int32Array:
-        """The codes as a C-contiguous int32 array (half the memory traffic in the sweeps)."""
-        if self.codes.shape[1] and int(self.n_levels.max()) >= 2**31:
-            raise ValueError("a fixed effect has 2**31 levels or more; the kernel uses int32")
-        return np.ascontiguousarray(self.codes, dtype=np.int32)
+        """Each row's level in the stacked level space, ``codes[d] + offsets[d]``, as int32.
+
+        Shape ``(n_fe, n)``, C-contiguous: the index into arrays that hold the levels of all
+        dimensions one after the other (int32 halves the memory traffic of the kernels).
+        """
+        if self.codes.shape[1] and int(self.offsets[-1]) >= 2**31:
+            raise ValueError("the fixed effects have 2**31 levels or more; the kernel uses int32")
+        return np.ascontiguousarray(self.codes + self.offsets[:-1, None], dtype=np.int32)
 
     @property
     def n_fe(self) -> int:
@@ -176,220 +195,36 @@ class FixedEffects:
         return FixedEffects.from_codes([c[mask] for c in self.codes])
 
 
+def _factorise(a: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], IntArray, IntArray]:
+    """Sorted labels, dense codes and counts of one label array (``np.unique``'s result).
+
+    Non-negative integer labels below ``2 n + 1024`` (codes from ``pandas.factorize`` and
+    subsets of them) are mapped with one ``bincount`` instead of a sort.
+    """
+    n = a.shape[0]
+    if (
+        np.issubdtype(a.dtype, np.integer)
+        and n
+        and int(a.min()) >= 0
+        and int(a.max()) < 2 * n + 1024
+    ):
+        cnt = np.bincount(a)
+        present = cnt > 0
+        remap = np.cumsum(present, dtype=np.int64) - 1
+        return np.flatnonzero(present).astype(a.dtype), remap[a], cnt[present].astype(np.int64)
+    lab, inv = np.unique(a, return_inverse=True)
+    inv = inv.astype(np.int64).ravel()
+    return lab, inv, np.bincount(inv).astype(np.int64)
+
+
 @njit(cache=True)
-def _level_weights(codes: Int32Array, offsets: IntArray, w: FloatArray) -> FloatArray:
+def _level_weights(lev: Int32Array, n_levels: int, w: FloatArray) -> FloatArray:
     """Inverse of the total weight of every level (0 for levels without weight)."""
-    n_fe, n = codes.shape
-    inv = np.zeros(offsets[n_fe])
-    for d in range(n_fe):
-        off = offsets[d]
-        for i in range(n):
-            inv[off + codes[d, i]] += w[i]
+    inv = np.empty(n_levels)
+    level_sums(lev, w, inv)
     for g in range(inv.shape[0]):
         inv[g] = 1.0 / inv[g] if inv[g] > 0.0 else 0.0
     return inv
-
-
-@njit(cache=True)
-def _weighted_norms(x: FloatArray, w: FloatArray) -> FloatArray:
-    """Weighted 2-norm of every column of ``x`` (shape ``(n, k)``)."""
-    n, k = x.shape
-    out = np.zeros(k)
-    for i in range(n):
-        wi = w[i]
-        for j in range(k):
-            out[j] += wi * x[i, j] * x[i, j]
-    return np.sqrt(out)
-
-
-@njit(cache=True)
-def _sweep_dim(s: int, n_fe: int) -> int:
-    """Dimension projected at step ``s`` of the symmetric order ``0, 1, ..., D-1, ..., 1, 0``."""
-    return s if s < n_fe else 2 * n_fe - 2 - s
-
-
-@njit(cache=True)
-def _i_minus_t(
-    v: FloatArray,
-    out: FloatArray,
-    codes: Int32Array,
-    offsets: IntArray,
-    inv_w: FloatArray,
-    w: FloatArray,
-    buf: FloatArray,
-    dots: FloatArray,
-    r: FloatArray,
-    ca: FloatArray,
-    cb: FloatArray,
-    update: bool,
-    start: int,
-) -> None:
-    """Set ``out = (I - T) v`` column by column and ``dots[j] = <v_j, out_j>_w``.
-
-    ``T`` is the symmetric sweep over the dimensions ``0, 1, ..., D-1, ..., 1, 0``. All
-    columns of ``v`` (shape ``(n, k)``, C order) go through each pass together, so the level
-    codes are read once per pass whatever ``k`` is; the pass that subtracts the level means
-    of one dimension accumulates the weighted level sums of the next.
-
-    ``start = 0``: ``v`` is first projected on dimension 0 and that projection is written back
-    into ``v`` (so ``v`` then has zero weighted level means in dimension 0). ``start = 1``:
-    ``v`` must already have them, so the leading projection is the identity and is skipped
-    (one pass fewer per sweep). With ``update``, ``v`` is first replaced by
-    ``ca[j] r + cb[j] v`` in the same pass (the CG search-direction update).
-    """
-    n_fe, n = codes.shape
-    k = v.shape[1]
-    n_steps = 2 * n_fe - 1
-    d0 = _sweep_dim(start, n_fe)
-    off0 = offsets[d0]
-    for g in range(off0, offsets[d0 + 1]):
-        for j in range(k):
-            buf[g, j] = 0.0
-    if update:
-        for i in range(n):
-            g = off0 + codes[d0, i]
-            wi = w[i]
-            for j in range(k):
-                vij = ca[j] * r[i, j] + cb[j] * v[i, j]
-                v[i, j] = vij
-                buf[g, j] += wi * vij
-    else:
-        for i in range(n):
-            g = off0 + codes[d0, i]
-            wi = w[i]
-            for j in range(k):
-                buf[g, j] += wi * v[i, j]
-    for j in range(k):
-        dots[j] = 0.0
-    for s in range(start, n_steps):
-        d = _sweep_dim(s, n_fe)
-        off = offsets[d]
-        for g in range(off, offsets[d + 1]):
-            ig = inv_w[g]
-            for j in range(k):
-                buf[g, j] *= ig
-        src = v if s == start else out
-        if s + 1 < n_steps:
-            dn = _sweep_dim(s + 1, n_fe)
-            offn = offsets[dn]
-            for g in range(offn, offsets[dn + 1]):
-                for j in range(k):
-                    buf[g, j] = 0.0
-            write_back = s == 0
-            for i in range(n):
-                g = off + codes[d, i]
-                gn = offn + codes[dn, i]
-                wi = w[i]
-                for j in range(k):
-                    val = src[i, j] - buf[g, j]
-                    out[i, j] = val
-                    if write_back:
-                        v[i, j] = val
-                    buf[gn, j] += wi * val
-        else:
-            for i in range(n):
-                g = off + codes[d, i]
-                wi = w[i]
-                for j in range(k):
-                    val = v[i, j] - (src[i, j] - buf[g, j])
-                    out[i, j] = val
-                    dots[j] += wi * v[i, j] * val
-
-
-@njit(cache=True)
-def _cg_block(
-    u: FloatArray,
-    scale: FloatArray,
-    codes: Int32Array,
-    offsets: IntArray,
-    inv_w: FloatArray,
-    w: FloatArray,
-    tol: float,
-    maxiter: int,
-    work: FloatArray,
-) -> tuple[bool, int]:
-    """Demean every column of ``u`` (shape ``(n, k)``, C order) in place by block CG.
-
-    ``work`` (shape ``(3, n, k)``, C order) holds the residual, search direction and its
-    image, so that repeated calls (IRLS) allocate nothing.
-
-    Each column runs its own conjugate-gradient recursion (own step lengths), but all
-    columns share every sweep. A column stops when its residual meets ``tol * scale[j]``;
-    its search direction is then zeroed so later sweeps leave it unchanged.
-    """
-    n, k = u.shape
-    buf = np.empty((inv_w.shape[0], k))
-    dots = np.empty(k)
-    r = work[0]
-    ca = np.ones(k)
-    cb = np.zeros(k)
-    _i_minus_t(u, r, codes, offsets, inv_w, w, buf, dots, r, ca, cb, False, 0)
-    if codes.shape[0] == 1:
-        # one fixed effect: (I - T) u is the level-mean part, removed exactly
-        for i in range(n):
-            for j in range(k):
-                u[i, j] -= r[i, j]
-        return True, 1
-    rs = _weighted_norms(r, w) ** 2
-    active = np.empty(k, dtype=np.bool_)
-    ok = np.ones(k, dtype=np.bool_)
-    for j in range(k):
-        if scale[j] == 0.0:
-            for i in range(n):
-                u[i, j] = 0.0
-            active[j] = False
-        else:
-            active[j] = np.sqrt(rs[j]) > tol * scale[j]
-    if not active.any():
-        return True, 0
-    d = work[1]
-    for i in range(n):
-        for j in range(k):
-            d[i, j] = r[i, j] if active[j] else 0.0
-    ad = work[2]
-    alpha = np.zeros(k)
-    rs_new = np.zeros(k)
-    n_iter = 0
-    for it in range(1, maxiter + 1):
-        n_iter = it
-        # it > 1: d = ca r + cb d (the direction update) is fused into the first pass; d has
-        # zero dimension-0 level means (u was projected on dimension 0 above), so start = 1
-        _i_minus_t(d, ad, codes, offsets, inv_w, w, buf, dots, r, ca, cb, it > 1, 1)
-        for j in range(k):
-            alpha[j] = 0.0
-            if active[j]:
-                if dots[j] <= 0.0:
-                    # breakdown: no further progress possible in this column
-                    active[j] = False
-                    ok[j] = np.sqrt(rs[j]) <= tol * scale[j] * 10.0
-                else:
-                    alpha[j] = rs[j] / dots[j]
-            rs_new[j] = 0.0
-        for i in range(n):
-            wi = w[i]
-            for j in range(k):
-                a = alpha[j]
-                u[i, j] -= a * d[i, j]
-                rij = r[i, j] - a * ad[i, j]
-                r[i, j] = rij
-                rs_new[j] += wi * rij * rij
-        for j in range(k):
-            ca[j] = 0.0
-            cb[j] = 0.0
-            if active[j]:
-                if np.sqrt(rs_new[j]) <= tol * scale[j]:
-                    active[j] = False
-                else:
-                    ca[j] = 1.0
-                    cb[j] = rs_new[j] / rs[j]
-                rs[j] = rs_new[j]
-        if not active.any():
-            break
-    all_ok = True
-    for j in range(k):
-        if active[j] or not ok[j]:
-            all_ok = False
-    return all_ok, n_iter
 
 
 def demean_inplace(
@@ -402,6 +237,7 @@ def demean_inplace(
     maxiter: int = 10_000,
     inv_w: FloatArray | None = None,
     work: FloatArray | None = None,
+    coef: FloatArray | None = None,
 ) -> tuple[bool, int]:
     """Demean the columns of ``u`` in place (the low-level kernel behind :func:`demean`).
 
@@ -421,8 +257,12 @@ def demean_inplace(
     inv_w : ndarray, optional
         Precomputed inverse level weights (from :func:`level_weights`) for these ``w``.
     work : ndarray of float64, shape (3, n, k), C-contiguous, optional
-        Scratch space, reused across calls to avoid allocating (and page-faulting) three
-        ``(n, k)`` blocks per call.
+        Accepted for callers of the earlier observation-space solver, which needed this
+        scratch; the coefficient-space solver keeps its vectors per level and does not use
+        it (the shape is still checked).
+    coef : ndarray of float64, shape (fe.offsets[-1], k), C-contiguous, optional
+        If given, receives the fixed-effect coefficients that were subtracted:
+        ``u_out = u_in - D coef`` (levels of all dimensions stacked as in ``fe.offsets``).
 
     Returns
     -------
@@ -442,14 +282,99 @@ def demean_inplace(
     """
     if not (u.flags.c_contiguous and u.dtype == np.float64 and u.ndim == 2):
         raise ValueError("demean_inplace needs a C-contiguous float64 array of shape (n, k)")
-    if u.shape[1] == 0:
+    n, k = u.shape
+    if work is not None and (work.shape != (3, n, k) or not work.flags.c_contiguous):
+        raise ValueError(f"work has shape {work.shape}; expected a C-contiguous {(3, n, k)}")
+    return demean_stacked(
+        u, fe.kernel_codes, fe.offsets, w, scale, tol=tol, maxiter=maxiter, inv_w=inv_w, coef=coef
+    )
+
+
+def demean_stacked(
+    u: FloatArray,
+    lev: Int32Array,
+    offsets: IntArray,
+    w: FloatArray,
+    scale: FloatArray,
+    *,
+    tol: float = 1e-10,
+    maxiter: int = 10_000,
+    inv_w: FloatArray | None = None,
+    coef: FloatArray | None = None,
+) -> tuple[bool, int]:
+    """:func:`demean_inplace` for fixed effects given as stacked level indices.
+
+    For callers that build the kernel's layout directly (the separation checks):
+    ``lev[d, i]`` is row ``i``'s level of dimension ``d`` in the stacked level space,
+    ``offsets`` (length ``D + 1``) where each dimension starts, as
+    :attr:`FixedEffects.kernel_codes` and :attr:`FixedEffects.offsets`.
+
+    Parameters
+    ----------
+    u : ndarray of float64, shape (n, k), C-contiguous
+    lev : ndarray of int32, shape (D, n), C-contiguous
+    offsets : ndarray of int64, shape (D + 1,)
+    w, scale, tol, maxiter, inv_w, coef
+        As in :func:`demean_inplace`.
+
+    Returns
+    -------
+    converged : bool
+    n_iter : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fe = FixedEffects.from_codes([np.array([0, 0, 1])])
+    >>> u = np.array([[1.0], [3.0], [5.0]])
+    >>> demean_stacked(u, fe.kernel_codes, fe.offsets, np.ones(3), np.ones(1))
+    (True, 1)
+    >>> u[:, 0].tolist()
+    [-1.0, 1.0, 0.0]
+    """
+    if not (u.flags.c_contiguous and u.dtype == np.float64 and u.ndim == 2):
+        raise ValueError("demean_stacked needs a C-contiguous float64 array of shape (n, k)")
+    n, k = u.shape
+    n_levels = int(offsets[-1])
+    if lev.dtype != np.int32 or lev.ndim != 2 or lev.shape[1] != n or not lev.flags.c_contiguous:
+        raise ValueError(f"lev must be a C-contiguous int32 array of shape (D, {n})")
+    if coef is not None and (
+        coef.shape != (n_levels, k) or not coef.flags.c_contiguous or coef.dtype != np.float64
+    ):
+        raise ValueError(
+            f"coef has shape {coef.shape}; expected a C-contiguous float64 {(n_levels, k)}"
+        )
+    if k == 0:
         return True, 0
-    iw = level_weights(fe, w) if inv_w is None else inv_w
-    if work is None:
-        work = np.empty((3, *u.shape))
-    elif work.shape != (3, *u.shape) or not work.flags.c_contiguous:
-        raise ValueError(f"work has shape {work.shape}; expected a C-contiguous {(3, *u.shape)}")
-    ok, it = _cg_block(u, scale, fe.kernel_codes, fe.offsets, iw, w, float(tol), int(maxiter), work)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    iw = _level_weights(lev, n_levels, w) if inv_w is None else inv_w
+    with np.errstate(divide="ignore"):
+        e = np.where(iw > 0.0, 1.0 / iw, 0.0)
+    a = np.empty((n_levels, k)) if coef is None else coef
+    cols = np.arange(k, dtype=np.int64)
+    r0 = np.empty((n_levels, k))
+    residual(lev, w, u, a, r0, cols, True)
+    a[:] = 0.0
+    scale = np.ascontiguousarray(scale, dtype=np.float64)
+    ok, it = pcg(
+        lev,
+        np.ascontiguousarray(offsets, dtype=np.int64),
+        w,
+        e,
+        iw,
+        r0,
+        a,
+        scale,
+        float(tol),
+        int(maxiter),
+        np.empty((5, n_levels, k)),
+        cols,
+    )
+    zero = scale == 0.0
+    if zero.any():
+        a[:, zero] = 0.0
+        u[:, zero] = 0.0
+    subtract(lev, u, a, u, np.flatnonzero(~zero).astype(np.int64))
     return bool(ok), int(it)
 
 
@@ -473,7 +398,7 @@ def level_weights(fe: FixedEffects, w: FloatArray) -> FloatArray:
     >>> level_weights(fe, np.array([1.0, 3.0, 2.0])).tolist()
     [0.25, 0.5]
     """
-    return _level_weights(fe.kernel_codes, fe.offsets, w)
+    return _level_weights(fe.kernel_codes, int(fe.offsets[-1]), w)
 
 
 def demean(
@@ -542,6 +467,7 @@ def demean(
         u = np.array(x2, dtype=np.float64, order="C")
     if u.shape[1] == 0:
         return (u[:, 0] if one_d else u), True, 0
-    scale = _weighted_norms(np.ascontiguousarray(x2), w)
+    scale = np.empty(u.shape[1])
+    weighted_norms(np.ascontiguousarray(x2, dtype=np.float64), w, scale)
     converged, n_iter = demean_inplace(u, fe, w, scale, tol=tol, maxiter=maxiter)
     return (u[:, 0] if one_d else u), converged, n_iter

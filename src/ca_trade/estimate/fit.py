@@ -311,7 +311,8 @@ class Partialled:
     """Step 3's output: the scaled problem, ready for the solver.
 
     ``y``, ``X`` and (OLS) ``offset`` are divided by ``y_scale`` and ``x_scale``; ``block``
-    is ``[z0, X]`` partialled out at the first iteration's weights (the solver overwrites it).
+    is ``[z0, X]`` partialled out at the first iteration's weights (the solver overwrites it)
+    and ``coef`` the fixed-effect coefficients it subtracted (the IRLS warm start).
     """
 
     fe: FixedEffects | None
@@ -325,6 +326,7 @@ class Partialled:
     collinear: tuple[str, ...]
     block: FloatArray | None
     block_ok: bool
+    coef: FloatArray | None
 
     @property
     def prior_weights(self) -> FloatArray:
@@ -354,18 +356,29 @@ def _scaled(
 
 def _first_block(
     fe: FixedEffects | None, w0: FloatArray, z0: FloatArray, X: FloatArray, options: FitOptions
-) -> tuple[FloatArray | None, bool]:
-    """``[z0, X]`` partialled out at the first iteration's weights (None without fixed effects)."""
+) -> tuple[FloatArray | None, bool, FloatArray | None]:
+    """``[z0, X]`` partialled out at the first iteration's weights, with its FE coefficients.
+
+    Returns the block, whether its demeaning converged and the fixed-effect coefficients it
+    subtracted (``None, True, None`` without fixed effects).
+    """
     if fe is None:
-        return None, True
+        return None, True, None
     block = np.empty((z0.shape[0], X.shape[1] + 1))
     block[:, 0] = z0
     block[:, 1:] = X
     scale = np.sqrt(np.einsum("i,ij,ij->j", w0, block, block))
+    coef = np.empty((int(fe.offsets[-1]), X.shape[1] + 1))
     ok, _ = demean_inplace(
-        block, fe, w0, scale, tol=min(1e-10, options.fixef_tol), maxiter=options.fixef_maxiter
+        block,
+        fe,
+        w0,
+        scale,
+        tol=min(1e-10, options.fixef_tol),
+        maxiter=options.fixef_maxiter,
+        coef=coef,
     )
-    return block, ok
+    return block, ok, coef
 
 
 def partial_out(
@@ -394,7 +407,7 @@ def partial_out(
         w0, z0 = initial_working(y, wk, off)
     else:
         w0, z0 = (np.ones(y.shape[0]) if wk is None else wk), (y if off is None else y - off)
-    block, block_ok = _first_block(fe, w0, z0, X, options)
+    block, block_ok, coef = _first_block(fe, w0, z0, X, options)
     xnames = list(sample.xnames)
     drop: list[int] = []
     if X.shape[1]:
@@ -408,8 +421,9 @@ def partial_out(
         )
         keep = [j for j in range(X.shape[1]) if j not in drop]
         X, x_scale = X[:, keep], x_scale[keep]
-        if block is not None:
+        if block is not None and coef is not None:
             block = block[:, [0] + [j + 1 for j in keep]]
+            coef = np.ascontiguousarray(coef[:, [0] + [j + 1 for j in keep]])
         xnames = [xnames[j] for j in keep]
     return Partialled(
         fe=fe,
@@ -423,6 +437,7 @@ def partial_out(
         collinear=tuple(sample.xnames[j] for j in drop),
         block=block,
         block_ok=block_ok,
+        coef=coef,
     )
 
 
@@ -519,6 +534,7 @@ def _irls(
             fixef_maxiter=options.fixef_maxiter,
             init_block=part.block,
             init_converged=part.block_ok,
+            init_coef=part.coef,
         )
         mu_null = np.full_like(y, float((pw * y).sum() / pw.sum()))
         null_dev = poisson_deviance(y, mu_null, pw) * s

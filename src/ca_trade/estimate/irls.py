@@ -9,10 +9,13 @@ fixed-effect components, and its tolerance is loose early (``1e-4``) and tighten
 ``fixef_tol`` as the deviance settles. The loop stops when the relative change of the deviance
 ``|D_t - D_{t-1}| / max(min(D_t, D_{t-1}), 0.1)`` falls below ``tol`` with the demeaning at
 ``fixef_tol``. If the deviance rises, the step is halved (up to 10 times); if twice the step
-lowers it further, the longer step is kept (over-relaxation). ``z`` and ``X`` are demeaned
-together as one block by :func:`~ca_trade.estimate.demean.demean_inplace`, and the per-row
-work (working response, Gram matrix, update and deviance) runs in compiled loops. At the end
-``X`` is partialled out once more at the final weights, at which the covariance is evaluated.
+lowers it further, the longer step is kept (over-relaxation). The fixed effects of ``z`` and
+``X`` are carried as coefficients per level, solved together as one block by the HDFE
+kernels of :mod:`ca_trade.estimate._hdfe_kernels` and warm-started from the previous
+iteration's coefficients; the per-row work (working response, Gram matrix, update and
+deviance, gathering the fixed effects on the fly) runs in the compiled passes of
+:mod:`ca_trade.estimate._irls_kernels`. At the end ``X`` is partialled out once more at the
+final weights, at which the covariance is evaluated.
 
 Examples
 --------
@@ -30,10 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-from numba import njit
 
-from ca_trade._typing import BoolArray, FloatArray
-from ca_trade.estimate.demean import FixedEffects, demean_inplace, level_weights
+from ca_trade._typing import BoolArray, FloatArray, Int32Array, IntArray
+from ca_trade.estimate._hdfe_kernels import level_sums, pcg, residual, subtract, weighted_norms
+from ca_trade.estimate._irls_kernels import apply_step, gram, halve, log_y, update, working
+from ca_trade.estimate.demean import FixedEffects, demean_inplace
 from ca_trade.exceptions import ConvergenceError
 
 __all__ = [
@@ -52,8 +56,8 @@ _INNER_START = 1e-4
 _INNER_FACTOR = 0.1
 #: Once the relative deviance change is below this multiple of ``tol``, demean at ``fixef_tol``.
 _FINAL_ZONE = 10.0
-#: Longest over-relaxed step tried along the IRLS direction (powers of 2; 1 switches it off).
-_EXTRA = 2.0
+#: Level codes of a model without fixed effects (the Gram kernel gathers nothing).
+_NO_LEVELS = np.empty((0, 0), dtype=np.int32)
 #: A zero-outcome observation whose linear predictor still falls by more than this in the last
 #: iteration is diverging (separated: it falls by about 1 per iteration, a converged one ~0).
 _DIVERGE_STEP = 0.5
@@ -232,7 +236,7 @@ def wls(
         scale = np.sqrt(np.concatenate([[float(w @ (z * z))], (w @ (X * X)).reshape(-1)]))
         ok, _ = demean_inplace(u, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)
     zt, Xt = u[:, 0], u[:, 1:]
-    beta = _solve_gram(_gram(u, w))
+    beta = _solve_gram(gram(_NO_LEVELS, u, np.empty((0, k + 1)), w))
     e = zt - Xt @ beta
     fitted = y - e
     return IRLSFit(
@@ -248,146 +252,6 @@ def wls(
         diverging=np.zeros(n, dtype=bool),
         beta_step=np.zeros(k),
     )
-
-
-@njit(cache=True)
-def _log_y(y: FloatArray) -> FloatArray:
-    """``log(y)`` where ``y > 0``, 0 elsewhere (used by the deviance kernels)."""
-    out = np.zeros(y.shape[0])
-    for i in range(y.shape[0]):
-        if y[i] > 0.0:
-            out[i] = np.log(y[i])
-    return out
-
-
-@njit(cache=True)
-def _working(
-    y: FloatArray,
-    eta: FloatArray,
-    mu: FloatArray,
-    off: FloatArray,
-    pw: FloatArray,
-    X: FloatArray,
-    u: FloatArray,
-    zbuf: FloatArray,
-    w: FloatArray,
-    scale: FloatArray,
-    first: bool,
-) -> None:
-    """Working weights and response; warm start of the demeaning block ``u``.
-
-    Sets ``w = pw mu``, ``z = eta - off + (y - mu) / mu``, ``u[:, 0] = z - p`` where ``zbuf``
-    holds ``p`` (the previous fixed-effect component of ``z``; ignored on the first call) and
-    then ``zbuf = z``; ``scale`` gets the weighted norms of ``z`` and of the columns of ``X``.
-    """
-    n, k = X.shape
-    has_off = off.shape[0] == n
-    has_pw = pw.shape[0] == n
-    for j in range(k + 1):
-        scale[j] = 0.0
-    for i in range(n):
-        m = mu[i]
-        wi = pw[i] * m if has_pw else m
-        w[i] = wi
-        zi = eta[i] + (y[i] - m) / m
-        if has_off:
-            zi -= off[i]
-        u[i, 0] = zi if first else zi - zbuf[i]
-        zbuf[i] = zi
-        scale[0] += wi * zi * zi
-        for j in range(k):
-            scale[j + 1] += wi * X[i, j] * X[i, j]
-    for j in range(k + 1):
-        scale[j] = np.sqrt(scale[j])
-
-
-@njit(cache=True)
-def _weighted_norms_2d(x: FloatArray, w: FloatArray) -> FloatArray:
-    """Weighted 2-norm of every column of ``x``."""
-    n, k = x.shape
-    out = np.zeros(k)
-    for i in range(n):
-        for j in range(k):
-            out[j] += w[i] * x[i, j] * x[i, j]
-    return np.sqrt(out)
-
-
-@njit(cache=True)
-def _gram(u: FloatArray, w: FloatArray) -> FloatArray:
-    """``u' W u`` for ``u`` of shape ``(n, m)``."""
-    n, m = u.shape
-    g = np.zeros((m, m))
-    for i in range(n):
-        wi = w[i]
-        for a in range(m):
-            wa = wi * u[i, a]
-            for b in range(a, m):
-                g[a, b] += wa * u[i, b]
-    for a in range(m):
-        for b in range(a):
-            g[a, b] = g[b, a]
-    return g
-
-
-@njit(cache=True)
-def _update(
-    u: FloatArray,
-    zbuf: FloatArray,
-    beta: FloatArray,
-    off: FloatArray,
-    y: FloatArray,
-    logy: FloatArray,
-    pw: FloatArray,
-    eta_new: FloatArray,
-    mu_new: FloatArray,
-) -> float:
-    """Compute the new linear predictor ``eta = z - (z~ - X~ b) + off`` and its deviance.
-
-    Also turns ``zbuf`` from ``z`` into the fixed-effect component ``z - z~`` (the warm start
-    of the next iteration).
-    """
-    n, m = u.shape
-    has_off = off.shape[0] == n
-    has_pw = pw.shape[0] == n
-    dev = 0.0
-    for i in range(n):
-        fit = 0.0
-        for j in range(1, m):
-            fit += u[i, j] * beta[j - 1]
-        p = zbuf[i] - u[i, 0]
-        e = p + fit
-        if has_off:
-            e += off[i]
-        zbuf[i] = p
-        eta_new[i] = e
-        mi = np.exp(e)
-        mu_new[i] = mi
-        term = y[i] * (logy[i] - e) - (y[i] - mi) if y[i] > 0.0 else mi
-        dev += pw[i] * term if has_pw else term
-    return 2.0 * dev
-
-
-@njit(cache=True)
-def _halve(
-    eta: FloatArray,
-    eta_new: FloatArray,
-    mu_new: FloatArray,
-    y: FloatArray,
-    logy: FloatArray,
-    pw: FloatArray,
-) -> float:
-    """Step-halving: ``eta_new = (eta + eta_new) / 2``; returns the new deviance."""
-    n = eta.shape[0]
-    has_pw = pw.shape[0] == n
-    dev = 0.0
-    for i in range(n):
-        e = 0.5 * (eta[i] + eta_new[i])
-        eta_new[i] = e
-        mi = np.exp(e)
-        mu_new[i] = mi
-        term = y[i] * (logy[i] - e) - (y[i] - mi) if y[i] > 0.0 else mi
-        dev += pw[i] * term if has_pw else term
-    return 2.0 * dev
 
 
 def initial_working(
@@ -425,31 +289,6 @@ def initial_working(
     return (mu if weights is None else weights * mu), z
 
 
-@njit(cache=True)
-def _step_deviance(
-    eta: FloatArray, eta_new: FloatArray, s: float, y: FloatArray, logy: FloatArray, pw: FloatArray
-) -> float:
-    """Deviance at ``eta + s (eta_new - eta)`` (nothing is stored)."""
-    n = eta.shape[0]
-    has_pw = pw.shape[0] == n
-    dev = 0.0
-    for i in range(n):
-        e = eta[i] + s * (eta_new[i] - eta[i])
-        mi = np.exp(e)
-        term = y[i] * (logy[i] - e) - (y[i] - mi) if y[i] > 0.0 else mi
-        dev += pw[i] * term if has_pw else term
-    return 2.0 * dev
-
-
-@njit(cache=True)
-def _apply_step(eta: FloatArray, eta_new: FloatArray, mu_new: FloatArray, s: float) -> None:
-    """Set ``eta_new = eta + s (eta_new - eta)`` and ``mu_new = exp(eta_new)``."""
-    for i in range(eta.shape[0]):
-        e = eta[i] + s * (eta_new[i] - eta[i])
-        eta_new[i] = e
-        mu_new[i] = np.exp(e)
-
-
 def _solve_gram(g: FloatArray) -> FloatArray:
     """Solve ``(X~'WX~) b = X~'W z~`` from the Gram matrix of ``[z~, X~]``.
 
@@ -484,61 +323,94 @@ def _start(
     off = empty if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
     sum_pw = float(y.shape[0]) if weights is None else float(pw.sum())
     ybar = float((y if weights is None else pw * y).sum() / sum_pw)
-    return pw, off, _log_y(y), 0.5 * (y + ybar)
+    return pw, off, log_y(y), 0.5 * (y + ybar)
 
 
-def _first_block(
-    y: FloatArray,
-    X: FloatArray,
-    fe: FixedEffects | None,
-    weights: FloatArray | None,
-    offset: FloatArray | None,
-    init_block: FloatArray | None,
-    zbuf: FloatArray,
-) -> FloatArray:
-    """Return the block ``[z~, X~]`` the loop demeans in place (the caller's, or a new one).
+@dataclass
+class _Engine:
+    """Fixed-effect state of one IRLS run: coefficients per level and the solver's scratch.
 
-    With a warm start, ``zbuf`` receives the fixed-effect component ``z0 - z0~`` of the first
-    working response.
+    The fixed effects are carried as coefficients ``a`` (one column per column of
+    ``[z, X]``), so no demeaned ``(n, k + 1)`` block is written inside the loop: the Gram and
+    update passes gather ``D a`` on the fly, and each solve starts from the previous
+    iteration's coefficients (the warm start).
     """
-    n, k = X.shape
-    if init_block is not None and fe is not None:
-        if init_block.shape != (n, k + 1):
-            raise ValueError(f"init_block has shape {init_block.shape}; expected {(n, k + 1)}")
-        u = np.ascontiguousarray(init_block, dtype=np.float64)
-        zbuf[:] = initial_working(y, weights, offset)[1]
-        zbuf -= u[:, 0]
-        return u
-    u = np.empty((n, k + 1))
-    u[:, 1:] = X
-    return u
+
+    lev: Int32Array
+    offsets: IntArray
+    a: FloatArray  # FE coefficients of the columns of [z, X], shape (L, k + 1)
+    e: FloatArray  # level weights at the current w
+    inv_e: FloatArray
+    r0: FloatArray
+    work: FloatArray
+
+    @classmethod
+    def create(cls, fe: FixedEffects | None, n: int, m: int) -> _Engine:
+        if fe is None:
+            lev, offsets = np.empty((0, n), dtype=np.int32), np.zeros(1, dtype=np.int64)
+        else:
+            lev, offsets = fe.kernel_codes, fe.offsets
+        n_lev = int(offsets[-1])
+        return cls(
+            lev=lev,
+            offsets=offsets,
+            a=np.zeros((n_lev, m)),
+            e=np.empty(n_lev),
+            inv_e=np.empty(n_lev),
+            r0=np.empty((n_lev, m)),
+            work=np.empty((5, n_lev, m)),
+        )
+
+    @classmethod
+    def start(
+        cls,
+        fe: FixedEffects | None,
+        n: int,
+        m: int,
+        init_block: FloatArray | None,
+        init_coef: FloatArray | None,
+    ) -> tuple[_Engine, bool]:
+        """Create the engine of a run, warm-started from ``init_coef``; say if a block is used.
+
+        Raises ValueError for an ``init_block`` or ``init_coef`` of the wrong shape, or
+        coefficients without their block.
+        """
+        if init_block is not None and init_block.shape != (n, m):
+            raise ValueError(f"init_block has shape {init_block.shape}; expected {(n, m)}")
+        warm = init_block is not None and fe is not None
+        eng = cls.create(fe, n, m)
+        if init_coef is not None:
+            if init_coef.shape != eng.a.shape:
+                raise ValueError(f"init_coef has shape {init_coef.shape}; expected {eng.a.shape}")
+            if not warm:
+                raise ValueError("init_coef needs init_block (the demeaned first block)")
+            eng.a[:] = init_coef
+        return eng, warm
+
+    def solve(
+        self, u: FloatArray, w: FloatArray, scale: FloatArray, cols: IntArray, tol: float, cap: int
+    ) -> bool:
+        """Update the coefficients of ``cols`` so that ``u - D a`` is demeaned at ``w``."""
+        if self.lev.shape[0] == 0:
+            return True
+        level_sums(self.lev, w, self.e)
+        np.divide(1.0, self.e, out=self.inv_e, where=self.e > 0.0)
+        self.inv_e[self.e <= 0.0] = 0.0
+        residual(self.lev, w, u, self.a, self.r0, cols, False)
+        ok, _ = pcg(
+            self.lev, self.offsets, w, self.e, self.inv_e, self.r0, self.a, scale, tol, cap,
+            self.work, cols,
+        )  # fmt: skip
+        return bool(ok)
 
 
-def _over_relax(
-    eta: FloatArray,
-    eta_new: FloatArray,
-    mu_new: FloatArray,
-    dev: float,
-    y: FloatArray,
-    logy: FloatArray,
-    pw: FloatArray,
-) -> float:
-    """Lengthen the IRLS step while that lowers the deviance; return the deviance reached.
-
-    IRLS converges only linearly where fitted zeros drift towards ``mu = 0``; a longer step
-    along the Newton direction is kept when it lowers the deviance further (the deviance
-    still decreases monotonically). ``eta_new`` and ``mu_new`` are updated in place.
-    """
-    s_try, best = 2.0, 1.0
-    while s_try <= _EXTRA:
-        d_try = _step_deviance(eta, eta_new, s_try, y, logy, pw)
-        if not d_try < dev:
-            break
-        dev, best = d_try, s_try
-        s_try *= 2.0
-    if best > 1.0:
-        _apply_step(eta, eta_new, mu_new, best)
-    return dev
+def _first_from_block(
+    block: FloatArray, z0: FloatArray, w0: FloatArray, off: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """First iteration from ``[z0~, X~]`` alone (no coefficients): ``beta`` and ``eta``."""
+    beta = _solve_gram(gram(_NO_LEVELS, block, np.empty((0, block.shape[1])), w0))
+    eta = z0 - block[:, 0] + block[:, 1:] @ beta
+    return beta, (eta + off if off.shape[0] else eta)
 
 
 def _step_control(
@@ -546,18 +418,27 @@ def _step_control(
     eta_new: FloatArray,
     mu_new: FloatArray,
     dev: float,
+    dev2: float,
     dev_old: float,
     y: FloatArray,
     logy: FloatArray,
     pw: FloatArray,
 ) -> float:
-    """Halve a step that raises the deviance (up to 10 times), else try a longer one."""
+    """Halve a step that raises the deviance (up to 10 times), else try twice the step.
+
+    IRLS converges only linearly where fitted zeros drift towards ``mu = 0``; twice the step
+    along the Newton direction is kept when it lowers the deviance further (``dev2``, the
+    update pass's estimate, says whether to try; the deviance is then recomputed exactly and
+    the step is halved back if it is not lower), so the deviance decreases monotonically.
+    ``eta_new`` and ``mu_new`` are updated in place; returns the deviance reached.
+    """
     halvings = 0
     while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12)) and halvings < 10:
-        dev = _halve(eta, eta_new, mu_new, y, logy, pw)
+        dev = halve(eta, eta_new, mu_new, y, logy, pw)
         halvings += 1
-    if halvings == 0 and _EXTRA > 1.0:
-        dev = _over_relax(eta, eta_new, mu_new, dev, y, logy, pw)
+    if halvings == 0 and dev2 < dev:
+        longer = apply_step(eta, eta_new, mu_new, 2.0, y, logy, pw)
+        dev = longer if longer < dev else halve(eta, eta_new, mu_new, y, logy, pw)
     return dev
 
 
@@ -569,25 +450,6 @@ def _next_inner_tol(inner_tol: float, eps: float, tol: float, fixef_tol: float) 
         # iteration later only because the demeaning was still loose
         inner_tol = fixef_tol
     return inner_tol
-
-
-def _final_partial_out(
-    Xt: FloatArray,
-    X: FloatArray,
-    fe: FixedEffects,
-    w: FloatArray,
-    fixef_tol: float,
-    fixef_maxiter: int,
-) -> bool:
-    """Partial ``X~`` out once more at the final weights (warm-started); whether it converged.
-
-    The last weighted regression used the weights of the previous iterate, which at a
-    deviance-based stop can still be ~1e-4 away from the estimate in ``mu``; the sandwich must
-    be evaluated at the estimate.
-    """
-    scale = _weighted_norms_2d(X, w)
-    ok, _ = demean_inplace(Xt, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)
-    return bool(ok)
 
 
 def poisson_irls(
@@ -603,6 +465,7 @@ def poisson_irls(
     fixef_maxiter: int = 10_000,
     init_block: FloatArray | None = None,
     init_converged: bool = True,
+    init_coef: FloatArray | None = None,
 ) -> IRLSFit:
     """Poisson pseudo-maximum likelihood by IRLS (see module docstring).
 
@@ -628,6 +491,11 @@ def poisson_irls(
         :func:`initial_working`); used as the first iteration's solution and overwritten.
     init_converged : bool, default True
         Whether the demeaning of ``init_block`` met its tolerance (reported back).
+    init_coef : ndarray, shape (fe.offsets[-1], k + 1), optional
+        The fixed-effect coefficients that ``init_block`` subtracted (``coef`` of
+        :func:`~ca_trade.estimate.demean.demean_inplace`): the first iteration's solution in
+        coefficient form, which warm-starts the second. Without it the second iteration's
+        demeaning starts from zero.
 
     Returns
     -------
@@ -645,16 +513,16 @@ def poisson_irls(
     y = np.ascontiguousarray(y, dtype=np.float64)
     X = np.ascontiguousarray(X, dtype=np.float64)
     pw, off, logy, mu = _start(y, weights, offset)
-    # state: eta/mu and their candidates; u = [z~, X~] (demeaned in place, warm-started)
+    eng, warm = _Engine.start(fe, n, k + 1, init_block, init_coef)
+    # state: eta/mu and their candidates; u = [z, X] (z rewritten every iteration)
     eta = np.log(mu)
     eta_new = np.empty(n)
     mu_new = np.empty(n)
-    zbuf = np.empty(n)
-    cold = init_block is None or fe is None
-    u = _first_block(y, X, fe, weights, offset, init_block, zbuf)
+    u = np.empty((n, k + 1))
+    u[:, 1:] = X
     w = np.empty(n)
     scale = np.empty(k + 1)
-    work = np.empty((3, n, k + 1)) if fe is not None else None
+    cols = np.arange(k + 1, dtype=np.int64)
     dev_old = poisson_deviance(y, mu, None if weights is None else pw)
     inner_tol = max(_INNER_START, fixef_tol) if fe is not None else fixef_tol
     converged = False
@@ -664,18 +532,29 @@ def poisson_irls(
     it = 0
     for it in range(1, maxiter + 1):
         beta_old = beta
-        _working(y, eta, mu, off, pw, X, u, zbuf, w, scale, it == 1 and cold)
-        if it == 1 and not cold:
-            fix_ok = init_converged  # the caller demeaned [z0, X] to fixef_tol already
-        elif fe is not None:
-            inv_w = level_weights(fe, w)
-            fix_ok, _ = demean_inplace(
-                u, fe, w, scale, tol=inner_tol, maxiter=fixef_maxiter, inv_w=inv_w, work=work
-            )
-        beta = _solve_gram(_gram(u, w))
-        dev = _update(u, zbuf, beta, off, y, logy, pw, eta_new, mu_new)
+        working(y, eta, mu, off, pw, u, w, scale)
+        dev2 = np.inf
+        if it == 1 and warm and init_coef is None:
+            # [z0~, X~] without its coefficients: first step from the block, cold start after
+            assert init_block is not None
+            beta, eta_new[:] = _first_from_block(init_block, u[:, 0], w, off)
+            fix_ok = init_converged
+            with np.errstate(over="ignore"):
+                np.exp(eta_new, out=mu_new)
+            dev = poisson_deviance(y, mu_new, None if weights is None else pw)
+        else:
+            if it == 1 and warm:
+                assert init_block is not None
+                fix_ok = init_converged  # the caller demeaned [z0, X] to fixef_tol already
+                g = gram(_NO_LEVELS, init_block, np.empty((0, k + 1)), w)
+            else:
+                fix_ok = eng.solve(u, w, scale, cols, inner_tol, fixef_maxiter)
+                g = gram(eng.lev, u, eng.a, w)
+            beta = _solve_gram(g)
+            a_eta = eng.a[:, 0] - eng.a[:, 1:] @ beta
+            dev, dev2 = update(eng.lev, X, beta, a_eta, off, y, logy, pw, eta, mu, eta_new, mu_new)
         if it > 1:
-            dev = _step_control(eta, eta_new, mu_new, dev, dev_old, y, logy, pw)
+            dev = _step_control(eta, eta_new, mu_new, dev, dev2, dev_old, y, logy, pw)
         eps = abs(dev - dev_old) / max(min(dev, dev_old), 0.1)
         eta, eta_new = eta_new, eta
         mu, mu_new = mu_new, mu
@@ -688,15 +567,17 @@ def poisson_irls(
     # The last weighted regression used the weights of the previous iterate, which at a
     # deviance-based stop can still be ~1e-4 away from the estimate in mu; the sandwich must be
     # evaluated at the estimate, so the regressors are partialled out once more at the final
-    # weights (warm-started: a few sweeps).
+    # weights (warm-started from their coefficients: a few iterations).
     # separated observations: y = 0 and eta still falling by about 1 per iteration (eta_new
     # holds the previous iterate after the last swap)
     diverging = (y == 0.0) & (eta - eta_new < -_DIVERGE_STEP)
     w = mu if weights is None else pw * mu
-    Xt = np.ascontiguousarray(u[:, 1:])
-    del u, work
     if fe is not None and k:
-        fix_ok = _final_partial_out(Xt, X, fe, w, fixef_tol, fixef_maxiter) and fix_ok
+        xcols = cols[1:]
+        weighted_norms(u, w, scale)
+        fix_ok = eng.solve(u, w, scale, xcols, fixef_tol, fixef_maxiter) and fix_ok
+        subtract(eng.lev, u, eng.a, u, xcols)
+    Xt = np.ascontiguousarray(u[:, 1:])
     return IRLSFit(
         beta=beta,
         eta=eta,

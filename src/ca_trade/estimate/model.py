@@ -27,6 +27,7 @@ import pandas as pd
 from ca_trade._synthetic import frame_is_synthetic
 from ca_trade._typing import IntArray
 from ca_trade.estimate.covariance import clusters_of, covariance, covariance_estimator
+from ca_trade.estimate.demean import FixedEffects
 from ca_trade.estimate.fit import (
     Partialled,
     Solution,
@@ -186,11 +187,13 @@ def fit_options(
 
 
 def _level_labels(
-    codes: Sequence[IntArray], levels: Sequence[Sequence[str]]
+    codes: Sequence[IntArray], levels: Sequence[Sequence[str]], fe: FixedEffects | None
 ) -> tuple[tuple[str, ...], ...]:
     """Labels of the levels left in the estimation sample, by dense code."""
-    # dense code g corresponds to the design's code uniq[g]
-    return tuple(tuple(lev[int(u)] for u in np.unique(c)) for c, lev in zip(codes, levels))
+    # dense code g corresponds to the design's code uniq[g]: the sorted distinct codes, which
+    # FixedEffects.from_codes already found (its labels) when it factorised these codes
+    uniq = fe.labels if fe is not None and fe.labels else tuple(np.unique(c) for c in codes)
+    return tuple(tuple(lev[int(u)] for u in un) for un, lev in zip(uniq, levels))
 
 
 def _fit_state(
@@ -213,7 +216,7 @@ def _fit_state(
         xnames=part.xnames,
         fixef_vars=tuple(parsed.fixef_names),
         fe_columns=tuple(parsed.fixef),
-        fe_levels=_level_labels(sample.fe_codes, design.fe_levels),
+        fe_levels=_level_labels(sample.fe_codes, design.fe_levels, part.fe),
         model_spec=design.model_spec,
         clusters=clusters,
         data=data,

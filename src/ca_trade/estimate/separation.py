@@ -60,7 +60,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ca_trade._typing import BoolArray, FloatArray, IntArray
-from ca_trade.estimate._separation_lsq import WeightedDesign, no_separation_certificate
+from ca_trade.estimate._separation_kernels import (
+    dense_levels,
+    drop_singletons_inplace,
+    singleton_pass,
+    zero_levels,
+)
+from ca_trade.estimate._separation_lsq import WeightedDesign, certificate_on_levels
 from ca_trade.exceptions import (
     ConvergenceError,
     ConvergenceWarning,
@@ -178,16 +184,14 @@ def _validate_weights(weights: ArrayLike | None, n: int) -> FloatArray | None:
 # --- Singletons and fixed-effect separation -------------------------------------------------------
 
 
+def _kernel_codes(codes: Sequence[IntArray]) -> tuple[IntArray, ...]:
+    """Return the codes as a tuple of contiguous int64 arrays (the compiled passes' input)."""
+    return tuple(np.ascontiguousarray(c, dtype=np.int64) for c in codes)
+
+
 def _singleton_pass(codes: list[IntArray], keep: BoolArray) -> bool:
     """Drop (in place) singletons of every fixed effect once; return whether any were dropped."""
-    changed = False
-    for c in codes:
-        counts = np.bincount(c[keep], minlength=int(c.max()) + 1 if c.size else 0)
-        single = keep & (counts[c] == 1)
-        if single.any():
-            keep &= ~single
-            changed = True
-    return changed
+    return bool(codes) and bool(singleton_pass(_kernel_codes(codes), keep))
 
 
 def drop_singletons(fe_codes: Sequence[ArrayLike], keep: ArrayLike | None = None) -> BoolArray:
@@ -226,20 +230,13 @@ def drop_singletons(fe_codes: Sequence[ArrayLike], keep: ArrayLike | None = None
         raise SpecificationError(f"keep must have shape ({n},), got {mask.shape}")
     if not codes:
         return mask
-    while _singleton_pass(codes, mask):
-        pass
+    drop_singletons_inplace(_kernel_codes(codes), mask)
     return mask
 
 
 def _fe_separation_pass(y: FloatArray, codes: list[IntArray], keep: BoolArray) -> BoolArray:
     """Observations in ``keep`` whose level of some fixed effect has only zero outcomes."""
-    sep = np.zeros(keep.shape[0], dtype=bool)
-    positive = keep & (y > 0)
-    for c in codes:
-        n_levels = int(c.max()) + 1 if c.size else 0
-        n_pos = np.bincount(c[positive], minlength=n_levels)
-        sep |= keep & (n_pos[c] == 0)
-    return sep
+    return np.asarray(zero_levels(y, _kernel_codes(codes), keep), dtype=bool)
 
 
 def fe_separation(
@@ -372,32 +369,60 @@ def rectifier_separation(
     >>> rectifier_separation(y, x[:, None], []).tolist()
     [True, True, False, False, False, False]
     """
-    if not 0 < tol < 1:
-        raise SpecificationError(f"tol must be in (0, 1), got {tol!r}")
-    if maxiter < 1 or ls_maxiter < 1:
-        raise SpecificationError(
-            f"maxiter and ls_maxiter must be positive, got {maxiter!r} and {ls_maxiter!r}"
-        )
+    _check_rectifier_options(tol, maxiter, ls_maxiter)
     yv = _validate_y(y)
     n = yv.shape[0]
     xv = _validate_x(X, n)
     codes = _validate_codes(fe_codes, n)
     wv = _validate_weights(weights, n)
     separated = np.zeros(n, dtype=bool)
-
     active = np.ones(n, dtype=bool) if wv is None else wv > 0
-    boundary_all = active & (yv == 0)
-    if not boundary_all.any():
-        return separated
     idx = np.flatnonzero(active)
-    y_a = yv[idx]
-    x_a = xv[idx]
-    codes_a = [c[idx] for c in codes]
-    if not codes_a and intercept:
-        codes_a = [np.zeros(idx.shape[0], dtype=np.intp)]
-    sep_a = _rectifier_core(y_a, x_a, codes_a, tol, maxiter, strict, ls_maxiter)
+    sep_a = _rectifier_rows(yv, xv, codes, idx, intercept, tol, maxiter, strict, ls_maxiter)
     separated[idx[sep_a]] = True
     return separated
+
+
+def _check_rectifier_options(tol: float, maxiter: int, ls_maxiter: int) -> None:
+    if not 0 < tol < 1:
+        raise SpecificationError(f"tol must be in (0, 1), got {tol!r}")
+    if maxiter < 1 or ls_maxiter < 1:
+        raise SpecificationError(
+            f"maxiter and ls_maxiter must be positive, got {maxiter!r} and {ls_maxiter!r}"
+        )
+
+
+def _rectifier_rows(
+    yv: FloatArray,
+    xv: FloatArray,
+    codes: list[IntArray],
+    idx: IntArray,
+    intercept: bool,
+    tol: float,
+    maxiter: int,
+    strict: bool,
+    ls_maxiter: int,
+) -> BoolArray:
+    """Run the iterated rectifier on the (validated) rows ``idx``; return a mask over them.
+
+    With fixed effects (or the intercept) the cheap no-separation certificate runs first, on
+    dense level indices built straight from the codes of the rows (no copies of the codes).
+    """
+    y = yv[idx]
+    if not np.any(y == 0):
+        return np.zeros(idx.shape[0], dtype=bool)
+    x = xv[idx]
+    if x.shape[1]:  # drop all-zero columns, scale to unit max so tolerances are comparable
+        xmax = np.max(np.abs(x), axis=0)
+        x = x[:, xmax > 0] / xmax[xmax > 0]
+    kc = _kernel_codes(codes)
+    if not kc and intercept:
+        kc = (np.zeros(yv.shape[0], dtype=np.int64),)
+    if kc:
+        lev, offsets = dense_levels(kc, idx.astype(np.int64))
+        if certificate_on_levels(y, x, lev, offsets, tol):
+            return np.zeros(idx.shape[0], dtype=bool)
+    return _rectifier_core(y, x, [c[idx] for c in kc], tol, maxiter, strict, ls_maxiter)
 
 
 def _rectifier_core(
@@ -421,11 +446,6 @@ def _rectifier_core(
     proves that nothing is left (``sum(z) = 0`` on the zeros for every certificate ``z``).
     """
     n = y.shape[0]
-    if x.shape[1]:  # drop all-zero columns, scale to unit max so tolerances are comparable
-        xmax = np.max(np.abs(x), axis=0)
-        x = x[:, xmax > 0] / xmax[xmax > 0]
-    if no_separation_certificate(y, x, codes, tol):
-        return np.zeros(n, dtype=bool)
     separated = np.zeros(n, dtype=bool)
     active = np.ones(n, dtype=bool)
     left = maxiter
@@ -708,36 +728,37 @@ def find_separated(
     singleton = np.zeros(n, dtype=bool)
     sep_fe = np.zeros(n, dtype=bool)
     sep_ir = np.zeros(n, dtype=bool)
+    kc = _kernel_codes(codes)
     rounds = 0
     checked = None  # sample the rectifier last ran on (it reruns itself until nothing is left)
     while True:
         rounds += 1
         before = keep.copy()
-        if singletons and codes:
-            kept = drop_singletons(codes, keep)
+        if singletons and kc:
+            kept = keep.copy()
+            drop_singletons_inplace(kc, kept)
             singleton |= keep & ~kept
             keep = kept
-        if "fe" in methods and codes:
-            new = fe_separation(yv, codes, singletons=False, keep=keep)
+        if "fe" in methods and kc:
+            new = np.zeros(n, dtype=bool)
+            while True:  # zero-outcome levels, to a fixed point
+                more = np.asarray(zero_levels(yv, kc, keep), dtype=bool)
+                if not more.any():
+                    break
+                new |= more
+                keep &= ~more
             sep_fe |= new
-            keep &= ~new
             if singletons:
-                kept = drop_singletons(codes, keep)
+                kept = keep.copy()
+                drop_singletons_inplace(kc, kept)
                 singleton |= keep & ~kept
                 keep = kept
             if new.any():
                 continue
         if "ir" in methods and (checked is None or not np.array_equal(checked, keep)):
+            _check_rectifier_options(tol, maxiter, 100_000)
             idx = np.flatnonzero(keep)
-            new_sub = rectifier_separation(
-                yv[idx],
-                xv[idx],
-                [c[idx] for c in codes],
-                intercept=intercept,
-                tol=tol,
-                maxiter=maxiter,
-                strict=strict,
-            )
+            new_sub = _rectifier_rows(yv, xv, codes, idx, intercept, tol, maxiter, strict, 100_000)
             new = np.zeros(n, dtype=bool)
             new[idx[new_sub]] = True
             sep_ir |= new

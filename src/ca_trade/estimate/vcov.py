@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from ca_trade._typing import FloatArray, IntArray
+from ca_trade.estimate._hdfe_kernels import bipartite_components
 from ca_trade.exceptions import DataValidationError, SpecificationError
 
 __all__ = [
@@ -193,12 +194,9 @@ def cluster_codes(
 
 def _components(a: IntArray, b: IntArray) -> int:
     """Count connected components of the bipartite graph of two fixed effects."""
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
-
     na, nb = int(a.max()) + 1, int(b.max()) + 1
-    g = sp.coo_matrix((np.ones(a.shape[0]), (a, b + na)), shape=(na + nb, na + nb))
-    return int(connected_components(g, directed=False)[0])
+    a64, b64 = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    return int(bipartite_components(a64, b64, na, nb))
 
 
 def fe_dof(fe_codes: Sequence[IntArray], nested: Sequence[bool] | None = None) -> int:
