@@ -161,9 +161,9 @@ def test_every_artefact_built_from_the_sample_says_synthetic(synthetic_run: Path
     assert {p.name for p in tables} >= {
         "threeway_fit.md",
         "threeway.tex",
-        "scenario_customs_union.md",
-        "scenario_customs_union.tex",
-        "scenario_customs_union.html",
+        "scenario_tariff_harmonization.md",
+        "scenario_tariff_harmonization.tex",
+        "scenario_tariff_harmonization.html",
     }
     for path in tables:
         assert "SYNTHETIC" in path.read_text(), path
