@@ -30,14 +30,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RUNNABLE = {"python", "bash", "sh", "shell"}
 #: Pages whose blocks run in this test.
-RUN = ("README.md", "docs/etl.md", "docs/crosswalk.md", "docs/faq.md", "docs/ge-outputs.md")
+RUN = (
+    "README.md",
+    "docs/etl.md",
+    "docs/crosswalk.md",
+    "docs/faq.md",
+    "docs/ge-outputs.md",
+    "docs/quickstart.md",
+    "docs/tutorial-customs-union.md",
+)
 #: Pages with runnable blocks not run here yet, and why.
 NOT_YET = {
-    "docs/quickstart.md": "its install block builds a new virtual environment and its "
-    "command-line block regenerates the full sample and runs the demo config twice (minutes "
-    "each); to be run once the command-line changes of issue 12 item 4 have landed",
-    "docs/tutorial-customs-union.md": "the full-sample chain with 200-draw intervals "
-    "(minutes); to be run once the command-line changes of issue 12 item 4 have landed",
     "docs/replication-agtpa.md": "needs CA_TRADE_REFERENCE; its numbers are checked in "
     "tests/reference/",
     "docs/tutorial-sectors.md": "its blocks run in order, as written, in "
