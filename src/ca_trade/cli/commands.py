@@ -171,8 +171,8 @@ def _estimate(args: argparse.Namespace, progress: Progress) -> int:
 
 def _estimate_split(args: argparse.Namespace, progress: Progress) -> int:
     """``estimate --split COLUMN``: one fit per group, a line of progress per finished group."""
-    from ca_trade.estimate import SplitProgress, ols, ppml
-    from ca_trade.pipeline import parse_executor
+    from ca_trade.pipeline import Specification, parse_executor
+    from ca_trade.pipeline.stages import estimate_split
     from ca_trade.report import etable
     from ca_trade.report.stored import save_split
 
@@ -183,23 +183,17 @@ def _estimate_split(args: argparse.Namespace, progress: Progress) -> int:
         )
     where = args.executor if args.executor is not None else "processes"
     executor = parse_executor(where, "--executor")
+    spec = Specification(
+        name=args.panel.stem,
+        model=args.model,
+        formula=args.formula,
+        vcov=args.vcov,
+        ssc=args.ssc,
+        split=args.split,
+    )
     data = args.panel if args.panel.is_dir() else _read_parquet(args.panel)
-    fit = ppml if args.model == "ppml" else ols
-
-    def note(p: SplitProgress) -> None:
-        progress.note(f"  {args.split} {p.line()}")
-
     with progress.stage(f"estimate ({args.model}) by {args.split} on {where}"):
-        coll = fit(
-            args.formula,
-            data,
-            split=args.split,
-            executor=executor,
-            progress=note,
-            vcov=args.vcov,
-            ssc=args.ssc,
-            safe_formula=True,
-        )
+        coll = estimate_split(spec, data, executor=executor, progress=progress)
     print(coll.summary())
     if args.json is not None:
         with output_root(args.json):

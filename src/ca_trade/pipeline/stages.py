@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypedDict
@@ -28,6 +29,7 @@ from ca_trade._synthetic import frame_is_synthetic
 from ca_trade.estimate import GravityResults, SplitProgress, SplitResults, ols, ppml
 from ca_trade.etl import IngestReport, build_panel, download, ingest, reconcile
 from ca_trade.exceptions import ConfigError, DataValidationError
+from ca_trade.executors import ExecutorLike
 from ca_trade.pipeline.config import Config, Specification
 from ca_trade.pipeline.progress import Progress
 from ca_trade.pipeline.reporting import report_estimates, report_scenario, report_split
@@ -41,6 +43,7 @@ __all__ = [
     "RunOutcome",
     "check_output_folders",
     "estimate_specification",
+    "estimate_split",
     "estimation_data",
     "execute",
     "ingest_counts",
@@ -171,13 +174,38 @@ def estimate_specification(spec: Specification, panel: pd.DataFrame) -> GravityR
     return ppml(spec.formula, data, vcov=spec.vcov, ssc=spec.ssc, safe_formula=True)
 
 
-def _estimate_split(
-    spec: Specification, panel: pd.DataFrame, cfg: Config, progress: Progress
+def estimate_split(
+    spec: Specification,
+    panel: pd.DataFrame | str | os.PathLike[str],
+    *,
+    executor: ExecutorLike,
+    progress: Progress,
 ) -> SplitResults:
-    """Estimate a split specification, one line of progress per finished group."""
-    data = estimation_data(panel, spec)
+    """Estimate a split specification, one line of progress per finished group.
+
+    The run's ``[[specifications]]`` with ``split`` and ``ca-trade estimate --split`` both
+    call this; formulas are materialised safely (parsed, never evaluated).
+
+    Parameters
+    ----------
+    spec : Specification
+        The specification; ``split`` names the column whose groups are fitted one by one.
+    panel : pandas.DataFrame or path-like
+        The panel (its rows are chosen by the specification's ``years`` and
+        ``international_only``), or a folder partitioned as ``<split>=<value>/*.parquet``,
+        each group read by its own task.
+    executor : executor-like
+        Where the groups run (:func:`ca_trade.executors.executor_for`).
+    progress : Progress
+        Receives a line per finished group.
+
+    Returns
+    -------
+    SplitResults
+        One fit per group, and the groups that could not be estimated.
+    """
+    data = estimation_data(panel, spec) if isinstance(panel, pd.DataFrame) else panel
     by = str(spec.split)
-    executor = cfg.executor if cfg.executor is not None else "auto"
 
     def note(p: SplitProgress) -> None:
         progress.note(f"  {by} {p.line()}")
@@ -287,7 +315,12 @@ def _stages(cfg: Config, progress: Progress) -> RunOutcome:
     for spec in cfg.specifications:
         if spec.split is not None:
             with progress.stage(f"estimate: {spec.name} ({spec.model.upper()} by {spec.split})"):
-                splits[spec.name] = _estimate_split(spec, panel, cfg, progress)
+                splits[spec.name] = estimate_split(
+                    spec,
+                    panel,
+                    executor=cfg.executor if cfg.executor is not None else "auto",
+                    progress=progress,
+                )
                 written += save_split(splits[spec.name], cfg.root / "estimates" / spec.name)
             continue
         with progress.stage(f"estimate: {spec.name} ({spec.model.upper()})"):
