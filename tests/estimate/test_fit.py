@@ -11,10 +11,8 @@ import pytest
 import ca_trade as ct
 from ca_trade.estimate.fit import (
     Refit,
-    data_sha256,
     drop_unidentified,
     estimation_sample,
-    hashed_columns,
     partial_out,
     pow2,
     solve,
@@ -99,10 +97,32 @@ def test_a_refit_uses_the_stored_sample_not_the_data() -> None:
     np.testing.assert_allclose(params.to_numpy(), direct.params.to_numpy(), rtol=1e-10)
 
 
-def test_fingerprint_reads_only_the_columns_a_fit_reads() -> None:
-    df = _panel()
-    assert hashed_columns("w", np.ones(3), {"CRV1": "g + h"}) == ["w", "g", "h"]
-    base = data_sha256(df, "y ~ x | g", ["w"])
-    assert data_sha256(df.assign(z=1.0), "y ~ x | g", ["w"]) == base
-    assert data_sha256(df.assign(w=1.0), "y ~ x | g", ["w"]) != base
-    assert pow2(3.0) == 4.0 and pow2(float("inf")) == 1.0
+def test_a_fit_keeps_no_view_of_the_callers_data() -> None:
+    # the sample uses the design's arrays without copying them when no row is set aside; a
+    # later edit of the caller's DataFrame must not reach a stored fit
+    df = _panel(4)
+    res = ct.ols("y ~ x | g", df)
+    st = res._state
+    for arr in (st.sample.y, st.sample.X):
+        assert not any(np.may_share_memory(arr, df[c].to_numpy()) for c in ("x", "y", "g"))
+    kept = st.sample.y.copy()
+    df["y"] *= 2.0
+    np.testing.assert_array_equal(st.sample.y, kept)
+
+
+def test_positions_serve_as_labels_only_for_a_default_index() -> None:
+    df = _panel(5)
+    df.loc[2, "x"] = np.nan
+    parsed = parse_formula("y ~ x | g")
+    for index in (pd.RangeIndex(len(df)), pd.RangeIndex(7, 7 + len(df)), df.index[::-1]):
+        framed = df.set_axis(index)
+        with pytest.warns(MissingValuesWarning):
+            sample, dropped = estimation_sample("ols", "y", build_design(parsed, framed), framed)
+        np.testing.assert_array_equal(sample.index, framed.index.to_numpy()[sample.rows])
+        assert dropped["missing"].tolist() == [framed.index[2]]
+        sub = sample.take(np.arange(sample.nobs) % 3 == 0)
+        np.testing.assert_array_equal(sub.index, framed.index.to_numpy()[sub.rows])
+
+
+def test_pow2_is_the_nearest_power_of_two() -> None:
+    assert pow2(3.0) == 4.0 and pow2(float("inf")) == 1.0 and pow2(0.7) == 0.5

@@ -79,3 +79,21 @@ def test_polars_is_accepted() -> None:
     assert isinstance(df, pd.DataFrame)
     with pytest.raises(SpecificationError, match="pandas or polars"):
         to_pandas({"y": [1.0]})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [5, -3, 5, 7, -3, 0],  # negative integers, compiled pass
+        [10**12, 3, 10**12],  # a range too wide: pandas
+        np.array([2, 1, 2], dtype=np.uint8),
+        np.array([2**63 + 5, 7, 2**63 + 5], dtype=np.uint64),  # beyond int64: pandas
+    ],
+)
+def test_integer_codes_follow_first_appearance_like_pandas(values: object) -> None:
+    s = pd.Series(values)
+    codes, labels = fe_codes(pd.DataFrame({"a": s}), ("a",))
+    ref_codes, ref_uniq = pd.factorize(s, sort=False)
+    np.testing.assert_array_equal(codes, ref_codes)
+    assert codes.dtype == np.int64
+    assert labels == [str(u) for u in ref_uniq]

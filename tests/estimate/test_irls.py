@@ -101,3 +101,18 @@ def test_fits_repeat_byte_for_byte() -> None:
     assert a.beta.tobytes() == b.beta.tobytes()
     assert a.X_tilde.tobytes() == b.X_tilde.tobytes()
     assert a.n_iter == b.n_iter
+
+
+def test_collinearity_over_several_row_chunks_matches_one_decomposition() -> None:
+    from ca_trade.estimate.irls import find_collinear
+
+    rng = np.random.default_rng(0)
+    n = 150_000  # three chunks of the tall-skinny QR
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    w = rng.uniform(0.5, 2.0, n)
+    X = np.column_stack([a, b, a - 2.0 * b, np.zeros(n), rng.normal(size=n)])
+    assert find_collinear(X, X, w) == [2, 3]
+    assert find_collinear(X[:, [0, 1, 4]], X[:, [0, 1, 4]], w) == []
+    # a column that depends on later ones is kept; the later one goes (order matters)
+    Y = np.column_stack([a + b, a, b])
+    assert find_collinear(Y, Y, w) == [2]

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def level_sums(lev: Int32Array, w: FloatArray, out: FloatArray) -> None:
     """``out[l] = sum of w over the rows in level l`` for every level of every dimension."""
     n_fe, n = lev.shape
@@ -57,7 +57,7 @@ def level_sums(lev: Int32Array, w: FloatArray, out: FloatArray) -> None:
             out[lev[d, i]] += w[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def weighted_norms(x: FloatArray, w: FloatArray, out: FloatArray) -> None:
     """``out[j] = ||x[:, j]||_w`` for every column of ``x``."""
     n, k = x.shape
@@ -72,7 +72,7 @@ def weighted_norms(x: FloatArray, w: FloatArray, out: FloatArray) -> None:
         out[j] = np.sqrt(out[j])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gs_body(
     lev: Int32Array,
     w: FloatArray,
@@ -133,7 +133,7 @@ def _gs_body(
             out[gg, j3] += wi * s3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gather_scatter(
     lev: Int32Array,
     offsets: IntArray,
@@ -173,7 +173,7 @@ def gather_scatter(
             _gs_body(lev, w, src, dlo, dhi, dst, out, j0, j1, j2, j3, 4)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _residual_body(
     lev: Int32Array,
     w: FloatArray,
@@ -227,7 +227,7 @@ def _residual_body(
                 out[g, j3] += s3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def residual(
     lev: Int32Array,
     w: FloatArray,
@@ -262,7 +262,7 @@ def residual(
             _residual_body(lev, w, x, a, out, zero_start, j0, j1, j2, j3, 4)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _subtract_body(
     lev: Int32Array,
     x: FloatArray,
@@ -306,7 +306,7 @@ def _subtract_body(
             out[i, j3] = s3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def subtract(
     lev: Int32Array,
     x: FloatArray,
@@ -332,7 +332,7 @@ def subtract(
             _subtract_body(lev, x, a, out, j0, j1, j2, j3, 4)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _apply_g(
     lev: Int32Array,
     offsets: IntArray,
@@ -381,7 +381,7 @@ def _apply_g(
             gam[g, j] += t[g, j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _forward(
     lev: Int32Array,
     offsets: IntArray,
@@ -405,7 +405,7 @@ def _forward(
                 out[g, j] = ig * (r[g, j] - acc[g, j]) if d > 0 else ig * r[g, j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _edot(e: FloatArray, u: FloatArray, v: FloatArray, j: int) -> float:
     """``sum_l e_l u_lj v_lj``."""
     s = 0.0
@@ -414,7 +414,7 @@ def _edot(e: FloatArray, u: FloatArray, v: FloatArray, j: int) -> float:
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pcg(
     lev: Int32Array,
     offsets: IntArray,
@@ -502,7 +502,7 @@ def pcg(
     return all_ok, n_iter
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _root(parent: IntArray, x: int) -> int:
     """Root of ``x`` in a union-find forest (with path halving)."""
     while parent[x] != x:
@@ -511,7 +511,7 @@ def _root(parent: IntArray, x: int) -> int:
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bipartite_components(a: IntArray, b: IntArray, na: int, nb: int) -> int:
     """Count the components of the bipartite graph with an edge ``(a[i], b[i])`` per row.
 

@@ -16,7 +16,7 @@ from ca_trade._typing import FloatArray, Int32Array
 __all__ = ["apply_step", "gram", "halve", "log_y", "update", "working"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def log_y(y: FloatArray) -> FloatArray:
     """``log(y)`` where ``y > 0``, 0 elsewhere (used by the deviance kernels)."""
     out = np.zeros(y.shape[0])
@@ -26,7 +26,7 @@ def log_y(y: FloatArray) -> FloatArray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def working(
     y: FloatArray,
     eta: FloatArray,
@@ -62,7 +62,7 @@ def working(
         scale[j] = np.sqrt(scale[j])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gram_small(lev: Int32Array, u: FloatArray, a: FloatArray, w: FloatArray, m: int) -> FloatArray:
     """:func:`gram` for ``m <= 4`` columns (compiled for each ``m``), in scalars."""
     literally(m)
@@ -110,7 +110,7 @@ def _gram_small(lev: Int32Array, u: FloatArray, a: FloatArray, w: FloatArray, m:
     return full[:m, :m].copy()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gram(lev: Int32Array, u: FloatArray, a: FloatArray, w: FloatArray) -> FloatArray:
     """``v' W v`` for ``v = u - D a`` (the partialled-out block), shape ``(m, m)``."""
     n_fe = lev.shape[0]
@@ -143,13 +143,13 @@ def gram(lev: Int32Array, u: FloatArray, a: FloatArray, w: FloatArray) -> FloatA
     return g
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _term(y: float, logy: float, e: float, mi: float) -> float:
     """Half the Poisson deviance contribution of one row at linear predictor ``e``."""
     return y * (logy - e) - y + mi if y > 0.0 else mi
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def update(
     lev: Int32Array,
     x: FloatArray,
@@ -201,7 +201,7 @@ def update(
     return 2.0 * dev, 2.0 * dev2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def halve(
     eta: FloatArray,
     eta_new: FloatArray,
@@ -224,7 +224,7 @@ def halve(
     return 2.0 * dev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def apply_step(
     eta: FloatArray,
     eta_new: FloatArray,

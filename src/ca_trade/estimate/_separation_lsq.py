@@ -16,6 +16,7 @@ from scipy import sparse
 from scipy.sparse.linalg import lsmr
 
 from ca_trade._typing import FloatArray, Int32Array, IntArray
+from ca_trade.estimate._hdfe_kernels import weighted_norms
 from ca_trade.estimate._separation_kernels import dense_levels, weighted_cross
 from ca_trade.estimate.demean import demean_stacked
 
@@ -109,7 +110,8 @@ def certificate_on_levels(
     block = np.empty((x.shape[0], 1 + x.shape[1]), dtype=np.float64)
     block[:, 0] = zero
     block[:, 1:] = x
-    scale = np.sqrt(np.einsum("ij,ij,i->j", block, block, w))
+    scale = np.empty(block.shape[1])
+    weighted_norms(block, w, scale)
     regtol = max(tol**2, 1e-13)  # the rectifier's least-squares tolerance
     ok, _ = demean_stacked(block, lev, offsets, w, scale, tol=regtol, maxiter=_SCREEN_MAXITER)
     if not ok:

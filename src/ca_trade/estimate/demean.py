@@ -162,7 +162,9 @@ class FixedEffects:
         """
         if self.codes.shape[1] and int(self.offsets[-1]) >= 2**31:
             raise ValueError("the fixed effects have 2**31 levels or more; the kernel uses int32")
-        return np.ascontiguousarray(self.codes + self.offsets[:-1, None], dtype=np.int32)
+        out = np.empty(self.codes.shape, dtype=np.int32)
+        np.add(self.codes, self.offsets[:-1, None], out=out, casting="unsafe")  # no int64 copy
+        return out
 
     @property
     def n_fe(self) -> int:
@@ -217,7 +219,7 @@ def _factorise(a: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], Int
     return lab, inv, np.bincount(inv).astype(np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _level_weights(lev: Int32Array, n_levels: int, w: FloatArray) -> FloatArray:
     """Inverse of the total weight of every level (0 for levels without weight)."""
     inv = np.empty(n_levels)

@@ -6,10 +6,11 @@
 3. :func:`partial_out`: the outcome and the regressors are divided by powers of two (so data
    in any units fit alike), the fixed effects are partialled out of ``[z0, X]`` at the first
    iteration's weights, and collinear regressors are dropped.
-4. :func:`solve`: Poisson IRLS or weighted least squares; scores, bread, and estimates back in
+4. :func:`solve`: Poisson IRLS or weighted least squares; residuals, bread, and estimates back in
    the data's units; divergence and convergence are checked.
 
-:func:`ca_trade.estimate.model.fit` chains them (and adds the covariance and provenance);
+:func:`ca_trade.estimate.model.fit` chains them (and adds the covariance and the provenance
+of :mod:`ca_trade.estimate.fingerprint`);
 :class:`Refit` runs steps 2-4 on part of a stored estimation sample (the split-panel
 jackknife), never on the caller's DataFrame.
 
@@ -22,9 +23,7 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,11 +33,12 @@ import numpy as np
 import pandas as pd
 
 from ca_trade._typing import AnyArray, BoolArray, FloatArray, IntArray
-from ca_trade._version import __version__
 from ca_trade.estimate.demean import FixedEffects, demean_inplace
 from ca_trade.estimate.formula import Design
 from ca_trade.estimate.irls import (
     IRLSFit,
+    block_gram,
+    column_norms,
     find_collinear,
     initial_working,
     poisson_deviance,
@@ -47,7 +47,7 @@ from ca_trade.estimate.irls import (
 )
 from ca_trade.estimate.missing import RowScan, normalise, scan_columns, scan_values
 from ca_trade.estimate.separation import drop_singletons, find_separated
-from ca_trade.estimate.state import DataFingerprint, EstimationSample, FitOptions, Model
+from ca_trade.estimate.state import EstimationSample, FitOptions, Model
 from ca_trade.exceptions import (
     CollinearityWarning,
     ConvergenceError,
@@ -63,12 +63,8 @@ __all__ = [
     "Partialled",
     "Refit",
     "Solution",
-    "data_sha256",
     "drop_unidentified",
     "estimation_sample",
-    "fingerprint",
-    "fit_provenance",
-    "hashed_columns",
     "partial_out",
     "pow2",
     "require_finite",
@@ -175,13 +171,35 @@ def estimation_sample(
     missing = design.missing | scan.dropped
     _check_signs(model, depvar, design.y, w, missing, df)
     zero_weight = np.zeros_like(missing) if w is None else (w == 0) & ~missing
-    index = df.index.to_numpy()
+    ix = df.index
+    # labels that are the positions (a default RangeIndex) are not materialised: the sample's
+    # row positions serve as its labels too
+    positional = isinstance(ix, pd.RangeIndex) and ix.start == 0 and ix.step == 1
+    index = None if positional else ix.to_numpy()
+
+    def labels(sel: BoolArray) -> AnyArray:
+        return np.flatnonzero(sel) if index is None else index[sel]
+
     dropped = {
-        "missing": index[missing & ~scan.non_finite],
-        "non_finite": index[scan.non_finite],
-        "zero_weight": index[zero_weight],
+        "missing": labels(missing & ~scan.non_finite),
+        "non_finite": labels(scan.non_finite),
+        "zero_weight": labels(zero_weight),
     }
-    rows = np.flatnonzero(~missing & ~zero_weight)
+    rows = np.flatnonzero(~missing & ~zero_weight).astype(np.int64, copy=False)
+    if rows.shape[0] == len(df):
+        # nothing set aside: the design's arrays are this fit's own (built from, never
+        # sharing memory with, the caller's data), so the sample uses them without a copy
+        sample = EstimationSample(
+            y=design.y,
+            X=design.X,
+            xnames=tuple(design.xnames),
+            fe_codes=tuple(design.fe_codes),
+            weights=w,
+            offset=off,
+            rows=rows,
+            index=rows if index is None else index,
+        )
+        return sample, dropped
     sample = EstimationSample(
         y=design.y[rows],
         X=design.X[rows],
@@ -189,8 +207,8 @@ def estimation_sample(
         fe_codes=tuple(c[rows] for c in design.fe_codes),
         weights=None if w is None else w[rows],
         offset=None if off is None else off[rows],
-        rows=rows.astype(np.int64),
-        index=index[rows],
+        rows=rows,
+        index=rows if index is None else index[rows],
     )
     return sample, dropped
 
@@ -311,8 +329,10 @@ class Partialled:
     """Step 3's output: the scaled problem, ready for the solver.
 
     ``y``, ``X`` and (OLS) ``offset`` are divided by ``y_scale`` and ``x_scale``; ``block``
-    is ``[z0, X]`` partialled out at the first iteration's weights (the solver overwrites it)
-    and ``coef`` the fixed-effect coefficients it subtracted (the IRLS warm start).
+    is ``[z0, X]`` partialled out at the first iteration's weights (OLS: the solver overwrites
+    it) and ``coef`` the fixed-effect coefficients it subtracted (the IRLS warm start). PPML
+    keeps only the block's Gram matrix ``gram`` (all its first iteration needs), not the
+    ``(n, k + 1)`` block.
     """
 
     fe: FixedEffects | None
@@ -327,11 +347,7 @@ class Partialled:
     block: FloatArray | None
     block_ok: bool
     coef: FloatArray | None
-
-    @property
-    def prior_weights(self) -> FloatArray:
-        """Prior weights (ones when the fit has none)."""
-        return np.ones(self.y.shape[0]) if self.weights is None else self.weights
+    gram: FloatArray | None = None
 
 
 def _scaled(
@@ -345,13 +361,13 @@ def _scaled(
             f"outcome {depvar!r} reaches {float(np.max(np.abs(sample.y))):.3g}: its squares "
             "overflow float64, so OLS variances cannot be computed; divide it by a power of ten"
         )
-    y = sample.y / y_scale
+    y = sample.y / y_scale if y_scale != 1.0 else sample.y
     off = sample.offset
     if model == "ols" and off is not None:
         off = off / y_scale
     X = sample.X
     x_scale = np.array([pow2(float(np.max(np.abs(X[:, j])))) for j in range(X.shape[1])])
-    return y, X / x_scale, off, y_scale, x_scale
+    return y, (X / x_scale if np.any(x_scale != 1.0) else X), off, y_scale, x_scale
 
 
 def _first_block(
@@ -367,7 +383,7 @@ def _first_block(
     block = np.empty((z0.shape[0], X.shape[1] + 1))
     block[:, 0] = z0
     block[:, 1:] = X
-    scale = np.sqrt(np.einsum("i,ij,ij->j", w0, block, block))
+    scale = column_norms(block, w0)
     coef = np.empty((int(fe.offsets[-1]), X.shape[1] + 1))
     ok, _ = demean_inplace(
         block,
@@ -425,6 +441,9 @@ def partial_out(
             block = block[:, [0] + [j + 1 for j in keep]]
             coef = np.ascontiguousarray(coef[:, [0] + [j + 1 for j in keep]])
         xnames = [xnames[j] for j in keep]
+    g0 = None
+    if model == "ppml" and block is not None and coef is not None:
+        g0, block = block_gram(block, w0), None
     return Partialled(
         fe=fe,
         y=y,
@@ -438,6 +457,7 @@ def partial_out(
         block=block,
         block_ok=block_ok,
         coef=coef,
+        gram=g0,
     )
 
 
@@ -447,7 +467,8 @@ class Solution:
     """Step 4's output.
 
     ``beta``, ``eta``, ``mu``, ``deviance``, ``null_deviance`` and ``fe_sum`` are in the data's
-    units; ``X_tilde``, ``bread``, ``scores`` and ``rss`` in the fit's.
+    units; ``X_tilde``, ``bread``, ``weighted_residuals`` (prior weight times residual: the
+    scores are ``X_tilde`` times these) and ``rss`` in the fit's.
     """
 
     beta: FloatArray
@@ -458,7 +479,7 @@ class Solution:
     null_deviance: float
     X_tilde: FloatArray
     bread: FloatArray
-    scores: FloatArray
+    weighted_residuals: FloatArray
     rss: float | None
     n_iter: int
     converged: bool
@@ -508,19 +529,18 @@ def _unscale(
         with np.errstate(over="ignore"):
             return beta, eta, res.mu * y_scale, float(res.deviance * y_scale)
     with np.errstate(over="ignore"):
-        return (
-            res.beta * y_scale,
-            res.eta * y_scale,
-            res.mu * y_scale,
-            float(res.deviance * (y_scale * y_scale)),
-        )
+        # least squares: eta and mu are one array of the solve's own, scaled in place
+        eta = np.multiply(res.eta, y_scale, out=res.eta if res.mu is res.eta else None)
+        mu = eta if res.mu is res.eta else res.mu * y_scale
+        return res.beta * y_scale, eta, mu, float(res.deviance * (y_scale * y_scale))
 
 
 def _irls(
     model: Model, part: Partialled, options: FitOptions
 ) -> tuple[IRLSFit, float, float | None, list[str]]:
     """Solve PPML or OLS; return the fit, its null deviance, the RSS (OLS), diverging names."""
-    y, X, pw, s = part.y, part.X, part.prior_weights, part.y_scale
+    y, X, pw, s = part.y, part.X, part.weights, part.y_scale
+    ybar = float(y.mean() if pw is None else (pw * y).sum() / pw.sum())  # (1 * y) sums alike
     if model == "ppml":
         res = poisson_irls(
             y,
@@ -535,9 +555,9 @@ def _irls(
             init_block=part.block,
             init_converged=part.block_ok,
             init_coef=part.coef,
+            init_gram=part.gram,
         )
-        mu_null = np.full_like(y, float((pw * y).sum() / pw.sum()))
-        null_dev = poisson_deviance(y, mu_null, pw) * s
+        null_dev = poisson_deviance(y, np.full_like(y, ybar), pw) * s
         diverging = _diverging_names(res.diverging, res.beta_step, X, part.xnames)
         if res.diverging.any():
             _warn_divergence(int(res.diverging.sum()), diverging, options.separation)
@@ -553,8 +573,8 @@ def _irls(
         init_block=part.block,
         init_converged=part.block_ok,
     )
-    ybar = float((pw * y).sum() / pw.sum())
-    null_dev = float((pw * (y - ybar) ** 2).sum()) * (s * s)
+    dev = (y - ybar) ** 2
+    null_dev = float((dev if pw is None else pw * dev).sum()) * (s * s)
     return res, null_dev, res.deviance, []
 
 
@@ -569,6 +589,18 @@ def _check_convergence(model: Model, res: IRLSFit, options: FitOptions) -> None:
     if options.on_maxiter == "raise":
         raise ConvergenceError(msg)
     warnings.warn(msg, ConvergenceWarning, stacklevel=_STACK + 1)
+
+
+def _cross(Xt: FloatArray, w: FloatArray | None, chunk: int = 1 << 16) -> FloatArray:
+    """``Xt' W Xt`` (``W = I`` when ``w`` is None), in row chunks (no ``(n, k)`` temporary)."""
+    if w is None:
+        return np.asarray(Xt.T @ Xt)
+    k = Xt.shape[1]
+    out = np.zeros((k, k))
+    for i in range(0, Xt.shape[0], chunk):
+        part = Xt[i : i + chunk]
+        out += (part * w[i : i + chunk, None]).T @ part
+    return out
 
 
 def solve(model: Model, part: Partialled, options: FitOptions) -> Solution:
@@ -591,16 +623,19 @@ def solve(model: Model, part: Partialled, options: FitOptions) -> Solution:
     """
     res, null_dev, rss, diverging = _irls(model, part, options)
     _check_convergence(model, res, options)
-    y, pw = part.y, part.prior_weights
-    scores = res.X_tilde * (pw * (y - res.mu))[:, None]
+    resid = part.y - res.mu
+    if part.weights is not None:
+        resid *= part.weights
     Xt = res.X_tilde
     k = Xt.shape[1]
-    bread = np.linalg.inv((Xt * res.weights[:, None]).T @ Xt) if k else np.zeros((0, 0))
+    unit = model == "ols" and part.weights is None  # OLS without weights: W = I
+    bread = np.linalg.inv(_cross(Xt, None if unit else res.weights)) if k else np.zeros((0, 0))
     bread = 0.5 * (bread + bread.T)
     beta, eta, mu, deviance = _unscale(model, res, part.y_scale, part.xnames)
+    fe_sum = eta - part.X @ beta if k else eta.copy()
     off = part.offset
-    off_part = np.zeros_like(y) if off is None else (off if model == "ppml" else off * part.y_scale)
-    fe_sum = eta - off_part - (part.X @ beta if k else 0.0)
+    if off is not None:
+        fe_sum -= off if model == "ppml" else off * part.y_scale
     return Solution(
         beta=beta / part.x_scale,
         eta=eta,
@@ -610,7 +645,7 @@ def solve(model: Model, part: Partialled, options: FitOptions) -> Solution:
         null_deviance=null_dev,
         X_tilde=Xt,
         bread=bread,
-        scores=scores,
+        weighted_residuals=resid,
         rss=rss,
         n_iter=int(res.n_iter),
         converged=bool(res.converged) and not diverging,
@@ -676,120 +711,3 @@ class Refit:
         params = pd.Series(sol.beta, index=pd.Index(list(part.xnames)), name=self.depvar)
         require_finite(self.model, params, sol.deviance, part.y_scale)
         return params, sub.nobs
-
-
-# -- 5. provenance -------------------------------------------------------------------------
-def hashed_columns(weights: Any, offset: Any, vcov: Any) -> list[str]:
-    """Columns besides the formula's that a fit reads: weights, offset, cluster variables.
-
-    Parameters
-    ----------
-    weights, offset : str, array_like or None
-    vcov : str or dict
-
-    Returns
-    -------
-    list of str
-
-    Examples
-    --------
-    >>> hashed_columns("w", None, {"CRV1": "a + b"})
-    ['w', 'a', 'b']
-    """
-    extra = [c for c in (weights, offset) if isinstance(c, str)]
-    if isinstance(vcov, dict):
-        extra += [s.strip() for s in next(iter(vcov.values())).split("+")]
-    return extra
-
-
-def data_sha256(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> str:
-    """Fingerprint of the columns a fit reads (the formula's names and ``extra``).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-    formula : str
-    extra : sequence of str
-        See :func:`hashed_columns`.
-
-    Returns
-    -------
-    str
-        Hex sha256 over the names and values of those columns, in sorted order.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"y": [1.0], "x": [2.0], "z": [3.0]})
-    >>> data_sha256(df, "y ~ x", []) == data_sha256(df.assign(z=0.0), "y ~ x", [])
-    True
-    """
-    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", formula)) | set(extra)
-    cols = sorted(c for c in df.columns if str(c) in tokens)
-    h = hashlib.sha256()
-    for c in cols:
-        h.update(str(c).encode())
-        h.update(pd.util.hash_pandas_object(df[c], index=False).to_numpy().tobytes())
-    return h.hexdigest()
-
-
-def fingerprint(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> DataFingerprint:
-    """Return the fingerprint of the data a fit reads (:func:`data_sha256` and the row count).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-    formula : str
-    extra : sequence of str
-        See :func:`hashed_columns`.
-
-    Returns
-    -------
-    DataFingerprint
-    """
-    return DataFingerprint(data_sha256(df, formula, extra), len(df), tuple(extra))
-
-
-def fit_provenance(
-    model: Model,
-    formula: str,
-    data: DataFingerprint,
-    nobs: int,
-    options: dict[str, Any],
-    *,
-    synthetic: bool = False,
-) -> dict[str, Any]:
-    """Step 5: what was estimated, on which data, with which options and package version.
-
-    Parameters
-    ----------
-    model : {"ppml", "ols"}
-    formula : str
-    data : DataFingerprint
-    nobs : int
-    options : dict
-        The options as given (``weights``/``offset`` arrays are recorded as ``"<array>"``).
-    synthetic : bool, default False
-        Whether the data say they are SYNTHETIC (``DataFrame.attrs["synthetic"]``).
-
-    Returns
-    -------
-    dict
-        ``model``, ``formula``, ``options``, ``data_sha256``, ``package_version``,
-        ``n_rows``, ``nobs``, ``synthetic``.
-    """
-    as_name = {
-        k: (v if isinstance(v, str) or v is None else "<array>")
-        for k, v in options.items()
-        if k in ("weights", "offset")
-    }
-    return {
-        "model": model,
-        "formula": formula,
-        "options": {**options, **as_name},
-        "data_sha256": data.sha256,
-        "package_version": __version__,
-        "n_rows": data.n_rows,
-        "nobs": nobs,
-        "synthetic": bool(synthetic),
-    }

@@ -33,12 +33,14 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import formulaic
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from ca_trade._typing import BoolArray, FloatArray, IntArray
 from ca_trade.estimate.missing import RowScan, normalise, scan_columns
@@ -239,6 +241,40 @@ class Design:
     model_spec: Any
 
 
+@njit(cache=True, nogil=True)
+def _first_seen(a: IntArray, lo: int, span: int) -> tuple[IntArray, IntArray]:
+    """Codes of ``a`` in order of first appearance, and the values in that order."""
+    slot = np.full(span, -1, dtype=np.int64)
+    codes = np.empty(a.shape[0], dtype=np.int64)
+    seen = np.empty(min(span, a.shape[0]), dtype=np.int64)
+    m = 0
+    for i in range(a.shape[0]):
+        v = a[i] - lo
+        c = slot[v]
+        if c < 0:
+            c = m
+            slot[v] = m
+            seen[m] = a[i]
+            m += 1
+        codes[i] = c
+    return codes, seen[:m].copy()
+
+
+def _factorize(s: pd.Series) -> tuple[IntArray, Any]:
+    """Return ``pandas.factorize(s, sort=False)`` with int64 codes.
+
+    Integers of a compact range (fixed effects numbered like ``exporter`` or ``year``) are
+    coded by one compiled pass instead of a hash table.
+    """
+    if isinstance(s.dtype, np.dtype) and np.issubdtype(s.dtype, np.integer) and len(s):
+        a = s.to_numpy()
+        lo, hi = int(a.min()), int(a.max())
+        if hi - lo < 4 * len(a) + 1024 and hi < 2**63:
+            return _first_seen(a.astype(np.int64, copy=False), lo, hi - lo + 1)
+    codes, uniq = pd.factorize(s, sort=False)
+    return codes.astype(np.int64), uniq
+
+
 def fe_codes(df: pd.DataFrame, cols: tuple[str, ...]) -> tuple[IntArray, list[str]]:
     """Integer codes and level labels of one (possibly interacted) fixed effect.
 
@@ -266,12 +302,10 @@ def fe_codes(df: pd.DataFrame, cols: tuple[str, ...]) -> tuple[IntArray, list[st
             raise SpecificationError(
                 f"fixed-effect column {c!r} is not in the data (columns: {list(df.columns)[:20]})"
             )
-    codes0, uniq0 = pd.factorize(df[cols[0]], sort=False)
-    codes = codes0.astype(np.int64)
+    codes, uniq0 = _factorize(df[cols[0]])
     labels = [str(u) for u in uniq0]
     for c in cols[1:]:
-        ci, ui = pd.factorize(df[c], sort=False)
-        ci = ci.astype(np.int64)
+        ci, ui = _factorize(df[c])
         na = (codes < 0) | (ci < 0)
         combo = codes * len(ui) + ci
         combo[na] = -1
@@ -439,7 +473,7 @@ def build_design(parsed: ParsedFormula, data: Any) -> Design:
         X = np.full((n, X_k.shape[1]), np.nan)
         X[keep] = X_k
     else:
-        y, X = y_k, X_k
+        y, X = _detached(y_k, df, used), _detached(X_k, df, used)
     scan = scan.merge(_non_finite(parsed.depvar, y, xnames, X, bad))
     coded = [fe_codes(df, cols) for cols in parsed.fixef]
     missing = scan.dropped.copy()
@@ -455,6 +489,21 @@ def build_design(parsed: ParsedFormula, data: Any) -> Design:
         scan=scan,
         model_spec=spec,
     )
+
+
+def _detached(a: FloatArray, df: pd.DataFrame, cols: Sequence[str]) -> FloatArray:
+    """Return ``a``, or a copy of it if it may share memory with a column in ``cols``.
+
+    A fit keeps its outcome and regressors (for refits, predictions and corrections); they
+    must not change when the caller later edits the DataFrame.
+    """
+    for c in cols:
+        arr = df[c].array
+        data = getattr(arr, "_data", None)  # masked extension arrays keep numpy data there
+        raw = arr.to_numpy() if isinstance(df[c].dtype, np.dtype) else data
+        if isinstance(raw, np.ndarray) and np.may_share_memory(a, raw):
+            return a.copy()
+    return a
 
 
 def _materialise(

@@ -42,6 +42,8 @@ from ca_trade.exceptions import ConvergenceError
 
 __all__ = [
     "IRLSFit",
+    "block_gram",
+    "column_norms",
     "find_collinear",
     "initial_working",
     "poisson_deviance",
@@ -123,11 +125,55 @@ def poisson_deviance(y: FloatArray, mu: FloatArray, weights: FloatArray | None =
     >>> poisson_deviance(np.array([0.0, 2.0]), np.array([1.0, 2.0]))
     2.0
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        term = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
-    if weights is not None:
-        term = term * weights
-    return float(2.0 * term.sum())
+    total = 0.0
+    chunk = 1 << 16  # in row chunks: no temporaries the size of the data
+    for i in range(0, y.shape[0], chunk):
+        yc, mc = y[i : i + chunk], mu[i : i + chunk]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.where(yc > 0, yc * np.log(yc / mc), 0.0) - (yc - mc)
+        if weights is not None:
+            term *= weights[i : i + chunk]
+        total += float(term.sum())
+    return 2.0 * total
+
+
+def column_norms(x: FloatArray, w: FloatArray) -> FloatArray:
+    """Weighted norm ``sqrt(sum_i w_i x_ij^2)`` of every column of ``x``, in one pass.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, k)
+    w : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (k,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> column_norms(np.array([[3.0, 1.0], [4.0, 0.0]]), np.ones(2)).tolist()
+    [5.0, 1.0]
+    """
+    out = np.empty(x.shape[1])
+    weighted_norms(x, np.ascontiguousarray(w, dtype=np.float64), out)
+    return out
+
+
+def _r_factor(
+    Xt: FloatArray, w: FloatArray, cols: list[int], norms: FloatArray, chunk: int = 1 << 16
+) -> FloatArray:
+    """``R`` of the QR decomposition of ``W^1/2 Xt[:, cols] / norms[cols]``, by row chunks.
+
+    Each chunk is stacked under the ``R`` so far and decomposed again (tall-skinny QR), so
+    no scaled copy of the whole matrix is made; ``R`` is unique up to the signs of its rows.
+    """
+    scale = 1.0 / norms[cols]
+    r = np.zeros((0, len(cols)))
+    for i in range(0, Xt.shape[0], chunk):
+        block = Xt[i : i + chunk, cols] * np.sqrt(w[i : i + chunk])[:, None] * scale
+        r = np.asarray(np.linalg.qr(np.vstack([r, block]), mode="r"))
+    return r
 
 
 def find_collinear(Xt: FloatArray, X: FloatArray, w: FloatArray, tol: float = 1e-9) -> list[int]:
@@ -161,18 +207,20 @@ def find_collinear(Xt: FloatArray, X: FloatArray, w: FloatArray, tol: float = 1e
     [1]
     """
     k = Xt.shape[1]
-    sw = np.sqrt(w)[:, None]
-    drop: list[int] = []
-    orig = np.sqrt(((X * sw) ** 2).sum(axis=0))
-    part = np.sqrt(((Xt * sw) ** 2).sum(axis=0))
+    orig, part = column_norms(X, w), column_norms(Xt, w)
+    drop = [j for j in range(k) if part[j] <= tol * max(orig[j], 1e-300) or part[j] == 0.0]
+    rest = [j for j in range(k) if j not in drop]
+    if len(rest) < 2:
+        return drop
+    # Householder QR works through the columns in order, so the leading block of the R of all
+    # remaining columns is the R of the leading columns: one decomposition decides every
+    # column unless one of them depends on earlier ones (then they are decided one by one)
+    rdiag = np.abs(np.diag(_r_factor(Xt, w, rest, part)))
+    if rdiag.shape[0] == len(rest) and np.all(rdiag >= 1e-7):
+        return drop
     keep: list[int] = []
-    for j in range(k):
-        if part[j] <= tol * max(orig[j], 1e-300) or part[j] == 0.0:
-            drop.append(j)
-            continue
-        cand = [*keep, j]
-        A = Xt[:, cand] * sw / part[cand]
-        rmat = np.asarray(np.linalg.qr(A, mode="r"))
+    for j in rest:
+        rmat = _r_factor(Xt, w, [*keep, j], part)
         if abs(rmat[-1, -1]) < 1e-7:
             drop.append(j)
         else:
@@ -238,14 +286,15 @@ def wls(
     zt, Xt = u[:, 0], u[:, 1:]
     beta = _solve_gram(gram(_NO_LEVELS, u, np.empty((0, k + 1)), w))
     e = zt - Xt @ beta
-    fitted = y - e
+    deviance = float(((e * e) if weights is None else (w * e * e)).sum())
+    np.subtract(y, e, out=e)  # the fitted values, in e's memory
     return IRLSFit(
         beta=beta,
-        eta=fitted,
-        mu=fitted,
+        eta=e,
+        mu=e,
         X_tilde=np.ascontiguousarray(Xt),
         weights=w,
-        deviance=float((w * e * e).sum()),
+        deviance=deviance,
         n_iter=1,
         converged=bool(ok),
         fixef_converged=bool(ok),
@@ -369,22 +418,28 @@ class _Engine:
         m: int,
         init_block: FloatArray | None,
         init_coef: FloatArray | None,
+        init_gram: FloatArray | None = None,
     ) -> tuple[_Engine, bool]:
         """Create the engine of a run, warm-started from ``init_coef``; say if a block is used.
 
-        Raises ValueError for an ``init_block`` or ``init_coef`` of the wrong shape, or
-        coefficients without their block.
+        Raises ValueError for an ``init_block``, ``init_gram`` or ``init_coef`` of the wrong
+        shape, coefficients without their block (or its Gram matrix), or a Gram matrix
+        without the coefficients.
         """
         if init_block is not None and init_block.shape != (n, m):
             raise ValueError(f"init_block has shape {init_block.shape}; expected {(n, m)}")
-        warm = init_block is not None and fe is not None
+        if init_gram is not None and init_gram.shape != (m, m):
+            raise ValueError(f"init_gram has shape {init_gram.shape}; expected {(m, m)}")
+        warm = (init_block is not None or init_gram is not None) and fe is not None
         eng = cls.create(fe, n, m)
         if init_coef is not None:
             if init_coef.shape != eng.a.shape:
                 raise ValueError(f"init_coef has shape {init_coef.shape}; expected {eng.a.shape}")
             if not warm:
-                raise ValueError("init_coef needs init_block (the demeaned first block)")
+                raise ValueError("init_coef needs init_block or init_gram (the first block)")
             eng.a[:] = init_coef
+        elif init_gram is not None and init_block is None and warm:
+            raise ValueError("init_gram needs init_coef (the block's fixed-effect coefficients)")
         return eng, warm
 
     def solve(
@@ -402,6 +457,30 @@ class _Engine:
             self.work, cols,
         )  # fmt: skip
         return bool(ok)
+
+
+def block_gram(block: FloatArray | None, w: FloatArray) -> FloatArray:
+    """Return ``block' W block``: the normal equations of a regression on a demeaned block.
+
+    Parameters
+    ----------
+    block : ndarray, shape (n, m), C-contiguous
+        ``[z, X]`` with the fixed effects partialled out.
+    w : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (m, m)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> block_gram(np.array([[1.0, 2.0], [3.0, 0.0]]), np.array([1.0, 0.5])).tolist()
+    [[5.5, 2.0], [2.0, 4.0]]
+    """
+    if block is None:
+        raise ValueError("block_gram needs the demeaned block")
+    return gram(_NO_LEVELS, block, np.empty((0, block.shape[1])), w)
 
 
 def _first_from_block(
@@ -466,6 +545,7 @@ def poisson_irls(
     init_block: FloatArray | None = None,
     init_converged: bool = True,
     init_coef: FloatArray | None = None,
+    init_gram: FloatArray | None = None,
 ) -> IRLSFit:
     """Poisson pseudo-maximum likelihood by IRLS (see module docstring).
 
@@ -496,6 +576,10 @@ def poisson_irls(
         :func:`~ca_trade.estimate.demean.demean_inplace`): the first iteration's solution in
         coefficient form, which warm-starts the second. Without it the second iteration's
         demeaning starts from zero.
+    init_gram : ndarray, shape (k + 1, k + 1), optional
+        ``init_block' W0 init_block`` (:func:`block_gram`), in place of ``init_block``: with
+        ``init_coef`` the first iteration needs only this matrix, so the caller need not keep
+        the ``(n, k + 1)`` block while the loop runs.
 
     Returns
     -------
@@ -513,7 +597,7 @@ def poisson_irls(
     y = np.ascontiguousarray(y, dtype=np.float64)
     X = np.ascontiguousarray(X, dtype=np.float64)
     pw, off, logy, mu = _start(y, weights, offset)
-    eng, warm = _Engine.start(fe, n, k + 1, init_block, init_coef)
+    eng, warm = _Engine.start(fe, n, k + 1, init_block, init_coef, init_gram)
     # state: eta/mu and their candidates; u = [z, X] (z rewritten every iteration)
     eta = np.log(mu)
     eta_new = np.empty(n)
@@ -544,9 +628,9 @@ def poisson_irls(
             dev = poisson_deviance(y, mu_new, None if weights is None else pw)
         else:
             if it == 1 and warm:
-                assert init_block is not None
                 fix_ok = init_converged  # the caller demeaned [z0, X] to fixef_tol already
-                g = gram(_NO_LEVELS, init_block, np.empty((0, k + 1)), w)
+                g = init_gram if init_gram is not None else block_gram(init_block, w)
+                init_block = None  # not needed again (the caller may free it)
             else:
                 fix_ok = eng.solve(u, w, scale, cols, inner_tol, fixef_maxiter)
                 g = gram(eng.lev, u, eng.a, w)
@@ -571,6 +655,7 @@ def poisson_irls(
     # separated observations: y = 0 and eta still falling by about 1 per iteration (eta_new
     # holds the previous iterate after the last swap)
     diverging = (y == 0.0) & (eta - eta_new < -_DIVERGE_STEP)
+    del eta_new, mu_new, logy  # memory for the partialled-out regressors below
     w = mu if weights is None else pw * mu
     if fe is not None and k:
         xcols = cols[1:]

@@ -28,19 +28,17 @@ from ca_trade._synthetic import frame_is_synthetic
 from ca_trade._typing import IntArray
 from ca_trade.estimate.covariance import clusters_of, covariance, covariance_estimator
 from ca_trade.estimate.demean import FixedEffects
+from ca_trade.estimate.fingerprint import fingerprint_later, fit_provenance, hashed_columns
 from ca_trade.estimate.fit import (
     Partialled,
     Solution,
     drop_unidentified,
     estimation_sample,
-    fingerprint,
-    fit_provenance,
-    hashed_columns,
     partial_out,
     require_finite,
     solve,
 )
-from ca_trade.estimate.formula import Design, ParsedFormula, build_design, parse_formula, to_pandas
+from ca_trade.estimate.formula import ParsedFormula, build_design, parse_formula, to_pandas
 from ca_trade.estimate.results import Dropped, GravityResults
 from ca_trade.estimate.state import (
     DataFingerprint,
@@ -193,13 +191,14 @@ def _level_labels(
     # dense code g corresponds to the design's code uniq[g]: the sorted distinct codes, which
     # FixedEffects.from_codes already found (its labels) when it factorised these codes
     uniq = fe.labels if fe is not None and fe.labels else tuple(np.unique(c) for c in codes)
-    return tuple(tuple(lev[int(u)] for u in un) for un, lev in zip(uniq, levels))
+    return tuple(tuple(lev[u] for u in un.tolist()) for un, lev in zip(uniq, levels))
 
 
 def _fit_state(
     model: Model,
     parsed: ParsedFormula,
-    design: Design,
+    labels: tuple[tuple[str, ...], ...],
+    model_spec: Any,
     sample: EstimationSample,
     part: Partialled,
     sol: Solution,
@@ -208,16 +207,15 @@ def _fit_state(
     data: DataFingerprint,
 ) -> FitState:
     """Bundle the frozen state of a fit: its sample (dense codes), options, fitted arrays."""
-    dense = tuple(part.fe.codes) if part.fe is not None else ()
     return FitState(
         model=model,
-        sample=replace(sample, fe_codes=dense),
+        sample=sample,
         options=options,
         xnames=part.xnames,
         fixef_vars=tuple(parsed.fixef_names),
         fe_columns=tuple(parsed.fixef),
-        fe_levels=_level_labels(sample.fe_codes, design.fe_levels, part.fe),
-        model_spec=design.model_spec,
+        fe_levels=labels,
+        model_spec=model_spec,
         clusters=clusters,
         data=data,
         mu=sol.mu,
@@ -225,7 +223,7 @@ def _fit_state(
         fe_sum=sol.fe_sum,
         X_tilde=sol.X_tilde,
         bread=sol.bread,
-        scores=sol.scores,
+        weighted_residuals=sol.weighted_residuals,
         rss=sol.rss,
         y_scale=part.y_scale,
         x_scale=part.x_scale,
@@ -272,17 +270,25 @@ def fit(
     estimator = covariance_estimator(vcov, ssc)
     parsed = parse_formula(formula, safe=bool(safe_formula))
     df = to_pandas(data)
+    data_key = fingerprint_later(df, formula, hashed_columns(weights, offset, vcov))
     design = build_design(parsed, df)
     named = [c for c in estimator.cluster if c not in parsed.fixef_names and c in df]
     sample, dropped = estimation_sample(
         model, parsed.depvar, design, df, weights=weights, offset=offset, cluster_columns=named
     )
+    fe_levels, model_spec = design.fe_levels, design.model_spec
+    del design  # the sample holds what is needed of it
     sample, unidentified = drop_unidentified(model, sample, options, parsed.depvar)  # step 2
     part = partial_out(model, sample, options, parsed.depvar)  # step 3
+    # keep the dense codes only: the design's codes are not needed again
+    labels = _level_labels(sample.fe_codes, fe_levels, part.fe)
+    sample = replace(sample, fe_codes=tuple(part.fe.codes) if part.fe is not None else ())
     sol = solve(model, part, options)  # step 4
     clusters = dict(zip(named, cluster_codes(named, df, sample.rows, (), ())))
-    data_key = fingerprint(df, formula, hashed_columns(weights, offset, vcov))
-    state = _fit_state(model, parsed, design, sample, part, sol, options, clusters, data_key)
+    hashed = data_key()
+    state = _fit_state(
+        model, parsed, labels, model_spec, sample, part, sol, options, clusters, hashed
+    )
     params = pd.Series(sol.beta, index=pd.Index(list(part.xnames)), name=parsed.depvar)
     require_finite(model, params, sol.deviance, part.y_scale)
     v = covariance(state, estimator, clusters_of(state, estimator.cluster, vcov=vcov))
@@ -306,7 +312,7 @@ def fit(
         collinear=list(part.collinear),
         tol=tol,
         provenance=fit_provenance(  # step 5
-            model, formula, data_key, state.nobs, recorded, synthetic=frame_is_synthetic(data)
+            model, formula, state.data, state.nobs, recorded, synthetic=frame_is_synthetic(data)
         ),
         _state=state,
     )

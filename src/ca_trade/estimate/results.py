@@ -30,7 +30,8 @@ from scipy import stats
 from ca_trade._typing import AnyArray, FloatArray, IntArray
 from ca_trade.estimate.correction import CorrectionInputs, correct
 from ca_trade.estimate.covariance import clusters_of, covariance, covariance_estimator
-from ca_trade.estimate.fit import Refit, data_sha256
+from ca_trade.estimate.fingerprint import data_sha256
+from ca_trade.estimate.fit import Refit
 from ca_trade.estimate.formula import fe_codes, materialise_regressors, to_pandas
 from ca_trade.estimate.state import FitState
 from ca_trade.estimate.vcov import parse_vcov

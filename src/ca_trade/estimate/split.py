@@ -60,7 +60,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ca_trade.estimate.covariance import covariance_estimator
-from ca_trade.estimate.fit import hashed_columns
+from ca_trade.estimate.fingerprint import hashed_columns
 from ca_trade.estimate.formula import parse_formula, to_pandas
 from ca_trade.estimate.model import fit, fit_options
 from ca_trade.estimate.results import GravityResults

@@ -9,8 +9,8 @@ result carries the estimation sample's arrays, not the panel.
 
 Units: the fit runs on ``y / y_scale`` and ``X / x_scale`` (powers of two, see
 :mod:`ca_trade.estimate.fit`). ``sample``, ``mu``, ``eta`` and ``fe_sum`` are in the data's
-units; ``X_tilde``, ``bread``, ``scores`` and ``rss`` in the fit's units, converted by whoever
-reads them (:mod:`ca_trade.estimate.covariance`, the corrections' adapter in
+units; ``X_tilde``, ``bread``, ``weighted_residuals`` and ``rss`` in the fit's units, converted
+by whoever reads them (:mod:`ca_trade.estimate.covariance`, the corrections' adapter in
 :mod:`ca_trade.estimate.results`).
 
 Examples
@@ -112,6 +112,7 @@ class EstimationSample:
         -------
         EstimationSample
         """
+        rows = self.rows[keep]
         return EstimationSample(
             y=self.y[keep],
             X=self.X[keep],
@@ -119,8 +120,8 @@ class EstimationSample:
             fe_codes=tuple(c[keep] for c in self.fe_codes),
             weights=None if self.weights is None else self.weights[keep],
             offset=None if self.offset is None else self.offset[keep],
-            rows=self.rows[keep],
-            index=self.index[keep],
+            rows=rows,
+            index=rows if self.index is self.rows else self.index[keep],
         )
 
 
@@ -129,7 +130,7 @@ class DataFingerprint:
     """Which data a model was fitted on: a hash of the columns it read, and the row count.
 
     ``with_vcov(vcov, data=df)`` checks ``df`` against it before reading a new cluster
-    variable from it (see :func:`ca_trade.estimate.fit.data_sha256`).
+    variable from it (see :func:`ca_trade.estimate.fingerprint.data_sha256`).
 
     Attributes
     ----------
@@ -175,8 +176,9 @@ class FitState:
         Regressors partialled out at the final working weights (fit's units).
     bread : ndarray, shape (k, k)
         ``(X~' W X~)^-1`` (fit's units).
-    scores : ndarray, shape (n, k)
-        Per-observation scores (fit's units).
+    weighted_residuals : ndarray, shape (n,)
+        ``p_i (y_i - mu_i)``, prior weight times residual (fit's units); the scores are
+        ``X_tilde`` times these (:attr:`scores`), formed when the covariance needs them.
     rss : float or None
         Weighted residual sum of squares of OLS (fit's units).
     y_scale : float
@@ -200,10 +202,15 @@ class FitState:
     fe_sum: FloatArray
     X_tilde: FloatArray
     bread: FloatArray
-    scores: FloatArray
+    weighted_residuals: FloatArray
     rss: float | None
     y_scale: float
     x_scale: FloatArray
+
+    @property
+    def scores(self) -> FloatArray:
+        """Per-observation scores ``x~_i p_i (y_i - mu_i)``, shape ``(n, k)`` (fit's units)."""
+        return self.X_tilde * self.weighted_residuals[:, None]
 
     @property
     def y(self) -> FloatArray:
