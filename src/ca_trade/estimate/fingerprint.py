@@ -91,18 +91,9 @@ def data_sha256(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> str:
 
 
 def fingerprint(df: pd.DataFrame, formula: str, extra: Sequence[str]) -> DataFingerprint:
-    """Return the fingerprint of the data a fit reads (:func:`data_sha256` and the row count).
+    """Return the fingerprint of the data a fit reads: :func:`data_sha256` and the row count.
 
-    Parameters
-    ----------
-    df : pandas.DataFrame
-    formula : str
-    extra : sequence of str
-        See :func:`hashed_columns`.
-
-    Returns
-    -------
-    DataFingerprint
+    The parameters are :func:`data_sha256`'s; the result is a :class:`DataFingerprint`.
     """
     return DataFingerprint(data_sha256(df, formula, extra), len(df), tuple(extra))
 
@@ -117,8 +108,8 @@ def fingerprint_later(
 ) -> Callable[[], DataFingerprint]:
     """Start :func:`fingerprint` and return a function that waits for it.
 
-    Large data are hashed on a second thread, so that the hash costs no wall time on a
-    machine with two cores; the result (and any error) is the same as :func:`fingerprint`'s.
+    Large data are hashed on a second thread, so that the hash overlaps the fit where there
+    is a second core; the result (and any error) is the same as :func:`fingerprint`'s.
 
     Parameters
     ----------

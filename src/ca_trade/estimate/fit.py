@@ -186,29 +186,22 @@ def estimation_sample(
         "zero_weight": labels(zero_weight),
     }
     rows = np.flatnonzero(~missing & ~zero_weight).astype(np.int64, copy=False)
-    if rows.shape[0] == len(df):
-        # nothing set aside: the design's arrays are this fit's own (built from, never
-        # sharing memory with, the caller's data), so the sample uses them without a copy
-        sample = EstimationSample(
-            y=design.y,
-            X=design.X,
-            xnames=tuple(design.xnames),
-            fe_codes=tuple(design.fe_codes),
-            weights=w,
-            offset=off,
-            rows=rows,
-            index=rows if index is None else index,
-        )
-        return sample, dropped
+    whole = rows.shape[0] == len(df)
+
+    def pick(a: AnyArray) -> AnyArray:
+        # with nothing set aside the design's arrays are used without a copy: they are this
+        # fit's own (built from, never sharing memory with, the caller's data)
+        return a if whole else a[rows]
+
     sample = EstimationSample(
-        y=design.y[rows],
-        X=design.X[rows],
+        y=pick(design.y),
+        X=pick(design.X),
         xnames=tuple(design.xnames),
-        fe_codes=tuple(c[rows] for c in design.fe_codes),
-        weights=None if w is None else w[rows],
-        offset=None if off is None else off[rows],
+        fe_codes=tuple(pick(c) for c in design.fe_codes),
+        weights=None if w is None else pick(w),
+        offset=None if off is None else pick(off),
         rows=rows,
-        index=rows if index is None else index[rows],
+        index=rows if index is None else pick(index),
     )
     return sample, dropped
 
