@@ -126,3 +126,26 @@ def test_positions_serve_as_labels_only_for_a_default_index() -> None:
 
 def test_pow2_is_the_nearest_power_of_two() -> None:
     assert pow2(3.0) == 4.0 and pow2(float("inf")) == 1.0 and pow2(0.7) == 0.5
+
+
+def test_ols_demeans_to_the_tolerance_asked_and_decides_collinearity_at_1e10() -> None:
+    rng = np.random.default_rng(7)
+    n = 3000
+    df = pd.DataFrame(
+        {"g": rng.integers(0, 40, n), "h": rng.integers(0, 30, n), "x": rng.normal(size=n)}
+    )
+    df["z"] = rng.normal(size=n)
+    df["y"] = 1.0 + 0.5 * df["x"] - 0.2 * df["z"] + rng.normal(size=n)
+    tight = ct.ols("y ~ x + z | g + h", df, fixef_tol=1e-10)
+    loose = ct.ols("y ~ x + z | g + h", df, fixef_tol=1e-6)
+    np.testing.assert_allclose(loose.params, tight.params, rtol=1e-9)
+    np.testing.assert_allclose(loose.bse, tight.bse, rtol=1e-7)
+    # a regressor absorbed by a fixed effect, and one that is a combination of the others,
+    # are found as at the tight tolerance
+    df["absorbed"] = df["g"] * 0.25 - df["h"] * 2.0
+    df["combo"] = df["x"] - 3.0 * df["z"]
+    for fixef_tol in (1e-10, 1e-6):
+        with pytest.warns(CollinearityWarning):
+            res = ct.ols("y ~ x + absorbed + z + combo | g + h", df, fixef_tol=fixef_tol)
+        assert res.collinear == ["absorbed", "combo"]
+        np.testing.assert_allclose(res.params[["x", "z"]], tight.params, rtol=1e-9)

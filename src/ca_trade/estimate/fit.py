@@ -360,11 +360,21 @@ def _scaled(
         off = off / y_scale
     X = sample.X
     x_scale = np.array([pow2(float(np.max(np.abs(X[:, j])))) for j in range(X.shape[1])])
-    return y, (X / x_scale if np.any(x_scale != 1.0) else X), off, y_scale, x_scale
+    if np.any(x_scale != 1.0):
+        scaled = np.empty(X.shape)  # column by column: long inner loops, no broadcast
+        for j in range(X.shape[1]):
+            np.divide(X[:, j], x_scale[j], out=scaled[:, j])
+        X = scaled
+    return y, X, off, y_scale, x_scale
 
 
 def _first_block(
-    fe: FixedEffects | None, w0: FloatArray, z0: FloatArray, X: FloatArray, options: FitOptions
+    fe: FixedEffects | None,
+    w0: FloatArray,
+    z0: FloatArray,
+    X: FloatArray,
+    options: FitOptions,
+    tol: float,
 ) -> tuple[FloatArray | None, bool, FloatArray | None]:
     """``[z0, X]`` partialled out at the first iteration's weights, with its FE coefficients.
 
@@ -383,7 +393,7 @@ def _first_block(
         fe,
         w0,
         scale,
-        tol=min(1e-10, options.fixef_tol),
+        tol=tol,
         maxiter=options.fixef_maxiter,
         coef=coef,
     )
@@ -416,11 +426,25 @@ def partial_out(
         w0, z0 = initial_working(y, wk, off)
     else:
         w0, z0 = (np.ones(y.shape[0]) if wk is None else wk), (y if off is None else y - off)
-    block, block_ok, coef = _first_block(fe, w0, z0, X, options)
+    # the collinearity checks need the block at 1e-10; OLS takes the block as its solution, so
+    # it is demeaned to the tolerance asked for, and again to 1e-10 only when a regressor comes
+    # near the thresholds there (within 1000 times and 100 times that tolerance)
+    tight = min(1e-10, options.fixef_tol)
+    first_tol = options.fixef_tol if model == "ols" else tight
+    block, block_ok, coef = _first_block(fe, w0, z0, X, options, first_tol)
     xnames = list(sample.xnames)
     drop: list[int] = []
-    if X.shape[1]:
-        drop = find_collinear(X if block is None else block[:, 1:], X, w0)
+    if X.shape[1] and block is None:
+        drop = find_collinear(X, X, w0)
+    elif X.shape[1] and block is not None:
+        margin = max(1e-6, 100.0 * first_tol)
+        near = first_tol > tight and bool(
+            find_collinear(block[:, 1:], X, w0, tol=margin, rtol=max(1e-4, margin))
+        )
+        if near:
+            block, block_ok, coef = _first_block(fe, w0, z0, X, options, tight)
+        if block is not None and (first_tol == tight or near):
+            drop = find_collinear(block[:, 1:], X, w0)
     if drop:
         warnings.warn(
             f"regressors {[xnames[j] for j in drop]} are collinear with the fixed effects or "

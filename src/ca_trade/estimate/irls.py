@@ -176,13 +176,15 @@ def _r_factor(
     return r
 
 
-def find_collinear(Xt: FloatArray, X: FloatArray, w: FloatArray, tol: float = 1e-9) -> list[int]:
+def find_collinear(
+    Xt: FloatArray, X: FloatArray, w: FloatArray, tol: float = 1e-9, rtol: float = 1e-7
+) -> list[int]:
     """Columns to drop: absorbed by the fixed effects or linearly dependent on earlier ones.
 
     A column is absorbed when its partialled-out weighted norm is below ``tol`` times its
     original weighted norm; the remaining columns are checked in order by a QR
     decomposition of the weighted, partialled-out matrix (a column whose ``|R_jj|`` is below
-    ``1e-7`` times its own norm depends on the columns before it).
+    ``rtol`` times its own norm depends on the columns before it).
 
     Parameters
     ----------
@@ -193,6 +195,7 @@ def find_collinear(Xt: FloatArray, X: FloatArray, w: FloatArray, tol: float = 1e
     w : ndarray, shape (n,)
         Weights.
     tol : float, default 1e-9
+    rtol : float, default 1e-7
 
     Returns
     -------
@@ -216,12 +219,12 @@ def find_collinear(Xt: FloatArray, X: FloatArray, w: FloatArray, tol: float = 1e
     # remaining columns is the R of the leading columns: one decomposition decides every
     # column unless one of them depends on earlier ones (then they are decided one by one)
     rdiag = np.abs(np.diag(_r_factor(Xt, w, rest, part)))
-    if rdiag.shape[0] == len(rest) and np.all(rdiag >= 1e-7):
+    if rdiag.shape[0] == len(rest) and np.all(rdiag >= rtol):
         return drop
     keep: list[int] = []
     for j in rest:
         rmat = _r_factor(Xt, w, [*keep, j], part)
-        if abs(rmat[-1, -1]) < 1e-7:
+        if abs(rmat[-1, -1]) < rtol:
             drop.append(j)
         else:
             keep.append(j)

@@ -112,16 +112,17 @@ class EstimationSample:
         -------
         EstimationSample
         """
-        rows = self.rows[keep]
+        at = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep)
+        rows = self.rows[at]
         return EstimationSample(
-            y=self.y[keep],
-            X=self.X[keep],
+            y=self.y[at],
+            X=self.X[at],
             xnames=self.xnames,
-            fe_codes=tuple(c[keep] for c in self.fe_codes),
-            weights=None if self.weights is None else self.weights[keep],
-            offset=None if self.offset is None else self.offset[keep],
+            fe_codes=tuple(c[at] for c in self.fe_codes),
+            weights=None if self.weights is None else self.weights[at],
+            offset=None if self.offset is None else self.offset[at],
             rows=rows,
-            index=rows if self.index is self.rows else self.index[keep],
+            index=rows if self.index is self.rows else self.index[at],
         )
 
 
@@ -210,7 +211,10 @@ class FitState:
     @property
     def scores(self) -> FloatArray:
         """Per-observation scores ``x~_i p_i (y_i - mu_i)``, shape ``(n, k)`` (fit's units)."""
-        return self.X_tilde * self.weighted_residuals[:, None]
+        out = np.empty_like(self.X_tilde)
+        for j in range(out.shape[1]):  # column by column: long inner loops, no broadcast
+            np.multiply(self.X_tilde[:, j], self.weighted_residuals, out=out[:, j])
+        return out
 
     @property
     def y(self) -> FloatArray:
