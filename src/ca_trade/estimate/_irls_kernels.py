@@ -13,7 +13,21 @@ from numba import literally, njit
 
 from ca_trade._typing import FloatArray, Int32Array
 
-__all__ = ["apply_step", "gram", "halve", "log_y", "update", "working"]
+__all__ = ["apply_step", "gram", "halve", "log_y", "shift_left", "update", "working"]
+
+
+@njit(cache=True, nogil=True)
+def shift_left(flat: FloatArray, n: int, m: int) -> None:
+    """Drop the first column of the C-ordered ``(n, m)`` matrix stored in ``flat``, in place.
+
+    Afterwards ``flat[: n * (m - 1)]`` holds the other columns as a C-ordered ``(n, m - 1)``
+    matrix (each element moves towards the front, so one forward pass is safe).
+    """
+    for i in range(n):
+        src = i * m
+        dst = i * (m - 1)
+        for j in range(1, m):
+            flat[dst + j - 1] = flat[src + j]
 
 
 @njit(cache=True, nogil=True)

@@ -138,8 +138,7 @@ class FixedEffects:
                 raise ValueError(
                     f"fixed-effect array {d} has shape {a.shape}; expected ({n},) like the first"
                 )
-            lab, inv, cnt = _factorise(a)
-            out[d] = inv
+            lab, cnt = _factorise(a, out[d])
             n_levels[d] = cnt.shape[0]
             counts.append(cnt)
             labels.append(lab)
@@ -197,8 +196,10 @@ class FixedEffects:
         return FixedEffects.from_codes([c[mask] for c in self.codes])
 
 
-def _factorise(a: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], IntArray, IntArray]:
-    """Sorted labels, dense codes and counts of one label array (``np.unique``'s result).
+def _factorise(
+    a: npt.NDArray[np.generic], codes: IntArray
+) -> tuple[npt.NDArray[np.generic], IntArray]:
+    """Sorted labels and counts of one label array; its dense codes are written to ``codes``.
 
     Non-negative integer labels below ``2 n + 1024`` (codes from ``pandas.factorize`` and
     subsets of them) are mapped with one ``bincount`` instead of a sort.
@@ -213,10 +214,11 @@ def _factorise(a: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], Int
         cnt = np.bincount(a)
         present = cnt > 0
         remap = np.cumsum(present, dtype=np.int64) - 1
-        return np.flatnonzero(present).astype(a.dtype), remap[a], cnt[present].astype(np.int64)
+        np.take(remap, a.astype(np.int64, copy=False), out=codes)
+        return np.flatnonzero(present).astype(a.dtype), cnt[present].astype(np.int64)
     lab, inv = np.unique(a, return_inverse=True)
-    inv = inv.astype(np.int64).ravel()
-    return lab, inv, np.bincount(inv).astype(np.int64)
+    codes[:] = inv.ravel()
+    return lab, np.bincount(codes, minlength=lab.shape[0]).astype(np.int64)
 
 
 @njit(cache=True, nogil=True)

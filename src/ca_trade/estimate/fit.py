@@ -401,7 +401,11 @@ def _first_block(
 
 
 def partial_out(
-    model: Model, sample: EstimationSample, options: FitOptions, depvar: str
+    model: Model,
+    sample: EstimationSample,
+    options: FitOptions,
+    depvar: str,
+    fe: FixedEffects | None = None,
 ) -> Partialled:
     """Step 3: scale, partial the fixed effects out at the initial weights, drop collinear X.
 
@@ -414,12 +418,15 @@ def partial_out(
     sample : EstimationSample
     options : FitOptions
     depvar : str
+    fe : FixedEffects, optional
+        The sample's fixed effects, factorised (from ``sample.fe_codes`` when not given).
 
     Returns
     -------
     Partialled
     """
-    fe = FixedEffects.from_codes(list(sample.fe_codes)) if sample.fe_codes else None
+    if fe is None and sample.fe_codes:
+        fe = FixedEffects.from_codes(list(sample.fe_codes))
     y, X, off, y_scale, x_scale = _scaled(model, sample, depvar)
     wk = sample.weights
     if model == "ppml":

@@ -36,7 +36,15 @@ import scipy.linalg
 
 from ca_trade._typing import BoolArray, FloatArray, Int32Array, IntArray
 from ca_trade.estimate._hdfe_kernels import level_sums, pcg, residual, subtract, weighted_norms
-from ca_trade.estimate._irls_kernels import apply_step, gram, halve, log_y, update, working
+from ca_trade.estimate._irls_kernels import (
+    apply_step,
+    gram,
+    halve,
+    log_y,
+    shift_left,
+    update,
+    working,
+)
 from ca_trade.estimate.demean import FixedEffects, demean_inplace
 from ca_trade.exceptions import ConvergenceError
 
@@ -291,11 +299,15 @@ def wls(
     e = zt - Xt @ beta
     deviance = float(((e * e) if weights is None else (w * e * e)).sum())
     np.subtract(y, e, out=e)  # the fitted values, in e's memory
+    # the partialled-out regressors, moved to the front of u's memory: a C-ordered (n, k)
+    # view, without a copy beside the block
+    shift_left(u.reshape(-1), n, k + 1)
+    X_tilde = u.reshape(-1)[: n * k].reshape(n, k)
     return IRLSFit(
         beta=beta,
         eta=e,
         mu=e,
-        X_tilde=np.ascontiguousarray(Xt),
+        X_tilde=X_tilde,
         weights=w,
         deviance=deviance,
         n_iter=1,

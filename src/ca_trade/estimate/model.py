@@ -279,10 +279,12 @@ def fit(
     fe_levels, model_spec = design.fe_levels, design.model_spec
     del design  # the sample holds what is needed of it
     sample, unidentified = drop_unidentified(model, sample, options, parsed.depvar)  # step 2
-    part = partial_out(model, sample, options, parsed.depvar)  # step 3
-    # keep the dense codes only: the design's codes are not needed again
-    labels = _level_labels(sample.fe_codes, fe_levels, part.fe)
-    sample = replace(sample, fe_codes=tuple(part.fe.codes) if part.fe is not None else ())
+    # the dense codes replace the design's (not needed again) before the partialling out
+    fe = FixedEffects.from_codes(list(sample.fe_codes)) if sample.fe_codes else None
+    labels = _level_labels(sample.fe_codes, fe_levels, fe)
+    sample = replace(sample, fe_codes=tuple(fe.codes) if fe is not None else ())
+    part = partial_out(model, sample, options, parsed.depvar, fe)  # step 3
+    del fe
     sol = solve(model, part, options)  # step 4
     clusters = dict(zip(named, cluster_codes(named, df, sample.rows, (), ())))
     hashed = data_key()
@@ -291,6 +293,8 @@ def fit(
     )
     params = pd.Series(sol.beta, index=pd.Index(list(part.xnames)), name=parsed.depvar)
     require_finite(model, params, sol.deviance, part.y_scale)
+    collinear = list(part.collinear)
+    del part  # the scaled data and the demeaned block: the state holds what is kept
     v = covariance(state, estimator, clusters_of(state, estimator.cluster, vcov=vcov))
     recorded = given | {"ssc": estimator.ssc, "separation": list(options.separation)}
     recorded["safe_formula"] = bool(safe_formula)
@@ -309,7 +313,7 @@ def fit(
         converged=sol.converged,
         n_iter=sol.n_iter,
         dropped=Dropped(dropped | unidentified),
-        collinear=list(part.collinear),
+        collinear=collinear,
         tol=tol,
         provenance=fit_provenance(  # step 5
             model, formula, state.data, state.nobs, recorded, synthetic=frame_is_synthetic(data)
