@@ -16,9 +16,8 @@ from scipy import sparse
 from scipy.sparse.linalg import lsmr
 
 from ca_trade._typing import FloatArray, Int32Array, IntArray
-from ca_trade.estimate._hdfe_kernels import weighted_norms
 from ca_trade.estimate._separation_kernels import dense_levels, weighted_cross
-from ca_trade.estimate.demean import demean_stacked
+from ca_trade.estimate.demean import column_norms, demean_stacked
 
 __all__ = ["WeightedDesign", "certificate_on_levels", "no_separation_certificate"]
 
@@ -110,8 +109,7 @@ def certificate_on_levels(
     block = np.empty((x.shape[0], 1 + x.shape[1]), dtype=np.float64)
     block[:, 0] = zero
     block[:, 1:] = x
-    scale = np.empty(block.shape[1])
-    weighted_norms(block, w, scale)
+    scale = column_norms(block, w)
     regtol = max(tol**2, 1e-13)  # the rectifier's least-squares tolerance
     ok, _ = demean_stacked(block, lev, offsets, w, scale, tol=regtol, maxiter=_SCREEN_MAXITER)
     if not ok:

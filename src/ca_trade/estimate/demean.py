@@ -17,7 +17,8 @@ Public, stable API (other modules, e.g. :mod:`ca_trade.estimate.separation`, rel
 -> (converged, n_iter)`` and ``level_weights(fe, w)``: the allocation-free form, which
 demeans a ``(n, k)`` block in place (optionally returning the fixed-effect coefficients it
 subtracted); ``demean_stacked`` is the same for fixed effects given as stacked level indices
-(the separation checks build those directly).
+(the separation checks build those directly); ``column_norms(x, w)`` gives the weighted norm of
+every column, the scale the solver's tolerance is relative to.
 
 Algorithm
 ---------
@@ -69,7 +70,14 @@ from ca_trade.estimate._hdfe_kernels import (
     weighted_norms,
 )
 
-__all__ = ["FixedEffects", "demean", "demean_inplace", "demean_stacked", "level_weights"]
+__all__ = [
+    "FixedEffects",
+    "column_norms",
+    "demean",
+    "demean_inplace",
+    "demean_stacked",
+    "level_weights",
+]
 
 
 @dataclass(frozen=True)
@@ -382,6 +390,29 @@ def demean_stacked(
     return bool(ok), int(it)
 
 
+def column_norms(x: FloatArray, w: FloatArray) -> FloatArray:
+    """Weighted norm ``sqrt(sum_i w_i x_ij^2)`` of every column of ``x``, in one pass.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, k)
+    w : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (k,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> column_norms(np.array([[3.0, 1.0], [4.0, 0.0]]), np.ones(2)).tolist()
+    [5.0, 1.0]
+    """
+    out = np.empty(x.shape[1])
+    weighted_norms(x, np.ascontiguousarray(w, dtype=np.float64), out)
+    return out
+
+
 def level_weights(fe: FixedEffects, w: FloatArray) -> FloatArray:
     """Inverse total weight of every fixed-effect level, stacked over dimensions.
 
@@ -471,7 +502,6 @@ def demean(
         u = np.array(x2, dtype=np.float64, order="C")
     if u.shape[1] == 0:
         return (u[:, 0] if one_d else u), True, 0
-    scale = np.empty(u.shape[1])
-    weighted_norms(np.ascontiguousarray(x2, dtype=np.float64), w, scale)
+    scale = column_norms(np.ascontiguousarray(x2, dtype=np.float64), w)
     converged, n_iter = demean_inplace(u, fe, w, scale, tol=tol, maxiter=maxiter)
     return (u[:, 0] if one_d else u), converged, n_iter

@@ -33,12 +33,11 @@ import numpy as np
 import pandas as pd
 
 from ca_trade._typing import AnyArray, BoolArray, FloatArray, IntArray
-from ca_trade.estimate.demean import FixedEffects, demean_inplace
+from ca_trade.estimate.demean import FixedEffects, column_norms, demean_inplace
 from ca_trade.estimate.formula import Design
 from ca_trade.estimate.irls import (
     IRLSFit,
     block_gram,
-    column_norms,
     find_collinear,
     initial_working,
     poisson_deviance,
@@ -437,21 +436,17 @@ def partial_out(
     # it is demeaned to the tolerance asked for, and again to 1e-10 only when a regressor comes
     # near the thresholds there (within 1000 times and 100 times that tolerance)
     tight = min(1e-10, options.fixef_tol)
-    first_tol = options.fixef_tol if model == "ols" else tight
+    first_tol = options.fixef_tol if model == "ols" and fe is not None else tight
     block, block_ok, coef = _first_block(fe, w0, z0, X, options, first_tol)
     xnames = list(sample.xnames)
     drop: list[int] = []
-    if X.shape[1] and block is None:
-        drop = find_collinear(X, X, w0)
-    elif X.shape[1] and block is not None:
+    if X.shape[1] and block is not None and first_tol > tight:
         margin = max(1e-6, 100.0 * first_tol)
-        near = first_tol > tight and bool(
-            find_collinear(block[:, 1:], X, w0, tol=margin, rtol=max(1e-4, margin))
-        )
-        if near:
+        if find_collinear(block[:, 1:], X, w0, tol=margin, rtol=max(1e-4, margin)):
             block, block_ok, coef = _first_block(fe, w0, z0, X, options, tight)
-        if block is not None and (first_tol == tight or near):
-            drop = find_collinear(block[:, 1:], X, w0)
+            first_tol = tight
+    if X.shape[1] and first_tol == tight:
+        drop = find_collinear(X if block is None else block[:, 1:], X, w0)
     if drop:
         warnings.warn(
             f"regressors {[xnames[j] for j in drop]} are collinear with the fixed effects or "

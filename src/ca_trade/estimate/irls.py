@@ -45,13 +45,12 @@ from ca_trade.estimate._irls_kernels import (
     update,
     working,
 )
-from ca_trade.estimate.demean import FixedEffects, demean_inplace
+from ca_trade.estimate.demean import FixedEffects, column_norms, demean_inplace
 from ca_trade.exceptions import ConvergenceError
 
 __all__ = [
     "IRLSFit",
     "block_gram",
-    "column_norms",
     "find_collinear",
     "initial_working",
     "poisson_deviance",
@@ -143,29 +142,6 @@ def poisson_deviance(y: FloatArray, mu: FloatArray, weights: FloatArray | None =
             term *= weights[i : i + chunk]
         total += float(term.sum())
     return 2.0 * total
-
-
-def column_norms(x: FloatArray, w: FloatArray) -> FloatArray:
-    """Weighted norm ``sqrt(sum_i w_i x_ij^2)`` of every column of ``x``, in one pass.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n, k)
-    w : ndarray, shape (n,)
-
-    Returns
-    -------
-    ndarray, shape (k,)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> column_norms(np.array([[3.0, 1.0], [4.0, 0.0]]), np.ones(2)).tolist()
-    [5.0, 1.0]
-    """
-    out = np.empty(x.shape[1])
-    weighted_norms(x, np.ascontiguousarray(w, dtype=np.float64), out)
-    return out
 
 
 def _r_factor(
@@ -295,7 +271,7 @@ def wls(
         scale = np.sqrt(np.concatenate([[float(w @ (z * z))], (w @ (X * X)).reshape(-1)]))
         ok, _ = demean_inplace(u, fe, w, scale, tol=fixef_tol, maxiter=fixef_maxiter)
     zt, Xt = u[:, 0], u[:, 1:]
-    beta = _solve_gram(gram(_NO_LEVELS, u, np.empty((0, k + 1)), w))
+    beta = _solve_gram(block_gram(u, w))
     e = zt - Xt @ beta
     deviance = float(((e * e) if weights is None else (w * e * e)).sum())
     np.subtract(y, e, out=e)  # the fitted values, in e's memory
@@ -474,7 +450,7 @@ class _Engine:
         return bool(ok)
 
 
-def block_gram(block: FloatArray | None, w: FloatArray) -> FloatArray:
+def block_gram(block: FloatArray, w: FloatArray) -> FloatArray:
     """Return ``block' W block``: the normal equations of a regression on a demeaned block.
 
     Parameters
@@ -493,8 +469,6 @@ def block_gram(block: FloatArray | None, w: FloatArray) -> FloatArray:
     >>> block_gram(np.array([[1.0, 2.0], [3.0, 0.0]]), np.array([1.0, 0.5])).tolist()
     [[5.5, 2.0], [2.0, 4.0]]
     """
-    if block is None:
-        raise ValueError("block_gram needs the demeaned block")
     return gram(_NO_LEVELS, block, np.empty((0, block.shape[1])), w)
 
 
@@ -502,7 +476,7 @@ def _first_from_block(
     block: FloatArray, z0: FloatArray, w0: FloatArray, off: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """First iteration from ``[z0~, X~]`` alone (no coefficients): ``beta`` and ``eta``."""
-    beta = _solve_gram(gram(_NO_LEVELS, block, np.empty((0, block.shape[1])), w0))
+    beta = _solve_gram(block_gram(block, w0))
     eta = z0 - block[:, 0] + block[:, 1:] @ beta
     return beta, (eta + off if off.shape[0] else eta)
 
@@ -644,7 +618,11 @@ def poisson_irls(
         else:
             if it == 1 and warm:
                 fix_ok = init_converged  # the caller demeaned [z0, X] to fixef_tol already
-                g = init_gram if init_gram is not None else block_gram(init_block, w)
+                if init_gram is not None:
+                    g = init_gram
+                else:
+                    assert init_block is not None
+                    g = block_gram(init_block, w)
                 init_block = None  # not needed again (the caller may free it)
             else:
                 fix_ok = eng.solve(u, w, scale, cols, inner_tol, fixef_maxiter)
